@@ -1,0 +1,79 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Modules follow the component table of DESIGN.md: the C libraries as system-library
+// targets, then one Swift module per concern. Services (gateway, relay, order manager,
+// position manager, ...) arrive as their own modules with their issues.
+let package = Package(
+    name: "tradelog",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tradelog", targets: ["tradelog"]),
+        .library(name: "EventLog", targets: ["EventLog"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // C libraries from Debian's -dev packages.
+        .systemLibrary(
+            name: "CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]),
+        .systemLibrary(
+            name: "CRabbitMQ", pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"]), .brew(["rabbitmq-c"])]),
+        .systemLibrary(
+            name: "CLZ4", pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]),
+        .systemLibrary(
+            name: "CCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl"])]),
+
+        // Event envelope, typed-event registry, deterministic ids, digests.
+        .target(
+            name: "TradelogCore",
+            dependencies: ["CCrypto"]),
+        // libpq client: one thread per connection, COPY, LISTEN/NOTIFY, typed errors.
+        .target(
+            name: "PostgresClient",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // The event log: append, read, subscriptions, checkpoints, migrations, retention.
+        .target(
+            name: "EventLog",
+            dependencies: [
+                "TradelogCore", "PostgresClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        // The one binary.
+        .executableTarget(
+            name: "tradelog",
+            dependencies: [
+                "EventLog", "TradelogCore", "PostgresClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+
+        // Test harness shared by the integration tests (real PostgreSQL).
+        .target(
+            name: "TradelogTesting",
+            dependencies: ["EventLog", "PostgresClient"]),
+
+        .testTarget(
+            name: "TradelogCoreTests",
+            dependencies: ["TradelogCore", "CLibPQ", "CRabbitMQ", "CLZ4", "CCrypto"]),
+        .testTarget(
+            name: "PostgresClientTests",
+            dependencies: ["PostgresClient", "TradelogTesting"]),
+        .testTarget(
+            name: "EventLogTests",
+            dependencies: ["EventLog", "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

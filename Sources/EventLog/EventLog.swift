@@ -1,0 +1,176 @@
+import Foundation
+import Logging
+import PostgresClient
+import TradelogCore
+
+/// The PostgreSQL event log: append, read forward, read a stream, read a category.
+///
+/// An `EventLog` owns two connections (one to append, one to read), each on its own thread.
+/// Several `EventLog`s, in one process or many, may append at once: appends serialize on the
+/// log lock, which is what makes `global_position` gap-free and commit-ordered.
+public final class EventLog: Sendable {
+    /// The channel a commit notifies; the payload is the new head.
+    public static let notifyChannel = "tradelog_events"
+
+    public let settings: PGSettings
+    let writer: PGConnection
+    let reader: PGConnection
+    let logger: Logger
+
+    public init(settings: PGSettings, logger: Logger = Logger(label: "tradelog.eventlog")) {
+        self.settings = settings
+        self.logger = logger
+        self.writer = PGConnection(settings: settings.with(applicationName: settings.applicationName + ":append"), logger: logger)
+        self.reader = PGConnection(settings: settings.with(applicationName: settings.applicationName + ":read"), logger: logger)
+    }
+
+    // MARK: append
+
+    /// Appends events to one or more streams atomically: all are stored, or none.
+    ///
+    /// Events whose id is already in the log are not stored again and are reported as
+    /// ``AppendOutcome/duplicate(globalPosition:)``. A stream whose version differs from its
+    /// ``StreamAppend/expectedVersion`` fails the whole append with
+    /// ``EventLogError/wrongExpectedVersion(stream:expected:actual:)``.
+    public func append(_ appends: [StreamAppend]) async throws -> AppendResult {
+        try AppendPlan.validate(appends)
+        return try await writer.withTransaction { conn in
+            try EventLog.append(appends, on: conn)
+        }
+    }
+
+    /// Appends events to one stream.
+    public func append(to stream: String, expectedVersion: ExpectedVersion = .any, _ events: [NewEvent]) async throws -> AppendResult {
+        try await append([StreamAppend(stream: stream, expectedVersion: expectedVersion, events: events)])
+    }
+
+    /// Appends inside the caller's open transaction on `conn`, so that a processor can store
+    /// its new events together with its own checkpoint. Holds the log lock until that
+    /// transaction ends: keep it short.
+    public static func append(_ appends: [StreamAppend], on conn: isolated PGConnection) throws -> AppendResult {
+        try AppendPlan.validate(appends)
+        var ids: [String] = []
+        var streams: [String] = []
+        var hasMarket = false
+        for a in appends {
+            streams.append(a.stream)
+            if StreamName.isMarketData(stream: a.stream) && !a.events.isEmpty { hasMarket = true }
+            for e in a.events { ids.append(e.eventID.uuidString) }
+        }
+        if ids.isEmpty {
+            return AppendResult(outcomes: [], head: try head(on: conn))
+        }
+        let begin = try conn.query(
+            "SELECT kind, key, value FROM tl_append_begin($1::uuid[], $2::text[], $3::boolean)",
+            ["{" + ids.joined(separator: ",") + "}", PGArrayLiteral.text(streams), hasMarket ? "t" : "f"])
+        var snapshot = AppendSnapshot(head: 0, existing: [:], versions: [:])
+        for i in 0..<begin.rowCount {
+            let value = begin.int(i, 2) ?? 0
+            switch begin.string(i, 0) {
+            case "h": snapshot.head = value
+            case "d": snapshot.existing[UUID(uuidString: begin.string(i, 1)!)!] = value
+            default: snapshot.versions[begin.string(i, 1)!] = value
+            }
+        }
+        let plan = try AppendPlan(appends: appends, snapshot: snapshot)
+        if !plan.rows.isEmpty {
+            try conn.copyIn(EventRows.copyStatement(table: "events"), payload: EventRows.encode(plan.rows))
+            let u = plan.streamUpdates
+            try conn.query(
+                "SELECT tl_append_end($1, $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])",
+                [String(plan.newHead), PGArrayLiteral.text(u.map(\.stream)), PGArrayLiteral.text(u.map(\.category)),
+                 PGArrayLiteral.int64(u.map(\.version)), PGArrayLiteral.int64(u.map(\.firstPosition)),
+                 PGArrayLiteral.int64(u.map(\.lastPosition))])
+        }
+        return AppendResult(outcomes: plan.outcomes, head: plan.newHead)
+    }
+
+    // MARK: read
+
+    /// The position of the last committed event (0 for an empty log).
+    public func head() async throws -> Int64 {
+        try await reader.withConnection { try EventLog.head(on: $0) }
+    }
+
+    static func head(on conn: isolated PGConnection) throws -> Int64 {
+        Int64(try conn.scalar("SELECT position FROM log_head WHERE id = 1") ?? "0") ?? 0
+    }
+
+    /// Up to `limit` events after `position`, in log order.
+    public func read(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try await reader.withConnection { try EventLog.read(after: position, limit: limit, on: $0) }
+    }
+
+    static func read(after position: Int64, limit: Int, on conn: isolated PGConnection) throws -> [RecordedEvent] {
+        let r = try conn.query(
+            "SELECT \(EventRows.selectColumns) FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2",
+            [String(position), String(limit)], binary: true)
+        return EventRows.decodeAll(r)
+    }
+
+    /// Up to `limit` events of one category after `position`, in log order.
+    public func readCategory(_ category: String, after position: Int64 = 0, limit: Int = 1000) async throws -> [RecordedEvent] {
+        try await reader.withConnection { conn in
+            EventRows.decodeAll(try conn.query(
+                "SELECT \(EventRows.selectColumns) FROM events WHERE category = $1 AND global_position > $2 ORDER BY global_position LIMIT $3",
+                [category, String(position), String(limit)], binary: true))
+        }
+    }
+
+    /// The events of one stream from `version` on, in stream order.
+    public func readStream(_ stream: String, fromVersion version: Int64 = 1, limit: Int = 10_000) async throws -> [RecordedEvent] {
+        try await reader.withConnection { conn in
+            EventRows.decodeAll(try conn.query(
+                "SELECT \(EventRows.selectColumns) FROM events WHERE stream = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3",
+                [stream, String(version), String(limit)], binary: true))
+        }
+    }
+
+    /// The current version of a stream (0 when it does not exist).
+    public func streamVersion(_ stream: String) async throws -> Int64 {
+        try await reader.withConnection { conn in
+            Int64(try conn.scalar("SELECT version FROM streams WHERE stream = $1", [stream]) ?? "0") ?? 0
+        }
+    }
+
+    /// The whole log (or one category) after `position`, fetched lazily in batches of
+    /// `batchSize`, so memory stays bounded however long the log is.
+    public func readForward(after position: Int64 = 0, batchSize: Int = 1000, category: String? = nil) -> EventBatches {
+        EventBatches(log: self, after: position, batchSize: batchSize, category: category)
+    }
+}
+
+/// Batches of events read forward from a position; ends at the head as it was when each
+/// batch was read.
+public struct EventBatches: AsyncSequence, Sendable {
+    public typealias Element = [RecordedEvent]
+    let log: EventLog
+    let after: Int64
+    let batchSize: Int
+    let category: String?
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let log: EventLog
+        var position: Int64
+        let batchSize: Int
+        let category: String?
+        var done = false
+
+        public mutating func next() async throws -> [RecordedEvent]? {
+            if done { return nil }
+            let batch = if let category {
+                try await log.readCategory(category, after: position, limit: batchSize)
+            } else {
+                try await log.read(after: position, limit: batchSize)
+            }
+            if batch.count < batchSize { done = true }
+            guard let last = batch.last else { return nil }
+            position = last.globalPosition
+            return batch
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(log: log, position: after, batchSize: batchSize, category: category)
+    }
+}

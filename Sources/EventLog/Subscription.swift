@@ -1,0 +1,162 @@
+import Foundation
+import Logging
+import PostgresClient
+import ServiceLifecycle
+import Synchronization
+import TradelogCore
+
+public struct SubscriptionOptions: Sendable {
+    /// Events per read and per handler call.
+    public var batchSize = 1000
+    /// How long to wait for a NOTIFY before reading anyway: the fallback that covers
+    /// notifications lost while a connection was down.
+    public var pollInterval: Duration = .milliseconds(500)
+    /// Whether to LISTEN at all (polling alone also works, only slower to wake).
+    public var useNotifications = true
+    /// Back-off after an error (connection lost, handler failure): doubles from min to max.
+    public var retryMin: Duration = .milliseconds(100)
+    public var retryMax: Duration = .seconds(5)
+
+    public init() {}
+}
+
+/// What a subscription feeds.
+public enum SubscriptionConsumer: Sendable {
+    /// A handler called with each batch; the checkpoint is stored after it returns, so an
+    /// event is handed over again if the process dies in between (at least once).
+    case handler(@Sendable ([RecordedEvent]) async throws -> Void)
+    /// A projection: each batch and the checkpoint commit in one transaction (exactly once).
+    case projection(any Projection)
+}
+
+/// Catches up from its checkpoint, then follows the log live, woken by NOTIFY with a
+/// polling fallback. Survives PostgreSQL restarts: on any error it backs off, reconnects,
+/// reloads its checkpoint from the database and carries on.
+public final class Subscription: Service, Sendable {
+    public let name: String
+    let consumer: SubscriptionConsumer
+    let options: SubscriptionOptions
+    let logger: Logger
+    let connection: PGConnection
+    let listener: PGConnection
+
+    struct State {
+        var position: Int64 = 0
+        var caughtUp = false
+        var errors = 0
+        var lastError: String?
+    }
+    private let state = Mutex(State())
+
+    public init(
+        name: String, settings: PGSettings, consumer: SubscriptionConsumer,
+        options: SubscriptionOptions = .init(), logger: Logger = Logger(label: "tradelog.subscription")
+    ) {
+        self.name = name
+        self.consumer = consumer
+        self.options = options
+        var logger = logger
+        logger[metadataKey: "subscription.name"] = "\(name)"
+        self.logger = logger
+        self.connection = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):sub:\(name)"), logger: logger)
+        self.listener = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):listen:\(name)"), logger: logger)
+    }
+
+    /// The last position handled and checkpointed.
+    public var position: Int64 { state.withLock { $0.position } }
+    /// True once the subscription has read up to the head at least once.
+    public var isCaughtUp: Bool { state.withLock { $0.caughtUp } }
+    /// Errors met so far (each followed by a retry).
+    public var errorCount: Int { state.withLock { $0.errors } }
+
+    /// Runs until the task is cancelled or the service group shuts down gracefully.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await self.follow() }
+    }
+
+    /// Catches up and follows the log until the task is cancelled (``run()`` without a service group).
+    public func follow() async {
+        var backoff = options.retryMin
+        while !Task.isCancelled {
+            do {
+                if case .projection(let p) = consumer {
+                    try await connection.withConnection { try p.setUp(on: $0) }
+                }
+                await startListening()
+                let name = self.name
+                var position = try await connection.withConnection { try Checkpoints.load(name, on: $0) }
+                state.withLock { $0.position = position }
+                logger.debug("subscription starting", metadata: ["subscription.position": "\(position)"])
+                while !Task.isCancelled {
+                    let limit = options.batchSize
+                    let from = position
+                    let batch = try await connection.withConnection { try EventLog.read(after: from, limit: limit, on: $0) }
+                    if let last = batch.last {
+                        try await deliver(batch)
+                        position = last.globalPosition
+                        state.withLock { $0.position = position }
+                        backoff = options.retryMin
+                        if batch.count == limit { continue }
+                    }
+                    state.withLock { $0.caughtUp = true }
+                    await waitForMore()
+                }
+            } catch {
+                if Task.isCancelled { break }
+                state.withLock {
+                    $0.errors += 1
+                    $0.lastError = "\(error)"
+                }
+                logger.warning("subscription failed; retrying", metadata: [
+                    "error": "\(error)", "retry.in": "\(backoff)",
+                ])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, options.retryMax)
+            }
+        }
+        await connection.close()
+        await listener.close()
+    }
+
+    private func deliver(_ batch: [RecordedEvent]) async throws {
+        let name = self.name
+        let last = batch.last!.globalPosition
+        switch consumer {
+        case .handler(let handle):
+            try await handle(batch)
+            try await connection.withConnection { try Checkpoints.save(name, position: last, on: $0) }
+        case .projection(let projection):
+            try await connection.withTransaction { tx in
+                try projection.apply(batch, on: tx)
+                try Checkpoints.save(name, position: last, on: tx)
+            }
+        }
+    }
+
+    private func startListening() async {
+        guard options.useNotifications else { return }
+        do {
+            try await listener.listen(EventLog.notifyChannel)
+        } catch {
+            logger.info("cannot LISTEN; polling until it can", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Waits for a NOTIFY or the poll interval, whichever comes first.
+    private func waitForMore() async {
+        let timeout = Int(options.pollInterval.components.seconds * 1000
+            + options.pollInterval.components.attoseconds / 1_000_000_000_000_000)
+        guard options.useNotifications else {
+            try? await Task.sleep(for: options.pollInterval)
+            return
+        }
+        do {
+            // Reconnecting renews the LISTEN (see PGConnection).
+            _ = try await listener.waitForNotifications(timeoutMilliseconds: timeout)
+        } catch {
+            logger.info("notification channel lost; polling", metadata: ["error": "\(error)"])
+            await listener.close()
+            try? await Task.sleep(for: options.pollInterval)
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// A typed event payload: a Codable value with a type name and a schema version.
+public protocol EventPayload: Codable, Sendable {
+    /// The event type stored in the log, e.g. `SignalReceived`.
+    static var eventType: String { get }
+    /// The current schema version written by this code.
+    static var schemaVersion: Int32 { get }
+}
+
+extension EventPayload {
+    public static var schemaVersion: Int32 { 1 }
+}
+
+/// Errors from encoding or decoding typed events.
+public struct EventDecodingError: Error, CustomStringConvertible, Sendable {
+    public var type: String
+    public var schemaVersion: Int32
+    public var reason: String
+    public var description: String { "cannot decode \(type) v\(schemaVersion): \(reason)" }
+}
+
+/// Maps type names and schema versions to Swift types, with one place to upcast old versions.
+///
+/// Upcasters turn the JSON of version *n* into the JSON of version *n+1*; decoding an old
+/// event runs every upcaster from its stored version to the current one, then decodes the
+/// current type. The log itself is never rewritten.
+public struct EventRegistry: Sendable {
+    public typealias Upcaster = @Sendable ([String: JSONValue]) throws -> [String: JSONValue]
+
+    private struct Entry: Sendable {
+        var currentVersion: Int32
+        var decode: @Sendable (Data) throws -> any EventPayload
+    }
+
+    private var entries: [String: Entry] = [:]
+    /// Keyed by type and the version an upcaster reads.
+    private var upcasters: [String: [Int32: Upcaster]] = [:]
+
+    public init() {}
+
+    public mutating func register<E: EventPayload>(_ type: E.Type) {
+        entries[E.eventType] = Entry(currentVersion: E.schemaVersion) { data in
+            try CanonicalJSON.decoder.decode(E.self, from: data)
+        }
+    }
+
+    /// Registers the function that lifts `type` from `version` to `version + 1`.
+    public mutating func registerUpcaster(type: String, from version: Int32, _ upcast: @escaping Upcaster) {
+        upcasters[type, default: [:]][version] = upcast
+    }
+
+    public func isRegistered(_ type: String) -> Bool { entries[type] != nil }
+
+    public func encode<E: EventPayload>(_ payload: E) throws -> (type: String, schemaVersion: Int32, data: [UInt8]) {
+        (E.eventType, E.schemaVersion, Array(try CanonicalJSON.encoder.encode(payload)))
+    }
+
+    /// Decodes a stored event's data, upcasting it first when it was written by an older version.
+    public func decode(type: String, schemaVersion: Int32, data: [UInt8]) throws -> any EventPayload {
+        guard let entry = entries[type] else {
+            throw EventDecodingError(type: type, schemaVersion: schemaVersion, reason: "type is not registered")
+        }
+        if schemaVersion > entry.currentVersion {
+            throw EventDecodingError(
+                type: type, schemaVersion: schemaVersion,
+                reason: "stored version is newer than this build (v\(entry.currentVersion))")
+        }
+        var bytes = Data(data)
+        if schemaVersion < entry.currentVersion {
+            guard case .object(var object) = try JSONValue.parse(bytes) else {
+                throw EventDecodingError(type: type, schemaVersion: schemaVersion, reason: "data is not a JSON object")
+            }
+            for v in schemaVersion..<entry.currentVersion {
+                guard let up = upcasters[type]?[v] else {
+                    throw EventDecodingError(type: type, schemaVersion: schemaVersion, reason: "no upcaster from v\(v)")
+                }
+                object = try up(object)
+            }
+            bytes = try CanonicalJSON.encoder.encode(JSONValue.object(object))
+        }
+        do {
+            return try entry.decode(bytes)
+        } catch {
+            throw EventDecodingError(type: type, schemaVersion: schemaVersion, reason: "\(error)")
+        }
+    }
+
+    public func decode<E: EventPayload>(_ type: E.Type, from event: RecordedEvent) throws -> E {
+        guard event.type == E.eventType else {
+            throw EventDecodingError(type: event.type, schemaVersion: event.schemaVersion, reason: "expected \(E.eventType)")
+        }
+        let any = try decode(type: event.type, schemaVersion: event.schemaVersion, data: event.data)
+        guard let typed = any as? E else {
+            throw EventDecodingError(type: event.type, schemaVersion: event.schemaVersion, reason: "registered type is not \(E.self)")
+        }
+        return typed
+    }
+}

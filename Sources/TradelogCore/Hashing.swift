@@ -1,0 +1,87 @@
+import CCrypto
+import Foundation
+
+/// SHA digests over OpenSSL's libcrypto (EVP).
+public struct Hasher256: ~Copyable {
+    public enum Algorithm: Sendable {
+        case sha1, sha256
+    }
+
+    private let ctx: OpaquePointer
+
+    public init(_ algorithm: Algorithm = .sha256) {
+        guard let ctx = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new failed: out of memory") }
+        self.ctx = ctx
+        let md = algorithm == .sha1 ? EVP_sha1() : EVP_sha256()
+        EVP_DigestInit_ex(ctx, md, nil)
+    }
+
+    deinit { EVP_MD_CTX_free(ctx) }
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        if bytes.count > 0 { EVP_DigestUpdate(ctx, bytes.baseAddress, bytes.count) }
+    }
+
+    public mutating func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    public mutating func update(_ string: String) {
+        var s = string
+        s.withUTF8 { update(UnsafeRawBufferPointer($0)) }
+    }
+
+    public consuming func finish() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var len: UInt32 = 0
+        _ = out.withUnsafeMutableBufferPointer { EVP_DigestFinal_ex(ctx, $0.baseAddress, &len) }
+        return Array(out.prefix(Int(len)))
+    }
+}
+
+public enum Digest {
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+        var h = Hasher256(.sha256)
+        h.update(bytes)
+        return h.finish()
+    }
+
+    public static func sha1(_ bytes: [UInt8]) -> [UInt8] {
+        var h = Hasher256(.sha1)
+        h.update(bytes)
+        return h.finish()
+    }
+
+    public static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xf)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Ids derived from their cause, so that a redelivered message or a replay produces the same
+/// event id (DESIGN invariants 3 and 5). RFC 9562 version 5 (SHA-1, name-based) UUIDs.
+public enum DeterministicID {
+    /// The namespace under which tradelog derives its ids.
+    public static let namespace = UUID(uuidString: "6f1d1a3e-6b0e-5c4e-9a51-7472616465ab")!
+
+    public static func uuid5(namespace: UUID, name: String) -> UUID {
+        var bytes = withUnsafeBytes(of: namespace.uuid) { Array($0) }
+        bytes.append(contentsOf: Array(name.utf8))
+        var hash = Digest.sha1(bytes)
+        hash[6] = (hash[6] & 0x0f) | 0x50
+        hash[8] = (hash[8] & 0x3f) | 0x80
+        return UUID(uuid: (hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6], hash[7],
+                           hash[8], hash[9], hash[10], hash[11], hash[12], hash[13], hash[14], hash[15]))
+    }
+
+    /// The id of the `index`-th event caused by `causation` (an event id or an inbound message id).
+    public static func derived(from causation: String, index: Int = 0, kind: String = "") -> UUID {
+        uuid5(namespace: namespace, name: "\(causation)/\(kind)/\(index)")
+    }
+}

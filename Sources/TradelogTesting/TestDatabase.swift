@@ -1,0 +1,65 @@
+import EventLog
+import Foundation
+import PostgresClient
+
+/// Integration-test harness: each test gets a database of its own on the real server
+/// (`DATABASE_URL`, else the local default), migrated from the repository's `schema/`,
+/// dropped afterwards. Tests can therefore run in parallel without seeing each other's log.
+public enum TestDatabase {
+    public static var baseSettings: PGSettings { PGSettings.fromEnvironment(applicationName: "tradelog-tests") }
+
+    /// The repository root (found from this file's path, so it works from any directory).
+    public static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    public static var schemaDirectory: URL { repositoryRoot.appendingPathComponent("schema") }
+    public static var projectionsDirectory: URL { repositoryRoot.appendingPathComponent("projections") }
+
+    /// Creates a fresh database (migrated unless `migrate` is false), runs `body`, drops it.
+    public static func with<T: Sendable>(
+        migrate: Bool = true, _ body: (PGSettings) async throws -> T
+    ) async throws -> T {
+        let admin = PGConnection(settings: baseSettings)
+        let name = "tradelog_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        try await admin.execute("CREATE DATABASE \(PGConnection.quoteIdentifier(name))")
+        let settings = baseSettings.with(database: name)
+        do {
+            if migrate {
+                try await Migrator(directory: schemaDirectory).migrate(on: PGConnection(settings: settings))
+            }
+            let value = try await body(settings)
+            try await admin.execute("DROP DATABASE IF EXISTS \(PGConnection.quoteIdentifier(name)) WITH (FORCE)")
+            await admin.close()
+            return value
+        } catch {
+            _ = try? await admin.execute("DROP DATABASE IF EXISTS \(PGConnection.quoteIdentifier(name)) WITH (FORCE)")
+            await admin.close()
+            throw error
+        }
+    }
+
+    /// Polls `condition` every 10 ms until it holds or `timeout` passes.
+    public static func eventually(
+        timeout: Duration = .seconds(30), _ condition: () async throws -> Bool
+    ) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return try await condition()
+    }
+
+    /// Where `swift build` put the `tradelog` executable next to the running test bundle.
+    public static var tradelogExecutable: URL {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("tradelog")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir.deleteLastPathComponent()
+        }
+        return repositoryRoot.appendingPathComponent(".build/debug/tradelog")
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import EventLog
+import Foundation
+import Logging
+import PostgresClient
+import ServiceLifecycle
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run tradelog's services until SIGINT/SIGTERM.",
+        discussion: """
+            Services so far: the category_stats projection (what `status` shows) and market-data \
+            retention. The gateway, relay, order and position managers join as they are built.
+            """)
+
+    @OptionGroup var db: DatabaseOptions
+
+    @Option(help: "Run only this service: projections or retention (default: all).")
+    var only: String?
+
+    func run() async throws {
+        db.bootstrapLogging()
+        let logger = Logger(label: "tradelog")
+        let settings = db.settings("tradelog")
+        let probe = PGConnection(settings: settings)
+        guard try await probe.scalar("SELECT to_regclass('log_head') IS NOT NULL") == "t" else {
+            throw ValidationError("database \(settings.redactedURL) has no event log yet: run `tradelog migrate` first")
+        }
+        await probe.close()
+
+        let known = ["projections", "retention"]
+        if let only, !known.contains(only) {
+            throw ValidationError("--only \(only): unknown service (known: \(known.joined(separator: ", ")))")
+        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if only == nil || only == "projections" {
+            let projection = try CategoryStatsProjection()
+            services.append(.init(service: Subscription(
+                name: projection.checkpointName, settings: settings, consumer: .projection(projection), logger: logger)))
+        }
+        if only == nil || only == "retention" {
+            services.append(.init(service: RetentionService(policy: try RetentionPolicy.fromEnvironment(), settings: settings, logger: logger)))
+        }
+        logger.info("tradelog running", metadata: ["pg.url": "\(settings.redactedURL)", "services": "\(only ?? known.joined(separator: ","))"])
+        let group = ServiceGroup(configuration: .init(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,297 @@
+import EventLog
+import Foundation
+import PostgresClient
+import Testing
+import TradelogCore
+import TradelogTesting
+
+/// Collects what a subscription hands over and checks the log's ordering invariant as it goes:
+/// positions arrive exactly once, each one more than the last.
+final class Tail: @unchecked Sendable {
+    private let lock = NSLock()
+    private var positions: [Int64] = []
+    private var violations: [String] = []
+
+    func handle(_ batch: [RecordedEvent]) {
+        lock.lock()
+        defer { lock.unlock() }
+        for e in batch {
+            let expected = (positions.last ?? 0) + 1
+            if e.globalPosition != expected { violations.append("got \(e.globalPosition) after \(expected - 1)") }
+            positions.append(e.globalPosition)
+        }
+    }
+
+    var count: Int { lock.withLock { positions.count } }
+    var all: [Int64] { lock.withLock { positions } }
+    var problems: [String] { lock.withLock { violations } }
+}
+
+func event(_ seed: String, _ n: Int, type: String = "Tested", json: String? = nil, metadata: EventMetadata = .init()) -> NewEvent {
+    NewEvent(eventID: DeterministicID.derived(from: seed, index: n), type: type,
+             data: Array((json ?? #"{"n":\#(n)}"#).utf8), metadata: metadata)
+}
+
+func fastOptions(batch: Int = 500) -> SubscriptionOptions {
+    var o = SubscriptionOptions()
+    o.batchSize = batch
+    o.pollInterval = .milliseconds(100)
+    o.retryMin = .milliseconds(50)
+    o.retryMax = .milliseconds(500)
+    return o
+}
+
+@Suite("Event log (real PostgreSQL)")
+struct EventLogTests {
+    @Test("an appended event reads back with its whole envelope")
+    func envelopeRoundTrip() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            let meta = EventMetadata(
+                correlationID: "sig-1", causationID: "msg-9", traceID: "trace-abc", source: "test",
+                exchangeTime: Timestamp(microsecondsSinceEpoch: 1_700_000_000_123_000),
+                receiveTime: Timestamp(microsecondsSinceEpoch: 1_700_000_000_456_789))
+            let e = NewEvent(eventID: UUID(), type: "SignalReceived", schemaVersion: 3,
+                             data: Array(#"{"asset":"BTCUSDT","amount":"100.50"}"#.utf8), metadata: meta)
+            let r = try await log.append(to: "signal-1", expectedVersion: .noStream, [e])
+            #expect(r.outcomes == [.appended(globalPosition: 1, streamVersion: 1)])
+            #expect(r.head == 1)
+
+            let back = try #require(try await log.read(after: 0, limit: 10).first)
+            #expect(back.eventID == e.eventID && back.stream == "signal-1" && back.streamVersion == 1)
+            #expect(back.globalPosition == 1 && back.type == "SignalReceived" && back.schemaVersion == 3)
+            #expect(back.metadata == meta)
+            #expect(back.category == "signal")
+            #expect(try CanonicalJSON.canonicalize(back.data) == CanonicalJSON.canonicalize(e.data))
+            #expect(back.recordedAt > Timestamp(microsecondsSinceEpoch: 1_700_000_000_000_000))
+            #expect(try await log.head() == 1)
+            #expect(try await log.streamVersion("signal-1") == 1)
+            #expect(try await log.streamVersion("signal-2") == 0)
+        }
+    }
+
+    @Test("read one stream, one category, and forward in bounded batches")
+    func reads() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            for i in 0..<30 {
+                _ = try await log.append([
+                    StreamAppend(stream: "order-\(i % 3)", events: [event("reads", i)]),
+                    StreamAppend(stream: "signal-\(i % 2)", events: [event("reads-s", i)]),
+                ])
+            }
+            let stream = try await log.readStream("order-1")
+            #expect(stream.map(\.streamVersion) == Array(1...10))
+            #expect(try await log.readStream("order-1", fromVersion: 9).map(\.streamVersion) == [9, 10])
+            let cat = try await log.readCategory("signal", after: 0, limit: 1000)
+            #expect(cat.count == 30 && cat.allSatisfy { $0.category == "signal" })
+            #expect(cat.map(\.globalPosition) == cat.map(\.globalPosition).sorted())
+
+            var batches: [Int] = []
+            var positions: [Int64] = []
+            for try await b in log.readForward(after: 0, batchSize: 7) {
+                batches.append(b.count)
+                positions += b.map(\.globalPosition)
+            }
+            #expect(positions == Array(1...60))
+            #expect(batches.allSatisfy { $0 <= 7 })
+            var catCount = 0
+            for try await b in log.readForward(after: 10, batchSize: 4, category: "order") { catCount += b.count }
+            #expect(catCount == 25)
+        }
+    }
+
+    @Test("a wrong expected version is a typed error and stores nothing")
+    func expectedVersionConflict() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            _ = try await log.append(to: "order-x", expectedVersion: .noStream, [event("c", 1), event("c", 2)])
+            await #expect(throws: EventLogError.wrongExpectedVersion(stream: "order-x", expected: .exact(1), actual: 2)) {
+                try await log.append(to: "order-x", expectedVersion: .exact(1), [event("c", 3)])
+            }
+            await #expect(throws: EventLogError.wrongExpectedVersion(stream: "order-x", expected: .noStream, actual: 2)) {
+                try await log.append(to: "order-x", expectedVersion: .noStream, [event("c", 3)])
+            }
+            let ok = try await log.append(to: "order-x", expectedVersion: .exact(2), [event("c", 3)])
+            #expect(ok.outcomes == [.appended(globalPosition: 3, streamVersion: 3)])
+            #expect(try await log.head() == 3)
+        }
+    }
+
+    @Test("the same event id twice is stored once, and the append says so")
+    func duplicateEventID() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            let e = event("dup", 1)
+            let first = try await log.append(to: "signal-7", [e])
+            let second = try await log.append(to: "signal-7", [e, event("dup", 2)])
+            #expect(first.outcomes == [.appended(globalPosition: 1, streamVersion: 1)])
+            #expect(second.outcomes == [.duplicate(globalPosition: 1), .appended(globalPosition: 2, streamVersion: 2)])
+            // even from another stream the id stays unique
+            let third = try await log.append(to: "signal-8", [e])
+            #expect(third.outcomes == [.duplicate(globalPosition: 1)])
+            let conn = PGConnection(settings: settings)
+            #expect(try await conn.scalar("SELECT count(*) FROM events WHERE event_id = $1", [e.eventID.uuidString]) == "1")
+            #expect(try await log.head() == 2)
+        }
+    }
+
+    @Test("a batch that fails midway stores nothing")
+    func atomicBatches() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            _ = try await log.append(to: "order-a", [event("atomic", 0)])
+            // conflict on the second stream: the first stream's events are not stored either
+            await #expect(throws: EventLogError.self) {
+                try await log.append([
+                    StreamAppend(stream: "order-b", events: [event("atomic", 1)]),
+                    StreamAppend(stream: "order-a", expectedVersion: .exact(5), events: [event("atomic", 2)]),
+                ])
+            }
+            // the server refuses the third event (not JSON): the whole COPY and transaction roll back
+            await #expect(throws: PGError.self) {
+                try await log.append([
+                    StreamAppend(stream: "order-b", events: [event("atomic", 3), event("atomic", 4)]),
+                    StreamAppend(stream: "market.trade-BTCUSDT", events: [event("atomic", 5, json: "{not json")]),
+                ])
+            }
+            #expect(try await log.head() == 1)
+            #expect(try await log.streamVersion("order-b") == 0)
+            #expect(try await log.read(after: 0, limit: 100).count == 1)
+            // and the log carries on gap-free
+            let r = try await log.append(to: "order-b", [event("atomic", 3)])
+            #expect(r.outcomes == [.appended(globalPosition: 2, streamVersion: 1)])
+        }
+    }
+
+    @Test("8 concurrent appenders × 5,000 events; a tailing subscriber sees 1...N once, in order")
+    func concurrentAppendersInOneProcess() async throws {
+        try await TestDatabase.with { settings in
+            let tail = Tail()
+            let sub = Subscription(name: "tail", settings: settings, consumer: .handler { tail.handle($0) }, options: fastOptions())
+            let follower = Task { await sub.follow() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for a in 0..<8 {
+                    group.addTask {
+                        let log = EventLog(settings: settings)
+                        var i = 0, b = 0
+                        while i < 5000 {
+                            let n = min(b % 9 + 1, 5000 - i)  // batches of 1...9
+                            let events = (i..<(i + n)).map { event("conc-\(a)", $0) }
+                            _ = try await log.append(to: "conc.app-\(a)-\(b % 5)", events)
+                            i += n
+                            b += 1
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let log = EventLog(settings: settings)
+            #expect(try await log.head() == 40_000)
+            #expect(try await TestDatabase.eventually(timeout: .seconds(60)) { tail.count >= 40_000 })
+            follower.cancel()
+            await follower.value
+            #expect(tail.problems.isEmpty)
+            #expect(tail.all == Array(1...40_000))
+        }
+    }
+
+    @Test("appenders split over 2 processes; the tailing subscriber still sees 1...N once, in order")
+    func concurrentAppendersInTwoProcesses() async throws {
+        try await TestDatabase.with { settings in
+            let tail = Tail()
+            let sub = Subscription(name: "tail", settings: settings, consumer: .handler { tail.handle($0) }, options: fastOptions())
+            let follower = Task { await sub.follow() }
+            let child = Process()
+            child.executableURL = TestDatabase.tradelogExecutable
+            child.arguments = ["generate", "--database", settings.url, "--appenders", "4", "--events", "5000",
+                               "--max-batch", "9", "--category", "proc.b", "--seed", "child", "--log-level", "warning"]
+            try child.run()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for a in 0..<4 {
+                    group.addTask {
+                        let log = EventLog(settings: settings)
+                        var i = 0, b = 0
+                        while i < 5000 {
+                            let n = min(b % 9 + 1, 5000 - i)
+                            _ = try await log.append(to: "proc.a-\(a)-\(b % 5)", (i..<(i + n)).map { event("proc-a-\(a)", $0) })
+                            i += n
+                            b += 1
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            while child.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(child.terminationStatus == 0)
+            #expect(try await EventLog(settings: settings).head() == 40_000)
+            #expect(try await TestDatabase.eventually(timeout: .seconds(60)) { tail.count >= 40_000 })
+            follower.cancel()
+            await follower.value
+            #expect(tail.problems.isEmpty)
+            #expect(tail.all == Array(1...40_000))
+            let cats = try await PGConnection(settings: settings).rows(
+                "SELECT category, sum(version) FROM streams GROUP BY category ORDER BY category")
+            #expect(cats == [["proc.a", "20000"], ["proc.b", "20000"]])
+        }
+    }
+
+    @Test("a subscriber stopped and restarted resumes at its checkpoint: no gap, no repeat")
+    func resumeAtCheckpoint() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            for i in 0..<100 { _ = try await log.append(to: "signal-\(i % 4)", [event("resume", i)]) }
+            let first = Tail()
+            let sub1 = Subscription(name: "resumer", settings: settings, consumer: .handler { first.handle($0) }, options: fastOptions(batch: 30))
+            let t1 = Task { await sub1.follow() }
+            #expect(try await TestDatabase.eventually { sub1.position == 100 })
+            t1.cancel()
+            await t1.value
+            #expect(first.all == Array(1...100))
+
+            for i in 100..<150 { _ = try await log.append(to: "signal-\(i % 4)", [event("resume", i)]) }
+            let second = Tail()
+            let sub2 = Subscription(name: "resumer", settings: settings, consumer: .handler { second.handle($0) }, options: fastOptions(batch: 30))
+            let t2 = Task { await sub2.follow() }
+            #expect(try await TestDatabase.eventually { sub2.position == 150 })
+            t2.cancel()
+            await t2.value
+            #expect(second.all == Array(101...150))
+        }
+    }
+
+    @Test("a lost NOTIFY (listener connection killed) is covered by polling")
+    func lostNotifyCoveredByPolling() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            let tail = Tail()
+            var options = fastOptions()
+            options.pollInterval = .milliseconds(300)
+            let sub = Subscription(name: "notify-loss", settings: settings, consumer: .handler { tail.handle($0) }, options: options)
+            let t = Task { await sub.follow() }
+            #expect(try await TestDatabase.eventually { sub.isCaughtUp })
+            let admin = PGConnection(settings: settings)
+            let killed = try await admin.scalar("""
+                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                WHERE application_name LIKE '%:listen:notify-loss'
+                """)
+            #expect(killed == "1")
+            _ = try await log.append(to: "signal-1", [event("lost", 1)])
+            #expect(try await TestDatabase.eventually(timeout: .seconds(10)) { tail.count == 1 })
+
+            // and with notifications off altogether, polling alone delivers
+            options.useNotifications = false
+            let polled = Tail()
+            let sub2 = Subscription(name: "poll-only", settings: settings, consumer: .handler { polled.handle($0) }, options: options)
+            let t2 = Task { await sub2.follow() }
+            _ = try await log.append(to: "signal-1", [event("lost", 2)])
+            #expect(try await TestDatabase.eventually(timeout: .seconds(10)) { polled.count == 2 })
+            #expect(try await TestDatabase.eventually(timeout: .seconds(10)) { tail.count == 2 })
+            t.cancel()
+            t2.cancel()
+            await t.value
+            await t2.value
+            #expect(tail.all == [1, 2])
+        }
+    }
+}

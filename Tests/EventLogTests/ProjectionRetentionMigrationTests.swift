@@ -1,0 +1,173 @@
+import EventLog
+import Foundation
+import PostgresClient
+import Testing
+import TradelogCore
+import TradelogTesting
+
+/// A projection that fails on a chosen event after writing rows for the batch.
+struct FailingProjection: Projection {
+    let inner: CategoryStatsProjection
+    let failAt: Int64
+    var checkpointName: String { inner.checkpointName }
+    struct Failure: Error {}
+
+    func setUp(on conn: isolated PGConnection) throws { try inner.setUp(on: conn) }
+    func tearDown(on conn: isolated PGConnection) throws { try inner.tearDown(on: conn) }
+    func apply(_ events: [RecordedEvent], on conn: isolated PGConnection) throws {
+        try inner.apply(events, on: conn)
+        if events.contains(where: { $0.globalPosition == failAt }) { throw Failure() }
+    }
+}
+
+func statsRows(_ conn: PGConnection) async throws -> [[String?]] {
+    try await conn.rows("SELECT * FROM category_stats ORDER BY category")
+}
+
+@Suite("Projections (real PostgreSQL)")
+struct ProjectionTests {
+    @Test("rows and checkpoint commit together; dropped and rebuilt from the log, the rows are equal")
+    func disposableProjection() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            for i in 0..<250 {
+                _ = try await log.append([
+                    StreamAppend(stream: "order-\(i % 7)", events: [event("proj", i, type: "OrderRequested")]),
+                    StreamAppend(stream: "market.trade-BTC\(i % 2)", events: [event("proj-m", i, type: "TradeReceived")]),
+                ])
+            }
+            let projection = try CategoryStatsProjection(projectionsDirectory: TestDatabase.projectionsDirectory)
+            let conn = PGConnection(settings: settings)
+
+            // A projection failing at position 130 (batch 101...150) commits neither rows nor checkpoint of that batch.
+            let failing = Subscription(
+                name: projection.checkpointName, settings: settings,
+                consumer: .projection(FailingProjection(inner: projection, failAt: 130)), options: fastOptions(batch: 50))
+            let tf = Task { await failing.follow() }
+            #expect(try await TestDatabase.eventually { failing.errorCount >= 2 })
+            tf.cancel()
+            await tf.value
+            #expect(try await conn.scalar("SELECT position FROM checkpoints WHERE name = $1", [projection.checkpointName]) == "100")
+            #expect(try await conn.scalar("SELECT sum(events) FROM category_stats") == "100")
+
+            // The real projection resumes from 100 and gets to the end.
+            let sub = Subscription(name: projection.checkpointName, settings: settings, consumer: .projection(projection), options: fastOptions(batch: 50))
+            let t = Task { await sub.follow() }
+            #expect(try await TestDatabase.eventually { sub.position == 500 })
+            t.cancel()
+            await t.value
+            let live = try await statsRows(conn)
+            #expect(live == [
+                ["market.trade", "250", "2", "2", "500", "TradeReceived"],
+                ["order", "250", "7", "1", "499", "OrderRequested"],
+            ])
+
+            // Drop it, rebuild it from the log (other batch size): equal rows.
+            try await conn.withConnection { try projection.reset(on: $0) }
+            #expect(try await statsRows(conn).isEmpty)
+            let rebuild = Subscription(name: projection.checkpointName, settings: settings, consumer: .projection(projection), options: fastOptions(batch: 33))
+            let t2 = Task { await rebuild.follow() }
+            #expect(try await TestDatabase.eventually { rebuild.position == 500 })
+            t2.cancel()
+            await t2.value
+            #expect(try await statsRows(conn) == live)
+        }
+    }
+}
+
+@Suite("Market-data retention (real PostgreSQL)")
+struct RetentionTests {
+    @Test("old market data is dropped; domain events and recent market data stay")
+    func dropsOldMarketDataOnly() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            for i in 0..<20 {
+                _ = try await log.append([
+                    StreamAppend(stream: "market.orderbook-BTCUSDT", events: [event("ret-m", i)]),
+                    StreamAppend(stream: i % 2 == 0 ? "signal-\(i)" : "execution-\(i)", events: [event("ret-d", i)]),
+                ])
+            }
+            let conn = PGConnection(settings: settings)
+            let today = try #require(try await conn.scalar("SELECT to_char((now() AT TIME ZONE 'UTC')::date, 'YYYYMMDD')"))
+            #expect(try await conn.scalar("SELECT count(*) FROM events_market") == "20")
+            #expect(try await conn.scalar("SELECT count(*) FROM events_domain") == "20")
+
+            // Three days on, with a 7-day policy: nothing goes.
+            let policy = RetentionPolicy(marketDays: 7)
+            let now = Date()
+            let early = try await conn.withConnection { try policy.apply(on: $0, now: now.addingTimeInterval(3 * 86400)) }
+            #expect(early.isEmpty)
+            #expect(try await conn.scalar("SELECT count(*) FROM events_market") == "20")
+
+            // Eight days on: today's market partition is dropped, every domain event stays.
+            let late = try await conn.withConnection { try policy.apply(on: $0, now: now.addingTimeInterval(8 * 86400)) }
+            #expect(late == ["events_market_\(today)"])
+            #expect(try await conn.scalar("SELECT count(*) FROM events_market") == "0")
+            #expect(try await conn.scalar("SELECT count(*) FROM events_domain") == "20")
+            let left = try await log.read(after: 0, limit: 100)
+            #expect(left.count == 20 && left.allSatisfy { !$0.category.hasPrefix("market.") })
+
+            // The log carries on: new market data gets a fresh partition, versions keep counting.
+            let r = try await log.append(to: "market.orderbook-BTCUSDT", [event("ret-m", 99)])
+            #expect(r.outcomes == [.appended(globalPosition: 41, streamVersion: 21)])
+        }
+    }
+
+    @Test func retentionSettingIsValidated() {
+        #expect(RetentionPolicy().marketDays == 7)
+    }
+}
+
+@Suite("Migrations (real PostgreSQL)")
+struct MigrationTests {
+    func copySchema() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tradelog-schema-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for f in try FileManager.default.contentsOfDirectory(atPath: TestDatabase.schemaDirectory.path) {
+            try FileManager.default.copyItem(at: TestDatabase.schemaDirectory.appendingPathComponent(f), to: dir.appendingPathComponent(f))
+        }
+        return dir
+    }
+
+    @Test("fresh database migrates; a second run is a no-op; a tampered applied file is refused by name")
+    func migrations() async throws {
+        try await TestDatabase.with(migrate: false) { settings in
+            let dir = try copySchema()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let conn = PGConnection(settings: settings)
+            let migrator = Migrator(directory: dir)
+            let applied = try await migrator.migrate(on: conn)
+            #expect(applied.contains("0001_event_log.sql"))
+            #expect(try await conn.scalar("SELECT position FROM log_head") == "0")
+            #expect(try await migrator.migrate(on: conn).isEmpty)
+
+            // a new file is applied on its own
+            try Data("CREATE TABLE extra_t (x int);".utf8).write(to: dir.appendingPathComponent("9000_extra.sql"))
+            #expect(try await migrator.migrate(on: conn) == ["9000_extra.sql"])
+
+            // tamper with an applied file: refused, naming it, and nothing else runs
+            let first = dir.appendingPathComponent("0001_event_log.sql")
+            try (String(contentsOf: first, encoding: .utf8) + "\n-- edited\n").write(to: first, atomically: true, encoding: .utf8)
+            try Data("CREATE TABLE never_t (x int);".utf8).write(to: dir.appendingPathComponent("9001_never.sql"))
+            await #expect {
+                try await migrator.migrate(on: conn)
+            } throws: { e in
+                "\(e)".contains("0001_event_log.sql") && "\(e)".contains("changed")
+            }
+            #expect(try await conn.scalar("SELECT to_regclass('never_t') IS NULL") == "t")
+        }
+    }
+
+    @Test("a failing migration rolls back and names its file")
+    func failingMigration() async throws {
+        try await TestDatabase.with(migrate: false) { settings in
+            let dir = try copySchema()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            try Data("CREATE TABLE half_t (x int); SELECT nope FROM nowhere;".utf8).write(to: dir.appendingPathComponent("9000_broken.sql"))
+            let conn = PGConnection(settings: settings)
+            await #expect { try await Migrator(directory: dir).migrate(on: conn) } throws: { "\($0)".contains("9000_broken.sql") }
+            #expect(try await conn.scalar("SELECT to_regclass('half_t') IS NULL") == "t")
+            #expect(try await conn.scalar("SELECT count(*) FROM schema_migrations") == "1")
+        }
+    }
+}

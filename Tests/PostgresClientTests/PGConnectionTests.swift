@@ -1,0 +1,184 @@
+import Foundation
+import PostgresClient
+import Testing
+import TradelogTesting
+
+@Suite("PostgreSQL client (real server)")
+struct PGConnectionTests {
+    @Test("parameters, NULLs and text results")
+    func parameters() async throws {
+        try await TestDatabase.with(migrate: false) { settings in
+            let c = PGConnection(settings: settings)
+            let rows = try await c.rows("SELECT $1::int + 1, $2::text, $3::text IS NULL", ["41", "it's \"quoted\"", nil])
+            #expect(rows == [["42", "it's \"quoted\"", "t"]])
+        }
+    }
+
+    @Test("binary results decode int8, int4, uuid, timestamptz and jsonb")
+    func binaryDecoding() async throws {
+        try await TestDatabase.with(migrate: false) { settings in
+            let c = PGConnection(settings: settings)
+            let ok = try await c.withConnection { conn -> Bool in
+                let r = try conn.query("""
+                    SELECT 9007199254740993::int8, (-7)::int4, 'a1b2c3d4-0000-4000-8000-00000000000f'::uuid,
+                           '2024-01-02 03:04:05.123456+00'::timestamptz, '{"b": 1, "a": "x"}'::jsonb, NULL::text
+                    """, binary: true)
+                return r.binaryInt64(0, 0) == 9_007_199_254_740_993
+                    && r.binaryInt32(0, 1) == -7
+                    && r.binaryUUID(0, 2) == UUID(uuidString: "a1b2c3d4-0000-4000-8000-00000000000f")
+                    && r.binaryTimestampMicros(0, 3) == 1_704_164_645_123_456
+                    && r.binaryJSONB(0, 4).map { String(decoding: $0, as: UTF8.self) } == #"{"a": "x", "b": 1}"#
+                    && r.isNull(0, 5)
+            }
+            #expect(ok)
+        }
+    }
+
+    @Test("server errors are typed, with SQLSTATE")
+    func typedErrors() async throws {
+        try await TestDatabase.with(migrate: false) { settings in
+            let c = PGConnection(settings: settings)
+            await #expect { try await c.execute("SELEC 1") } throws: { ($0 as? PGError)?.sqlState == "42601" }
+            await #expect { try await c.execute("SELECT 'x'::int") } throws: { ($0 as? PGError)?.sqlState == "22P02" }
+            try await c.execute("CREATE TABLE u (k int PRIMARY KEY)")
+            try await c.execute("INSERT INTO u VALUES (1)")
+            await #expect {
+                try await c.execute("INSERT INTO u VALUES (1)")
+            } throws: { e in
+                let e = e as? PGError
+                return e?.code == .server && e?.sqlState == PGError.uniqueViolation && e?.detail?.contains("(k)=(1)") == true
+            }
+            // the connection is still usable after errors
+            #expect(try await c.scalar("SELECT 1") == "1")
+        }
+    }
+
+    @Test("a failed connection says why without the password")
+    func connectionFailureHidesSecrets() async throws {
+        let secret = "s3cr3t-\(UUID().uuidString.prefix(8))"
+        var bad = TestDatabase.baseSettings
+        bad.url = bad.url.replacingOccurrences(of: ":tradelog@", with: ":\(secret)@")
+        if bad.url == TestDatabase.baseSettings.url {
+            bad.url = "postgresql://nobody:\(secret)@127.0.0.1:1/none"
+        }
+        let c = PGConnection(settings: bad)
+        do {
+            _ = try await c.scalar("SELECT 1")
+            Issue.record("connected with a wrong password")
+        } catch let e as PGError {
+            #expect(e.code == .connectionFailed)
+            #expect(!e.description.contains(secret))
+            #expect(!bad.description.contains(secret))
+            #expect(bad.redactedURL.contains("***"))
+        }
+    }
+
+    @Test func settingsRedactionAndDatabaseSwap() {
+        let s = PGSettings(url: "postgresql://u:pw@h:5/db?sslmode=disable")
+        #expect(s.redactedURL == "postgresql://u:***@h:5/db?sslmode=disable")
+        #expect(s.with(database: "other").url == "postgresql://u:pw@h:5/other?sslmode=disable")
+        #expect(s.databaseName == "db")
+        #expect(PGSettings(url: "postgresql://h").with(database: "x").url == "postgresql://h/x")
+    }
+
+    @Test("a transaction rolls back when its body throws")
+    func transactionRollback() async throws {
+        struct Boom: Error {}
+        try await TestDatabase.with(migrate: false) { settings in
+            let c = PGConnection(settings: settings)
+            try await c.execute("CREATE TABLE t (v int)")
+            await #expect(throws: Boom.self) {
+                try await c.withTransaction { tx in
+                    try tx.execute("INSERT INTO t VALUES (1)")
+                    throw Boom()
+                }
+            }
+            _ = try await c.withTransaction { tx in try tx.execute("INSERT INTO t VALUES (2)") }
+            #expect(try await c.rows("SELECT v FROM t") == [["2"]])
+        }
+    }
+
+    @Test("COPY FROM STDIN and COPY TO STDOUT")
+    func copy() async throws {
+        try await TestDatabase.with(migrate: false) { settings in
+            let c = PGConnection(settings: settings)
+            try await c.execute("CREATE TABLE t (k int, v text)")
+            var payload = ""
+            for i in 1...5000 { payload += "\(i)\tvalue \(i)\n" }
+            let copied = try await c.copyIn("COPY t FROM STDIN", payload: Array(payload.utf8))
+            #expect(copied == 5000)
+            let out = try await c.withConnection { conn -> [String] in
+                var lines: [String] = []
+                try conn.copyOut("COPY (SELECT k, v FROM t WHERE k <= 2 ORDER BY k) TO STDOUT") {
+                    lines.append(String(decoding: $0, as: UTF8.self))
+                }
+                return lines
+            }
+            #expect(out == ["1\tvalue 1\n", "2\tvalue 2\n"])
+            // a bad row fails the whole COPY and the connection stays usable
+            await #expect { try await c.copyIn("COPY t FROM STDIN", payload: Array("x\ty\n".utf8)) } throws: {
+                ($0 as? PGError)?.sqlState == "22P02"
+            }
+            #expect(try await c.scalar("SELECT count(*) FROM t") == "5000")
+        }
+    }
+
+    @Test("LISTEN/NOTIFY, renewed after the connection is killed")
+    func listenNotify() async throws {
+        try await TestDatabase.with(migrate: false) { settings in
+            let listener = PGConnection(settings: settings.with(applicationName: "listener-test"))
+            let sender = PGConnection(settings: settings)
+            try await listener.listen("chan")
+            try await sender.notify("chan", payload: "hello")
+            var got: [PGNotification] = []
+            for _ in 0..<50 where got.isEmpty {
+                got = try await listener.waitForNotifications(timeoutMilliseconds: 100)
+            }
+            #expect(got.map(\.payload) == ["hello"])
+
+            // Kill the listener's backend: the next wait reports the loss...
+            let pid = try await listener.backendPID()
+            try await sender.execute("SELECT pg_terminate_backend($1)", [String(pid)])
+            var lost = false
+            for _ in 0..<50 where !lost {
+                do { _ = try await listener.waitForNotifications(timeoutMilliseconds: 100) } catch let e as PGError {
+                    lost = e.isConnectionProblem
+                }
+            }
+            #expect(lost)
+            // ...and the one after reconnects and listens again.
+            _ = try await listener.waitForNotifications(timeoutMilliseconds: 10)
+            #expect(try await listener.connectCount == 2)
+            try await sender.notify("chan", payload: "again")
+            got = []
+            for _ in 0..<50 where got.isEmpty {
+                got = try await listener.waitForNotifications(timeoutMilliseconds: 100)
+            }
+            #expect(got.map(\.payload) == ["again"])
+        }
+    }
+
+    @Test("a killed connection fails one call as connectionLost, then reconnects")
+    func reconnect() async throws {
+        try await TestDatabase.with(migrate: false) { settings in
+            let c = PGConnection(settings: settings)
+            let killer = PGConnection(settings: settings)
+            let pid = try await c.backendPID()
+            try await killer.execute("SELECT pg_terminate_backend($1)", [String(pid)])
+            await #expect { try await c.scalar("SELECT 1") } throws: { ($0 as? PGError)?.isConnectionProblem == true }
+            #expect(try await c.scalar("SELECT 1") == "1")
+            #expect(try await c.backendPID() != pid)
+        }
+    }
+
+    @Test("calls run on the connection's own thread, not the cooperative pool")
+    func ownThread() async throws {
+        try await TestDatabase.with(migrate: false) { settings in
+            let c = PGConnection(settings: settings.with(applicationName: "thread-test"))
+            #expect(await c.withConnection { $0.isOnConnectionThread })
+            let inTransaction: Bool = try await c.withTransaction { $0.isOnConnectionThread }
+            #expect(inTransaction)
+            #expect(!c.isOnConnectionThread)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import CCrypto
+import CLZ4
+import CLibPQ
+import CRabbitMQ
+import Foundation
+import Testing
+@testable import TradelogCore
+
+@Suite("System libraries")
+struct SystemLibraryTests {
+    @Test("libpq, librabbitmq, liblz4 and libcrypto link and answer")
+    func versions() {
+        #expect(PQlibVersion() >= 150000)
+        #expect(String(cString: amqp_version()).hasPrefix("0."))
+        #expect(LZ4_versionNumber() >= 10900)
+        #expect(OpenSSL_version_num() >= 0x3000_0000)
+    }
+}
+
+@Suite("Hashing and deterministic ids")
+struct HashingTests {
+    @Test func sha256KnownVector() {
+        #expect(Digest.hex(Digest.sha256(Array("abc".utf8)))
+            == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func sha1KnownVector() {
+        #expect(Digest.hex(Digest.sha1(Array("abc".utf8))) == "a9993e364706816aba3e25717850c26c9cd0d89d")
+    }
+
+    @Test("UUIDv5 matches RFC 9562 / Python's uuid5")
+    func uuid5() {
+        let dns = UUID(uuidString: "6ba7b810-9dad-11d1-80b4-00c04fd430c8")!
+        #expect(DeterministicID.uuid5(namespace: dns, name: "python.org").uuidString.lowercased()
+            == "886313e1-3b8a-5372-9b90-0c9aee199e5d")
+    }
+
+    @Test func derivedIDsAreStableAndDistinct() {
+        let a = DeterministicID.derived(from: "signal-1", index: 0)
+        #expect(a == DeterministicID.derived(from: "signal-1", index: 0))
+        #expect(a != DeterministicID.derived(from: "signal-1", index: 1))
+        #expect(a != DeterministicID.derived(from: "signal-2", index: 0))
+        #expect(a != DeterministicID.derived(from: "signal-1", index: 0, kind: "leg"))
+    }
+}
+
+@Suite("Streams and time")
+struct StreamAndTimeTests {
+    @Test func categories() {
+        #expect(StreamName.category(of: "order-abc-1") == "order")
+        #expect(StreamName.category(of: "market.orderbook-BTCUSDT") == "market.orderbook")
+        #expect(StreamName.category(of: "subscriptions") == "subscriptions")
+        #expect(StreamName.isMarketData(stream: "market.trade-BTCUSDT"))
+        #expect(!StreamName.isMarketData(stream: "signal-42"))
+        #expect(!StreamName.isMarketData(stream: "marketing-1"))
+        #expect(StreamName.problem(with: "") != nil)
+        #expect(StreamName.problem(with: "-x") != nil)
+        #expect(StreamName.problem(with: "a\nb") != nil)
+        #expect(StreamName.problem(with: "position-BTCUSDT") == nil)
+    }
+
+    @Test func timestampText() {
+        #expect(Timestamp(microsecondsSinceEpoch: 1_700_000_000_123_456).description == "2023-11-14T22:13:20.123456Z")
+        #expect(Timestamp(millisecondsSinceEpoch: 0).description == "1970-01-01T00:00:00.000000Z")
+        #expect(Timestamp(microsecondsSinceEpoch: -1).description == "1969-12-31T23:59:59.999999Z")
+    }
+}
+
+struct OrderPlacedV1: EventPayload {
+    static let eventType = "TestOrderPlaced"
+    var symbol: String
+    var qty: Decimal
+}
+
+struct OrderPlacedV2: EventPayload {
+    static let eventType = "TestOrderPlaced"
+    static let schemaVersion: Int32 = 2
+    var symbol: String
+    var qty: Decimal
+    var category: String
+}
+
+@Suite("Typed events")
+struct RegistryTests {
+    @Test func roundTrip() throws {
+        var r = EventRegistry()
+        r.register(OrderPlacedV1.self)
+        let (type, version, data) = try r.encode(OrderPlacedV1(symbol: "BTCUSDT", qty: Decimal(string: "0.001")!))
+        #expect(type == "TestOrderPlaced" && version == 1)
+        #expect(String(decoding: data, as: UTF8.self) == #"{"qty":0.001,"symbol":"BTCUSDT"}"#)
+        let back = try #require(r.decode(type: type, schemaVersion: version, data: data) as? OrderPlacedV1)
+        #expect(back.qty == Decimal(string: "0.001")!)
+    }
+
+    @Test("an old version is upcast in one place before decoding")
+    func upcast() throws {
+        var r = EventRegistry()
+        r.register(OrderPlacedV2.self)
+        r.registerUpcaster(type: "TestOrderPlaced", from: 1) { old in
+            var new = old
+            new["category"] = .string("linear")
+            return new
+        }
+        let v1 = Array(#"{"symbol":"ETHUSDT","qty":2}"#.utf8)
+        let e = try #require(r.decode(type: "TestOrderPlaced", schemaVersion: 1, data: v1) as? OrderPlacedV2)
+        #expect(e.category == "linear" && e.symbol == "ETHUSDT" && e.qty == 2)
+    }
+
+    @Test func errorsNameTheProblem() {
+        var r = EventRegistry()
+        #expect(throws: EventDecodingError.self) { try r.decode(type: "Nope", schemaVersion: 1, data: Array("{}".utf8)) }
+        r.register(OrderPlacedV1.self)
+        #expect(throws: EventDecodingError.self) { try r.decode(type: "TestOrderPlaced", schemaVersion: 3, data: Array("{}".utf8)) }
+        #expect(throws: EventDecodingError.self) { try r.decode(type: "TestOrderPlaced", schemaVersion: 1, data: Array(#"{"symbol":1}"#.utf8)) }
+        // v2 registered without an upcaster from v1
+        var r2 = EventRegistry()
+        r2.register(OrderPlacedV2.self)
+        #expect(throws: EventDecodingError.self) { try r2.decode(type: "TestOrderPlaced", schemaVersion: 1, data: Array("{}".utf8)) }
+    }
+}
+
+@Suite("Canonical JSON and digests")
+struct CanonicalTests {
+    @Test("key order, spacing and number spelling do not change the canonical form")
+    func canonicalForm() throws {
+        let a = try CanonicalJSON.canonicalize(Array(#"{"b": [1, 2.50], "a": {"y": null, "x": "p/q"}}"#.utf8))
+        let b = try CanonicalJSON.canonicalize(Array(#"{"a":{"x":"p/q","y":null},"b":[1,2.5]}"#.utf8))
+        #expect(a == b)
+        #expect(String(decoding: a, as: UTF8.self) == #"{"a":{"x":"p/q","y":null},"b":[1,2.5]}"#)
+    }
+
+    @Test func digestIsOrderSensitiveAndStable() throws {
+        func digest(_ items: [(String, String, String)]) throws -> String {
+            var d = LogDigest()
+            for (s, t, j) in items { try d.add(stream: s, type: t, data: Array(j.utf8)) }
+            return d.hexDigest()
+        }
+        let x = ("order-1", "OrderRequested", #"{"qty":"1","price":"2"}"#)
+        let xJsonb = ("order-1", "OrderRequested", #"{"price": "2", "qty": "1"}"#)
+        let y = ("order-1", "OrderAccepted", #"{}"#)
+        #expect(try digest([x, y]) == digest([xJsonb, y]))
+        #expect(try digest([x, y]) != digest([y, x]))
+        #expect(try digest([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+}

@@ -1,0 +1,10 @@
+-- category_stats v1: how many events each stream category has had, and where.
+-- Folded from the log by the CategoryStats projection; drop it and it is rebuilt.
+CREATE TABLE IF NOT EXISTS category_stats (
+    category        text   PRIMARY KEY,
+    events          bigint NOT NULL,
+    streams_touched bigint NOT NULL,
+    first_position  bigint NOT NULL,
+    last_position   bigint NOT NULL,
+    last_type       text   NOT NULL
+);

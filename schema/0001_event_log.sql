@@ -1,0 +1,157 @@
+-- tradelog: the event log.
+--
+-- One table of events, partitioned so that market data can be dropped by age while
+-- domain events (signals, orders, executions, positions, balances, ...) are kept forever:
+--
+--   events                  PARTITION BY LIST (retention)
+--   ├── events_domain       'domain'  kept forever
+--   └── events_market       'market'  PARTITION BY RANGE (recorded_at)
+--       └── events_market_YYYYMMDD   one per UTC day, created by the first append of the day,
+--                                    dropped whole by tl_drop_market_partitions()
+--
+-- global_position is gap-free and commit-ordered: appends take the row lock on log_head
+-- and hold it until commit, so positions are handed out in commit order and a rollback
+-- gives its positions back. Uniqueness of global_position, event_id and
+-- (stream, stream_version) is enforced per leaf partition and, across partitions, by
+-- that same serialization (the append checks event ids under the lock).
+
+CREATE TABLE log_head (
+    id       smallint PRIMARY KEY CHECK (id = 1),
+    position bigint   NOT NULL
+);
+INSERT INTO log_head (id, position) VALUES (1, 0);
+
+CREATE TABLE streams (
+    stream         text        PRIMARY KEY,
+    category       text        NOT NULL,
+    version        bigint      NOT NULL,
+    first_position bigint      NOT NULL,
+    last_position  bigint      NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX streams_category_idx ON streams (category);
+
+CREATE TABLE events (
+    global_position bigint      NOT NULL,
+    event_id        uuid        NOT NULL,
+    stream          text        NOT NULL,
+    category        text        NOT NULL,
+    stream_version  bigint      NOT NULL,
+    type            text        NOT NULL,
+    schema_version  integer     NOT NULL,
+    data            jsonb       NOT NULL,
+    correlation_id  text,
+    causation_id    text,
+    trace_id        text,
+    source          text,
+    exchange_time   timestamptz,
+    receive_time    timestamptz,
+    recorded_at     timestamptz NOT NULL DEFAULT now(),
+    retention       text        NOT NULL,
+    CONSTRAINT events_retention_matches_category
+        CHECK ((retention = 'market') = (category LIKE 'market.%'))
+) PARTITION BY LIST (retention);
+
+-- Keys and indexes of one leaf partition (also used for the benchmark's scratch table,
+-- so that the raw COPY it compares against pays for the same indexes).
+CREATE FUNCTION tl_index_events_leaf(p_table text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (global_position)', p_table);
+    EXECUTE format('CREATE UNIQUE INDEX %I ON %I (event_id)', p_table || '_event_id_key', p_table);
+    EXECUTE format('CREATE UNIQUE INDEX %I ON %I (stream, stream_version)', p_table || '_stream_key', p_table);
+    EXECUTE format('CREATE INDEX %I ON %I (category, global_position)', p_table || '_category_idx', p_table);
+    EXECUTE format('CREATE INDEX %I ON %I (correlation_id) WHERE correlation_id IS NOT NULL',
+                   p_table || '_correlation_idx', p_table);
+END
+$$;
+
+CREATE TABLE events_domain PARTITION OF events FOR VALUES IN ('domain');
+SELECT tl_index_events_leaf('events_domain');
+
+CREATE TABLE events_market PARTITION OF events FOR VALUES IN ('market')
+    PARTITION BY RANGE (recorded_at);
+
+-- Creates the market partition for one UTC day if it does not exist yet.
+CREATE FUNCTION tl_ensure_market_partition(p_day date) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_name text := 'events_market_' || to_char(p_day, 'YYYYMMDD');
+BEGIN
+    IF to_regclass(v_name) IS NULL THEN
+        EXECUTE format(
+            'CREATE TABLE %I PARTITION OF events_market FOR VALUES FROM (%L) TO (%L)',
+            v_name, (p_day::timestamp AT TIME ZONE 'UTC'), ((p_day + 1)::timestamp AT TIME ZONE 'UTC'));
+        PERFORM tl_index_events_leaf(v_name);
+    END IF;
+    RETURN v_name;
+END
+$$;
+
+-- Drops every market partition whose whole day lies before p_before (UTC); returns their names.
+CREATE FUNCTION tl_drop_market_partitions(p_before date) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.relname
+        FROM pg_inherits i
+        JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'events_market'::regclass
+          AND c.relname ~ '^events_market_[0-9]{8}$'
+          AND to_date(substring(c.relname from 15), 'YYYYMMDD') < p_before
+        ORDER BY c.relname
+    LOOP
+        EXECUTE format('DROP TABLE %I', r.relname);
+        RETURN NEXT r.relname;
+    END LOOP;
+END
+$$;
+
+-- First half of an append, inside the caller's transaction: takes the log lock (held until
+-- commit), makes sure today's market partition exists when market events are coming, and
+-- returns rows of (kind, key, value): ('h', NULL, head), one ('d', event_id, position) per
+-- given event id that is stored already, one ('s', stream, version) per given stream that exists.
+CREATE FUNCTION tl_append_begin(p_event_ids uuid[], p_streams text[], p_has_market boolean)
+RETURNS TABLE (kind "char", key text, value bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_head bigint;
+BEGIN
+    SELECT l.position INTO v_head FROM log_head l WHERE l.id = 1 FOR UPDATE;
+    IF p_has_market THEN
+        PERFORM tl_ensure_market_partition((now() AT TIME ZONE 'UTC')::date);
+    END IF;
+    RETURN QUERY SELECT 'h'::"char", NULL::text, v_head;
+    RETURN QUERY SELECT 'd'::"char", e.event_id::text, e.global_position
+        FROM events e WHERE e.event_id = ANY (p_event_ids);
+    RETURN QUERY SELECT 's'::"char", s.stream, s.version
+        FROM streams s WHERE s.stream = ANY (p_streams);
+END
+$$;
+
+-- Second half of an append: moves the head, records stream versions, and wakes subscribers
+-- (NOTIFY is delivered at commit).
+CREATE FUNCTION tl_append_end(
+    p_head bigint, p_streams text[], p_categories text[], p_versions bigint[],
+    p_first_positions bigint[], p_last_positions bigint[])
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE log_head SET position = p_head WHERE id = 1;
+    INSERT INTO streams AS s (stream, category, version, first_position, last_position)
+    SELECT * FROM unnest(p_streams, p_categories, p_versions, p_first_positions, p_last_positions)
+    ON CONFLICT (stream) DO UPDATE
+        SET version = EXCLUDED.version, last_position = EXCLUDED.last_position, updated_at = now();
+    PERFORM pg_notify('tradelog_events', p_head::text);
+END
+$$;
+
+-- Subscription and projection checkpoints: the last global_position each has fully handled.
+CREATE TABLE checkpoints (
+    name       text        PRIMARY KEY,
+    position   bigint      NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
