@@ -76,7 +76,9 @@ public struct AppendResult: Sendable, Equatable {
     public var head: Int64
 
     public var appendedCount: Int {
-        outcomes.reduce(0) { if case .appended = $1 { $0 + 1 } else { $0 } }
+        var n = 0
+        for case .appended in outcomes { n += 1 }
+        return n
     }
 
     public var duplicateCount: Int { outcomes.count - appendedCount }

@@ -158,10 +158,11 @@ public struct EventBatches: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> [RecordedEvent]? {
             if done { return nil }
-            let batch = if let category {
-                try await log.readCategory(category, after: position, limit: batchSize)
+            let batch: [RecordedEvent]
+            if let category {
+                batch = try await log.readCategory(category, after: position, limit: batchSize)
             } else {
-                try await log.read(after: position, limit: batchSize)
+                batch = try await log.read(after: position, limit: batchSize)
             }
             if batch.count < batchSize { done = true }
             guard let last = batch.last else { return nil }

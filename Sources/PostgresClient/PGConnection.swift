@@ -17,7 +17,9 @@ public actor PGConnection {
 
     public let settings: PGSettings
     private let logger: Logger
-    private var conn: OpaquePointer?
+    // nonisolated(unsafe) only so that deinit may close it: by then nothing else holds the
+    // actor. (An `isolated deinit` crashes the 6.3 optimizer across modules.)
+    private nonisolated(unsafe) var conn: OpaquePointer?
     private var listening: [String] = []
     private var inTransaction = false
     /// How many times a connection was (re)established; tests read it.
@@ -29,7 +31,7 @@ public actor PGConnection {
         self.executor = ConnectionThread(name: "pg:\(settings.applicationName)")
     }
 
-    isolated deinit {
+    deinit {
         if let conn { PQfinish(conn) }
         executor.shutdown()
     }

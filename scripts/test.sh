@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The test command (README): starts the local servers if they are not running, builds,
+# runs every test against the real PostgreSQL, then runs the tests that restart
+# PostgreSQL on their own (they would break the connections of tests running beside them).
+#
+# Uses DATABASE_URL / AMQP_URL when set; otherwise the URLs scripts/servers.sh prints.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ -z "${DATABASE_URL:-}" || -z "${AMQP_URL:-}" ]]; then
+    urls="$(bash scripts/servers.sh start)"
+    while IFS='=' read -r key value; do
+        case "$key" in
+            DATABASE_URL|AMQP_URL|RABBITMQ_MANAGEMENT_URL)
+                [[ -n "${!key:-}" ]] || export "$key=$value" ;;
+        esac
+    done <<< "$urls"
+fi
+
+swift build --build-tests
+swift test --skip-build
+TRADELOG_DISRUPTIVE_TESTS=1 swift test --skip-build --filter DisruptiveTests
