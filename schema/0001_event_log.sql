@@ -149,6 +149,132 @@ BEGIN
 END
 $$;
 
+-- A whole small append in one statement, so that a single event costs one round trip and
+-- one commit. The same rules as the client's plan for large batches (AppendPlan.swift):
+-- an event id already stored, or earlier in the batch, is reported as a duplicate and not
+-- stored; a stream's expected version is checked only when the stream gets a new event.
+-- The client sends each stream in one group only, so the versions checked are those
+-- before the batch.
+--   p_expected, per event (its stream's expectation): -1 any, -2 stream exists, n >= 0 exactly n.
+-- Returns one row per event (ord, 'a' appended | 'd' duplicate, position, version), or one
+-- row (0, 'c', NULL, actual version, stream, expected) on a conflict, having written nothing.
+CREATE FUNCTION tl_append_small(
+    p_ids uuid[], p_streams text[], p_categories text[], p_retention text[], p_expected bigint[],
+    p_types text[], p_schema_versions integer[], p_data jsonb[],
+    p_correlation text[], p_causation text[], p_trace text[], p_source text[],
+    p_exchange_us bigint[], p_receive_us bigint[])
+RETURNS TABLE (ord integer, outcome "char", out_position bigint, out_version bigint,
+               conflict_stream text, conflict_expected bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n          integer := cardinality(p_ids);
+    v_head     bigint;
+    v_pos      bigint[]  := array_fill(NULL::bigint, ARRAY[n]);
+    v_ver      bigint[]  := array_fill(NULL::bigint, ARRAY[n]);
+    v_dup      boolean[] := array_fill(false, ARRAY[n]);
+    v_streams  text[]    := '{}';
+    v_cats     text[]    := '{}';
+    v_cur      bigint[]  := '{}';
+    v_fresh    boolean[] := '{}';
+    v_first    bigint[]  := '{}';
+    v_last     bigint[]  := '{}';
+    v_existing bigint;
+    i integer;
+    j integer;
+    k integer;
+BEGIN
+    SELECT l.position INTO v_head FROM log_head l WHERE l.id = 1 FOR UPDATE;
+    IF 'market' = ANY (p_retention) THEN
+        PERFORM tl_ensure_market_partition((now() AT TIME ZONE 'UTC')::date);
+    END IF;
+
+    -- Duplicates, and the streams with their versions before the batch.
+    FOR i IN 1..n LOOP
+        SELECT e.global_position INTO v_existing FROM events e WHERE e.event_id = p_ids[i];
+        IF FOUND THEN
+            v_dup[i] := true;
+            v_pos[i] := v_existing;
+        ELSE
+            FOR j IN 1..i - 1 LOOP
+                IF p_ids[j] = p_ids[i] THEN
+                    v_dup[i] := true;
+                    EXIT;
+                END IF;
+            END LOOP;
+        END IF;
+        k := array_position(v_streams, p_streams[i]);
+        IF k IS NULL THEN
+            v_streams := v_streams || p_streams[i];
+            v_cats    := v_cats || p_categories[i];
+            v_cur     := v_cur || COALESCE((SELECT s.version FROM streams s WHERE s.stream = p_streams[i]), 0::bigint);
+            v_fresh   := v_fresh || false;
+            v_first   := v_first || NULL::bigint;
+            v_last    := v_last || NULL::bigint;
+            k := cardinality(v_streams);
+        END IF;
+        IF NOT v_dup[i] THEN
+            v_fresh[k] := true;
+        END IF;
+    END LOOP;
+
+    -- Expected versions, before anything is written.
+    FOR i IN 1..n LOOP
+        k := array_position(v_streams, p_streams[i]);
+        IF v_fresh[k] AND NOT (p_expected[i] = -1
+                               OR (p_expected[i] = -2 AND v_cur[k] > 0)
+                               OR p_expected[i] = v_cur[k]) THEN
+            RETURN QUERY SELECT 0, 'c'::"char", NULL::bigint, v_cur[k], p_streams[i], p_expected[i];
+            RETURN;
+        END IF;
+    END LOOP;
+
+    -- Positions and versions, in input order.
+    FOR i IN 1..n LOOP
+        IF v_dup[i] THEN
+            IF v_pos[i] IS NULL THEN
+                FOR j IN 1..i - 1 LOOP
+                    IF p_ids[j] = p_ids[i] THEN
+                        v_pos[i] := v_pos[j];
+                        EXIT;
+                    END IF;
+                END LOOP;
+            END IF;
+        ELSE
+            k := array_position(v_streams, p_streams[i]);
+            v_head := v_head + 1;
+            v_cur[k] := v_cur[k] + 1;
+            v_pos[i] := v_head;
+            v_ver[i] := v_cur[k];
+            v_first[k] := COALESCE(v_first[k], v_head);
+            v_last[k] := v_head;
+        END IF;
+    END LOOP;
+
+    IF false = ANY (v_dup) THEN
+        INSERT INTO events (global_position, event_id, stream, category, stream_version, type, schema_version,
+                            data, correlation_id, causation_id, trace_id, source, exchange_time, receive_time,
+                            retention)
+        SELECT v_pos[g], p_ids[g], p_streams[g], p_categories[g], v_ver[g], p_types[g], p_schema_versions[g],
+               p_data[g], p_correlation[g], p_causation[g], p_trace[g], p_source[g],
+               timestamptz 'epoch' + p_exchange_us[g] * interval '1 microsecond',
+               timestamptz 'epoch' + p_receive_us[g] * interval '1 microsecond',
+               p_retention[g]
+        FROM generate_series(1, n) AS g
+        WHERE NOT v_dup[g];
+        PERFORM tl_append_end(
+            v_head,
+            ARRAY(SELECT v_streams[x] FROM generate_series(1, cardinality(v_streams)) x WHERE v_fresh[x] ORDER BY x),
+            ARRAY(SELECT v_cats[x] FROM generate_series(1, cardinality(v_streams)) x WHERE v_fresh[x] ORDER BY x),
+            ARRAY(SELECT v_cur[x] FROM generate_series(1, cardinality(v_streams)) x WHERE v_fresh[x] ORDER BY x),
+            ARRAY(SELECT v_first[x] FROM generate_series(1, cardinality(v_streams)) x WHERE v_fresh[x] ORDER BY x),
+            ARRAY(SELECT v_last[x] FROM generate_series(1, cardinality(v_streams)) x WHERE v_fresh[x] ORDER BY x));
+    END IF;
+
+    RETURN QUERY SELECT g, CASE WHEN v_dup[g] THEN 'd' ELSE 'a' END::"char", v_pos[g], v_ver[g], NULL::text, NULL::bigint
+        FROM generate_series(1, n) AS g ORDER BY g;
+END
+$$;
+
 -- Subscription and projection checkpoints: the last global_position each has fully handled.
 CREATE TABLE checkpoints (
     name       text        PRIMARY KEY,

@@ -17,7 +17,14 @@ public final class EventLog: Sendable {
     let reader: PGConnection
     let logger: Logger
 
-    public init(settings: PGSettings, logger: Logger = Logger(label: "tradelog.eventlog")) {
+    /// Appends of at most this many events go through one server-side statement (one round
+    /// trip, its own commit); larger ones through binary `COPY`.
+    public static let defaultSmallAppendLimit = 64
+    let smallAppendLimit: Int
+
+    public init(settings: PGSettings, smallAppendLimit: Int = EventLog.defaultSmallAppendLimit,
+                logger: Logger = Logger(label: "tradelog.eventlog")) {
+        self.smallAppendLimit = smallAppendLimit
         self.settings = settings
         self.logger = logger
         self.writer = PGConnection(settings: settings.with(applicationName: settings.applicationName + ":append"), logger: logger)
@@ -34,8 +41,12 @@ public final class EventLog: Sendable {
     /// ``EventLogError/wrongExpectedVersion(stream:expected:actual:)``.
     public func append(_ appends: [StreamAppend]) async throws -> AppendResult {
         try AppendPlan.validate(appends)
+        if EventLog.fitsSmallAppend(appends, limit: smallAppendLimit) {
+            // One statement is its own transaction: no BEGIN/COMMIT round trips.
+            return try await writer.withConnection { conn in try EventLog.appendSmall(appends, on: conn) }
+        }
         return try await writer.withTransaction { conn in
-            try EventLog.append(appends, on: conn)
+            try EventLog.appendLarge(appends, on: conn)
         }
     }
 
@@ -47,8 +58,96 @@ public final class EventLog: Sendable {
     /// Appends inside the caller's open transaction on `conn`, so that a processor can store
     /// its new events together with its own checkpoint. Holds the log lock until that
     /// transaction ends: keep it short.
-    public static func append(_ appends: [StreamAppend], on conn: isolated PGConnection) throws -> AppendResult {
+    public static func append(
+        _ appends: [StreamAppend], on conn: isolated PGConnection, smallAppendLimit: Int = defaultSmallAppendLimit
+    ) throws -> AppendResult {
         try AppendPlan.validate(appends)
+        return fitsSmallAppend(appends, limit: smallAppendLimit)
+            ? try appendSmall(appends, on: conn) : try appendLarge(appends, on: conn)
+    }
+
+    /// Small enough, and each stream in one group only (the server-side check compares
+    /// with the versions before the batch).
+    static func fitsSmallAppend(_ appends: [StreamAppend], limit: Int) -> Bool {
+        var count = 0
+        var streams = Set<String>()
+        for a in appends {
+            count += a.events.count
+            if count > limit || !streams.insert(a.stream).inserted { return false }
+        }
+        return count > 0
+    }
+
+    /// The whole append in one call of `tl_append_small` (see schema/0001_event_log.sql).
+    static func appendSmall(_ appends: [StreamAppend], on conn: isolated PGConnection) throws -> AppendResult {
+        var ids: [String] = [], streams: [String] = [], categories: [String] = [], retention: [String] = []
+        var expected: [Int64] = [], types: [String] = [], schemaVersions: [Int64] = [], data: [String] = []
+        var correlation: [String?] = [], causation: [String?] = [], trace: [String?] = [], source: [String?] = []
+        var exchange: [Int64?] = [], receive: [Int64?] = []
+        for a in appends {
+            let category = StreamName.category(of: a.stream)
+            let market = StreamName.isMarketData(category: category)
+            let code: Int64 = switch a.expectedVersion {
+            case .any: -1
+            case .streamExists: -2
+            case .noStream: 0
+            case .exact(let v): v
+            }
+            for e in a.events {
+                ids.append(e.eventID.uuidString)
+                streams.append(a.stream)
+                categories.append(category)
+                retention.append(market ? "market" : "domain")
+                expected.append(code)
+                types.append(e.type)
+                schemaVersions.append(Int64(e.schemaVersion))
+                data.append(String(decoding: e.data, as: UTF8.self))
+                correlation.append(e.metadata.correlationID)
+                causation.append(e.metadata.causationID)
+                trace.append(e.metadata.traceID)
+                source.append(e.metadata.source)
+                exchange.append(e.metadata.exchangeTime?.microsecondsSinceEpoch)
+                receive.append(e.metadata.receiveTime?.microsecondsSinceEpoch)
+            }
+        }
+        let r = try conn.query(
+            """
+            SELECT ord, outcome, out_position, out_version, conflict_stream, conflict_expected
+            FROM tl_append_small($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],
+                                 $7::integer[], $8::jsonb[], $9::text[], $10::text[], $11::text[], $12::text[],
+                                 $13::bigint[], $14::bigint[])
+            """,
+            ["{" + ids.joined(separator: ",") + "}", PGArrayLiteral.text(streams), PGArrayLiteral.text(categories),
+             PGArrayLiteral.text(retention), PGArrayLiteral.int64(expected), PGArrayLiteral.text(types),
+             PGArrayLiteral.int64(schemaVersions), PGArrayLiteral.text(data), PGArrayLiteral.optionalText(correlation),
+             PGArrayLiteral.optionalText(causation), PGArrayLiteral.optionalText(trace), PGArrayLiteral.optionalText(source),
+             PGArrayLiteral.optionalInt64(exchange), PGArrayLiteral.optionalInt64(receive)])
+        if r.rowCount == 1, r.string(0, 1) == "c" {
+            let stream = r.string(0, 4)!
+            let expectedVersion = appends.first { $0.stream == stream }?.expectedVersion ?? .any
+            throw EventLogError.wrongExpectedVersion(stream: stream, expected: expectedVersion, actual: r.int(0, 3) ?? 0)
+        }
+        guard r.rowCount == ids.count else {
+            throw PGError(code: .unexpectedResult, message: "tl_append_small returned \(r.rowCount) rows for \(ids.count) events")
+        }
+        var outcomes: [AppendOutcome] = []
+        outcomes.reserveCapacity(ids.count)
+        var head: Int64 = 0
+        for i in 0..<r.rowCount {
+            let position = r.int(i, 2) ?? 0
+            if r.string(i, 1) == "a" {
+                outcomes.append(.appended(globalPosition: position, streamVersion: r.int(i, 3) ?? 0))
+                head = max(head, position)
+            } else {
+                outcomes.append(.duplicate(globalPosition: position))
+            }
+        }
+        if head == 0 { head = try EventLog.head(on: conn) }
+        return AppendResult(outcomes: outcomes, head: head)
+    }
+
+    /// The plan computed here, the rows sent by binary `COPY`; inside the caller's transaction.
+    static func appendLarge(_ appends: [StreamAppend], on conn: isolated PGConnection) throws -> AppendResult {
         var ids: [String] = []
         var streams: [String] = []
         var hasMarket = false

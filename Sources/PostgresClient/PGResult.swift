@@ -93,12 +93,17 @@ public struct PGNotification: Sendable, Equatable {
 
 /// Builds PostgreSQL array literals for text-format parameters (`{"a","b"}`).
 public enum PGArrayLiteral {
-    public static func text<S: Sequence>(_ values: S) -> String where S.Element == String {
+    /// Text array with NULL elements for nil.
+    public static func optionalText<S: Sequence>(_ values: S) -> String where S.Element == String? {
         var out = "{"
         var first = true
         for v in values {
             if !first { out += "," }
             first = false
+            guard let v else {
+                out += "NULL"
+                continue
+            }
             out += "\""
             for ch in v.unicodeScalars {
                 if ch == "\"" || ch == "\\" { out += "\\" }
@@ -109,7 +114,15 @@ public enum PGArrayLiteral {
         return out + "}"
     }
 
+    public static func text<S: Sequence>(_ values: S) -> String where S.Element == String {
+        optionalText(values.lazy.map { Optional($0) })
+    }
+
     public static func int64<S: Sequence>(_ values: S) -> String where S.Element == Int64 {
         "{" + values.map(String.init).joined(separator: ",") + "}"
+    }
+
+    public static func optionalInt64<S: Sequence>(_ values: S) -> String where S.Element == Int64? {
+        "{" + values.map { $0.map(String.init) ?? "NULL" }.joined(separator: ",") + "}"
     }
 }

@@ -43,10 +43,10 @@ func fastOptions(batch: Int = 500) -> SubscriptionOptions {
 
 @Suite("Event log (real PostgreSQL)")
 struct EventLogTests {
-    @Test("an appended event reads back with its whole envelope")
-    func envelopeRoundTrip() async throws {
+    @Test("an appended event reads back with its whole envelope", arguments: [0, EventLog.defaultSmallAppendLimit])
+    func envelopeRoundTrip(smallAppendLimit: Int) async throws {
         try await TestDatabase.with { settings in
-            let log = EventLog(settings: settings)
+            let log = EventLog(settings: settings, smallAppendLimit: smallAppendLimit)
             let meta = EventMetadata(
                 correlationID: "sig-1", causationID: "msg-9", traceID: "trace-abc", source: "test",
                 exchangeTime: Timestamp(microsecondsSinceEpoch: 1_700_000_000_123_000),
@@ -70,10 +70,10 @@ struct EventLogTests {
         }
     }
 
-    @Test("read one stream, one category, and forward in bounded batches")
-    func reads() async throws {
+    @Test("read one stream, one category, and forward in bounded batches", arguments: [0, EventLog.defaultSmallAppendLimit])
+    func reads(smallAppendLimit: Int) async throws {
         try await TestDatabase.with { settings in
-            let log = EventLog(settings: settings)
+            let log = EventLog(settings: settings, smallAppendLimit: smallAppendLimit)
             for i in 0..<30 {
                 _ = try await log.append([
                     StreamAppend(stream: "order-\(i % 3)", events: [event("reads", i)]),
@@ -101,10 +101,10 @@ struct EventLogTests {
         }
     }
 
-    @Test("a wrong expected version is a typed error and stores nothing")
-    func expectedVersionConflict() async throws {
+    @Test("a wrong expected version is a typed error and stores nothing", arguments: [0, EventLog.defaultSmallAppendLimit])
+    func expectedVersionConflict(smallAppendLimit: Int) async throws {
         try await TestDatabase.with { settings in
-            let log = EventLog(settings: settings)
+            let log = EventLog(settings: settings, smallAppendLimit: smallAppendLimit)
             _ = try await log.append(to: "order-x", expectedVersion: .noStream, [event("c", 1), event("c", 2)])
             await #expect(throws: EventLogError.wrongExpectedVersion(stream: "order-x", expected: .exact(1), actual: 2)) {
                 try await log.append(to: "order-x", expectedVersion: .exact(1), [event("c", 3)])
@@ -118,10 +118,10 @@ struct EventLogTests {
         }
     }
 
-    @Test("the same event id twice is stored once, and the append says so")
-    func duplicateEventID() async throws {
+    @Test("the same event id twice is stored once, and the append says so", arguments: [0, EventLog.defaultSmallAppendLimit])
+    func duplicateEventID(smallAppendLimit: Int) async throws {
         try await TestDatabase.with { settings in
-            let log = EventLog(settings: settings)
+            let log = EventLog(settings: settings, smallAppendLimit: smallAppendLimit)
             let e = event("dup", 1)
             let first = try await log.append(to: "signal-7", [e])
             let second = try await log.append(to: "signal-7", [e, event("dup", 2)])
@@ -136,10 +136,10 @@ struct EventLogTests {
         }
     }
 
-    @Test("a batch that fails midway stores nothing")
-    func atomicBatches() async throws {
+    @Test("a batch that fails midway stores nothing", arguments: [0, EventLog.defaultSmallAppendLimit])
+    func atomicBatches(smallAppendLimit: Int) async throws {
         try await TestDatabase.with { settings in
-            let log = EventLog(settings: settings)
+            let log = EventLog(settings: settings, smallAppendLimit: smallAppendLimit)
             _ = try await log.append(to: "order-a", [event("atomic", 0)])
             // conflict on the second stream: the first stream's events are not stored either
             await #expect(throws: EventLogError.self) {
@@ -161,6 +161,24 @@ struct EventLogTests {
             // and the log carries on gap-free
             let r = try await log.append(to: "order-b", [event("atomic", 3)])
             #expect(r.outcomes == [.appended(globalPosition: 2, streamVersion: 1)])
+        }
+    }
+
+    @Test("a stream named twice in one append: versions continue across its groups", arguments: [0, EventLog.defaultSmallAppendLimit])
+    func sameStreamTwice(smallAppendLimit: Int) async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings, smallAppendLimit: smallAppendLimit)
+            let r = try await log.append([
+                StreamAppend(stream: "order-t", expectedVersion: .noStream, events: [event("twice", 1), event("twice", 2)]),
+                StreamAppend(stream: "signal-t", events: [event("twice", 3)]),
+                StreamAppend(stream: "order-t", expectedVersion: .exact(2), events: [event("twice", 4), event("twice", 1)]),
+            ])
+            #expect(r.outcomes == [
+                .appended(globalPosition: 1, streamVersion: 1), .appended(globalPosition: 2, streamVersion: 2),
+                .appended(globalPosition: 3, streamVersion: 1), .appended(globalPosition: 4, streamVersion: 3),
+                .duplicate(globalPosition: 1),
+            ])
+            #expect(try await log.streamVersion("order-t") == 3)
         }
     }
 
