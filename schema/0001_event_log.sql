@@ -178,6 +178,11 @@ DECLARE
     v_fresh    boolean[] := '{}';
     v_first    bigint[]  := '{}';
     v_last     bigint[]  := '{}';
+    v_up_streams text[]  := '{}';
+    v_up_cats    text[]  := '{}';
+    v_up_vers    bigint[] := '{}';
+    v_up_first   bigint[] := '{}';
+    v_up_last    bigint[] := '{}';
     v_existing bigint;
     i integer;
     j integer;
@@ -261,13 +266,17 @@ BEGIN
                p_retention[g]
         FROM generate_series(1, n) AS g
         WHERE NOT v_dup[g];
-        PERFORM tl_append_end(
-            v_head,
-            ARRAY(SELECT v_streams[x] FROM generate_series(1, cardinality(v_streams)) x WHERE v_fresh[x] ORDER BY x),
-            ARRAY(SELECT v_cats[x] FROM generate_series(1, cardinality(v_streams)) x WHERE v_fresh[x] ORDER BY x),
-            ARRAY(SELECT v_cur[x] FROM generate_series(1, cardinality(v_streams)) x WHERE v_fresh[x] ORDER BY x),
-            ARRAY(SELECT v_first[x] FROM generate_series(1, cardinality(v_streams)) x WHERE v_fresh[x] ORDER BY x),
-            ARRAY(SELECT v_last[x] FROM generate_series(1, cardinality(v_streams)) x WHERE v_fresh[x] ORDER BY x));
+        -- The streams that got events (plain PL/pgSQL: no per-call query planning).
+        FOR k IN 1..cardinality(v_streams) LOOP
+            IF v_fresh[k] THEN
+                v_up_streams := v_up_streams || v_streams[k];
+                v_up_cats    := v_up_cats || v_cats[k];
+                v_up_vers    := v_up_vers || v_cur[k];
+                v_up_first   := v_up_first || v_first[k];
+                v_up_last    := v_up_last || v_last[k];
+            END IF;
+        END LOOP;
+        PERFORM tl_append_end(v_head, v_up_streams, v_up_cats, v_up_vers, v_up_first, v_up_last);
     END IF;
 
     RETURN QUERY SELECT g, CASE WHEN v_dup[g] THEN 'd' ELSE 'a' END::"char", v_pos[g], v_ver[g], NULL::text, NULL::bigint

@@ -228,6 +228,12 @@ shared_buffers = 256MB
 fsync = on
 synchronous_commit = on
 full_page_writes = on
+# An append-heavy log: fewer, spread-out checkpoints and compressed full-page images keep
+# the WAL written per commit (and so the tail latency of appends) down.
+wal_compression = lz4
+max_wal_size = 4GB
+checkpoint_timeout = 15min
+checkpoint_completion_target = 0.9
 password_encryption = scram-sha-256
 timezone = 'UTC'
 log_timezone = 'UTC'
@@ -300,6 +306,7 @@ pg_restart() {
         pg_start
         return
     fi
+    pg_prepare  # rewrites tradelog.conf, so a restart picks up changed settings
     log "restarting postgres (-m fast)"
     # -l again: without it the new postmaster would write to *our* stdout and
     # keep a caller's pipe open forever.

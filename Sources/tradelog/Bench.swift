@@ -123,7 +123,16 @@ struct BenchLog: AsyncParsableCommand {
         print("raw COPY: \(total) rows in \(fmt(copySeconds)) s = \(fmt0(copyRate)) rows/s")
         try await conn.execute("DROP TABLE bench_copy_scratch")
 
-        // 3. Single-event append latency.
+        // 3. Single-event append latency, with the bare round trip for reference.
+        var pings: [Double] = []
+        for _ in 0..<latencySamples {
+            let t0 = ContinuousClock.now
+            _ = try await conn.scalar("SELECT 1")
+            pings.append((ContinuousClock.now - t0).seconds * 1000)
+        }
+        pings.sort()
+        print("round trip (SELECT 1 through the client): p50 \(fmt3(pings[pings.count / 2])) ms, p99 \(fmt3(pings[pings.count * 99 / 100])) ms")
+
         var samples: [Double] = []
         samples.reserveCapacity(latencySamples)
         for i in 0..<latencySamples {
