@@ -32,7 +32,7 @@ struct BenchLog: AsyncParsableCommand {
     var latencySamples = 2000
 
     @Option(help: "Streams the events are spread over.")
-    var streams = 1000
+    var streams = 100
 
     @Flag(help: "Keep the scratch database instead of dropping it.")
     var keepDatabase = false
