@@ -16,6 +16,13 @@ public enum Checkpoints {
             """, [name, String(position)])
     }
 
+    /// Creates the checkpoint at 0 if missing, locks its row until the transaction ends and
+    /// returns its position.
+    public static func lockForUpdate(_ name: String, on conn: isolated PGConnection) throws -> Int64 {
+        try conn.execute("INSERT INTO checkpoints (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING", [name])
+        return Int64(try conn.scalar("SELECT position FROM checkpoints WHERE name = $1 FOR UPDATE", [name]) ?? "0") ?? 0
+    }
+
     public static func delete(_ name: String, on conn: isolated PGConnection) throws {
         try conn.execute("DELETE FROM checkpoints WHERE name = $1", [name])
     }

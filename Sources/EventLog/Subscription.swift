@@ -16,6 +16,9 @@ public struct SubscriptionOptions: Sendable {
     /// Back-off after an error (connection lost, handler failure): doubles from min to max.
     public var retryMin: Duration = .milliseconds(100)
     public var retryMax: Duration = .seconds(5)
+    /// Hold a PostgreSQL advisory lock named after the subscription while running, so that
+    /// of several processes running the same subscription one works and the others wait.
+    public var exclusive = true
 
     public init() {}
 }
@@ -45,6 +48,7 @@ public final class Subscription: Service, Sendable {
         var caughtUp = false
         var errors = 0
         var lastError: String?
+        var standingBy = false
     }
     private let state = Mutex(State())
 
@@ -66,6 +70,8 @@ public final class Subscription: Service, Sendable {
     public var position: Int64 { state.withLock { $0.position } }
     /// True once the subscription has read up to the head at least once.
     public var isCaughtUp: Bool { state.withLock { $0.caughtUp } }
+    /// True once this instance has had to wait for another holder of the lease.
+    public var hasStoodBy: Bool { state.withLock { $0.standingBy } }
     /// Errors met so far (each followed by a retry).
     public var errorCount: Int { state.withLock { $0.errors } }
 
@@ -82,8 +88,9 @@ public final class Subscription: Service, Sendable {
                 if case .projection(let p) = consumer {
                     try await connection.withConnection { try p.setUp(on: $0) }
                 }
-                await startListening()
                 let name = self.name
+                let leaseConnection = options.exclusive ? try await acquireLease() : nil
+                await startListening()
                 var position = try await connection.withConnection { try Checkpoints.load(name, on: $0) }
                 state.withLock { $0.position = position }
                 logger.debug("subscription starting", metadata: ["subscription.position": "\(position)"])
@@ -92,7 +99,11 @@ public final class Subscription: Service, Sendable {
                     let from = position
                     let batch = try await connection.withConnection { try EventLog.read(after: from, limit: limit, on: $0) }
                     if let last = batch.last {
-                        try await deliver(batch)
+                        // A reconnect drops session-level locks: win the lease again first.
+                        if let leaseConnection, try await connection.connectCount != leaseConnection {
+                            throw SubscriptionError.leaseLost(name)
+                        }
+                        try await deliver(batch, from: from)
                         position = last.globalPosition
                         state.withLock { $0.position = position }
                         backoff = options.retryMin
@@ -118,7 +129,28 @@ public final class Subscription: Service, Sendable {
         await listener.close()
     }
 
-    private func deliver(_ batch: [RecordedEvent]) async throws {
+    /// Waits until this process holds the subscription's advisory lock (on `connection`)
+    /// and returns that connection's connect count, which tells when the lock was lost.
+    private func acquireLease() async throws -> Int {
+        let key = "tradelog.subscription:" + name
+        var waiting = false
+        while true {
+            try Task.checkCancellation()
+            let got = try await connection.scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", [key])
+            if got == "t" {
+                if waiting { logger.info("subscription lease won; taking over") }
+                return try await connection.connectCount
+            }
+            if !waiting {
+                logger.info("another process runs this subscription; standing by")
+                waiting = true
+            }
+            state.withLock { $0.standingBy = true }
+            try await Task.sleep(for: options.pollInterval)
+        }
+    }
+
+    private func deliver(_ batch: [RecordedEvent], from: Int64) async throws {
         let name = self.name
         let last = batch.last!.globalPosition
         switch consumer {
@@ -127,6 +159,10 @@ public final class Subscription: Service, Sendable {
             try await connection.withConnection { try Checkpoints.save(name, position: last, on: $0) }
         case .projection(let projection):
             try await connection.withTransaction { tx in
+                // Whatever the lease says, never apply a batch twice: the checkpoint row is
+                // locked and must still be where this batch was read from.
+                let current = try Checkpoints.lockForUpdate(name, on: tx)
+                guard current == from else { throw SubscriptionError.checkpointMoved(name, expected: from, actual: current) }
                 try projection.apply(batch, on: tx)
                 try Checkpoints.save(name, position: last, on: tx)
             }
@@ -157,6 +193,21 @@ public final class Subscription: Service, Sendable {
             logger.info("notification channel lost; polling", metadata: ["error": "\(error)"])
             await listener.close()
             try? await Task.sleep(for: options.pollInterval)
+        }
+    }
+}
+
+public enum SubscriptionError: Error, CustomStringConvertible, Sendable {
+    /// The connection holding the lease was reopened, so the lease must be won again.
+    case leaseLost(String)
+    /// Another process moved the checkpoint; the batch was not applied.
+    case checkpointMoved(String, expected: Int64, actual: Int64)
+
+    public var description: String {
+        switch self {
+        case .leaseLost(let name): "subscription \(name) lost its lease (connection reopened)"
+        case .checkpointMoved(let name, let expected, let actual):
+            "checkpoint of \(name) is at \(actual), not \(expected): another process applied those events"
         }
     }
 }

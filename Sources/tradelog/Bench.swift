@@ -100,30 +100,8 @@ struct BenchLog: AsyncParsableCommand {
         let appendRate = Double(total) / appendSeconds
         print("append: \(total) events in \(fmt(appendSeconds)) s = \(fmt0(appendRate)) events/s (batches of \(batchSize), fsync on)")
 
-        // 2. Raw COPY of identical rows into a scratch table with the same indexes.
-        try await conn.executeScript("""
-            CREATE TABLE bench_copy_scratch (LIKE events INCLUDING DEFAULTS);
-            SELECT tl_index_events_leaf('bench_copy_scratch');
-            """)
-        var versions: [String: Int64] = [:]
-        clock = ContinuousClock.now
-        for b in 0..<batches {
-            var rows: [(position: Int64, stream: String, version: Int64, event: NewEvent)] = []
-            rows.reserveCapacity(batchSize)
-            for (i, (s, e)) in batch(b).enumerated() {
-                let v = (versions[s] ?? 0) + 1
-                versions[s] = v
-                rows.append((Int64(b * batchSize + i + 1), s, v, e))
-            }
-            try await conn.copyIn(BenchmarkSupport.copyStatement(table: "bench_copy_scratch"), payload: BenchmarkSupport.copyPayload(rows))
-            progress("raw copy", b + 1, batches)
-        }
-        let copySeconds = (ContinuousClock.now - clock).seconds
-        let copyRate = Double(total) / copySeconds
-        print("raw COPY: \(total) rows in \(fmt(copySeconds)) s = \(fmt0(copyRate)) rows/s")
-        try await conn.execute("DROP TABLE bench_copy_scratch")
-
-        // 3. Single-event append latency, with the bare round trip for reference.
+        // 2. Single-event append latency, with the bare round trip for reference (before the
+        //    raw COPY, whose write-back would otherwise land in the middle of it).
         var pings: [Double] = []
         for _ in 0..<latencySamples {
             let t0 = ContinuousClock.now
@@ -146,6 +124,29 @@ struct BenchLog: AsyncParsableCommand {
         let p99 = samples[min(samples.count - 1, Int(Double(samples.count) * 0.99))]
         let maxLatency = samples.last!
         print("append latency (single event, \(latencySamples) samples): p50 \(fmt3(p50)) ms, p99 \(fmt3(p99)) ms, max \(fmt3(maxLatency)) ms")
+
+        // 3. Raw COPY of identical rows into a scratch table with the same indexes.
+        try await conn.executeScript("""
+            CREATE TABLE bench_copy_scratch (LIKE events INCLUDING DEFAULTS);
+            SELECT tl_index_events_leaf('bench_copy_scratch');
+            """)
+        var versions: [String: Int64] = [:]
+        clock = ContinuousClock.now
+        for b in 0..<batches {
+            var rows: [(position: Int64, stream: String, version: Int64, event: NewEvent)] = []
+            rows.reserveCapacity(batchSize)
+            for (i, (s, e)) in batch(b).enumerated() {
+                let v = (versions[s] ?? 0) + 1
+                versions[s] = v
+                rows.append((Int64(b * batchSize + i + 1), s, v, e))
+            }
+            try await conn.copyIn(BenchmarkSupport.copyStatement(table: "bench_copy_scratch"), payload: BenchmarkSupport.copyPayload(rows))
+            progress("raw copy", b + 1, batches)
+        }
+        let copySeconds = (ContinuousClock.now - clock).seconds
+        let copyRate = Double(total) / copySeconds
+        print("raw COPY: \(total) rows in \(fmt(copySeconds)) s = \(fmt0(copyRate)) rows/s")
+        try await conn.execute("DROP TABLE bench_copy_scratch")
 
         // 4. Reading the whole log in order: raw COPY TO STDOUT, then the subscription path.
         let head = try await log.head()

@@ -75,6 +75,34 @@ struct ProjectionTests {
     }
 }
 
+@Suite("Subscription lease (real PostgreSQL)")
+struct LeaseTests {
+    @Test("two processes running one projection: one works, the other stands by; rows are counted once")
+    func oneActiveInstance() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            let projection = try CategoryStatsProjection(projectionsDirectory: TestDatabase.projectionsDirectory)
+            let a = Subscription(name: projection.checkpointName, settings: settings, consumer: .projection(projection), options: fastOptions(batch: 10))
+            let b = Subscription(name: projection.checkpointName, settings: settings, consumer: .projection(projection), options: fastOptions(batch: 10))
+            let ta = Task { await a.follow() }
+            #expect(try await TestDatabase.eventually { a.isCaughtUp })
+            let tb = Task { await b.follow() }
+            #expect(try await TestDatabase.eventually { b.hasStoodBy })
+            for i in 0..<200 { _ = try await log.append(to: "order-\(i % 3)", [event("lease", i)]) }
+            #expect(try await TestDatabase.eventually { a.position == 200 })
+            // the first one stops: the second takes over and carries on from its checkpoint
+            ta.cancel()
+            await ta.value
+            for i in 200..<300 { _ = try await log.append(to: "order-\(i % 3)", [event("lease", i)]) }
+            #expect(try await TestDatabase.eventually { b.position == 300 })
+            tb.cancel()
+            await tb.value
+            let conn = PGConnection(settings: settings)
+            #expect(try await conn.rows("SELECT category, events, streams_touched FROM category_stats") == [["order", "300", "3"]])
+        }
+    }
+}
+
 @Suite("Market-data retention (real PostgreSQL)")
 struct RetentionTests {
     @Test("old market data is dropped; domain events and recent market data stay")
