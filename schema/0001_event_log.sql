@@ -113,22 +113,46 @@ $$;
 -- First half of an append, inside the caller's transaction: takes the log lock (held until
 -- commit), makes sure today's market partition exists when market events are coming, and
 -- returns rows of (kind, key, value): ('h', NULL, head), one ('d', event_id, position) per
--- given event id that is stored already, one ('s', stream, version) per given stream that exists.
-CREATE FUNCTION tl_append_begin(p_event_ids uuid[], p_streams text[], p_has_market boolean)
+-- given event id that is stored already, one ('s', stream, version) per given stream that
+-- exists, and ('p', leaf partition, NULL) when every event goes to one leaf partition, so
+-- that the client can COPY into it directly and skip tuple routing.
+--
+-- With p_probe_leaf false and a single target leaf, the ids are looked up everywhere but in
+-- that leaf: its unique index on event_id rejects a duplicate there, and the client then
+-- rolls back to a savepoint and asks again with p_probe_leaf true. Duplicates are rare, and
+-- the probes of a large batch are the most expensive part of an append.
+CREATE FUNCTION tl_append_begin(
+    p_event_ids uuid[], p_streams text[], p_has_market boolean, p_has_domain boolean, p_probe_leaf boolean)
 RETURNS TABLE (kind "char", key text, value bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_head bigint;
+    v_head  bigint;
+    v_leaf  text;
+    v_today date := (now() AT TIME ZONE 'UTC')::date;
 BEGIN
     SELECT l.position INTO v_head FROM log_head l WHERE l.id = 1 FOR UPDATE;
     IF p_has_market THEN
-        PERFORM tl_ensure_market_partition((now() AT TIME ZONE 'UTC')::date);
+        v_leaf := tl_ensure_market_partition(v_today);
     END IF;
     RETURN QUERY SELECT 'h'::"char", NULL::text, v_head;
-    RETURN QUERY SELECT 'd'::"char", e.event_id::text, e.global_position
-        FROM events e WHERE e.event_id = ANY (p_event_ids);
+    IF p_probe_leaf OR p_has_market = p_has_domain THEN
+        RETURN QUERY SELECT 'd'::"char", e.event_id::text, e.global_position
+            FROM events e WHERE e.event_id = ANY (p_event_ids);
+    ELSIF p_has_domain THEN
+        RETURN QUERY SELECT 'd'::"char", e.event_id::text, e.global_position
+            FROM events_market e WHERE e.event_id = ANY (p_event_ids);
+    ELSE
+        RETURN QUERY SELECT 'd'::"char", e.event_id::text, e.global_position
+            FROM events_domain e WHERE e.event_id = ANY (p_event_ids);
+        RETURN QUERY SELECT 'd'::"char", e.event_id::text, e.global_position
+            FROM events_market e
+            WHERE e.recorded_at < (v_today::timestamp AT TIME ZONE 'UTC') AND e.event_id = ANY (p_event_ids);
+    END IF;
     RETURN QUERY SELECT 's'::"char", s.stream, s.version
         FROM streams s WHERE s.stream = ANY (p_streams);
+    IF p_has_market <> p_has_domain THEN
+        RETURN QUERY SELECT 'p'::"char", CASE WHEN p_has_market THEN v_leaf ELSE 'events_domain' END, NULL::bigint;
+    END IF;
 END
 $$;
 
@@ -141,10 +165,14 @@ RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE log_head SET position = p_head WHERE id = 1;
-    INSERT INTO streams AS s (stream, category, version, first_position, last_position)
-    SELECT * FROM unnest(p_streams, p_categories, p_versions, p_first_positions, p_last_positions)
-    ON CONFLICT (stream) DO UPDATE
-        SET version = EXCLUDED.version, last_position = EXCLUDED.last_position, updated_at = now();
+    -- Streams that had events before: update by key (cheaper than an upsert); the rest are new.
+    UPDATE streams AS s SET version = u.version, last_position = u.last_position, updated_at = now()
+    FROM unnest(p_streams, p_versions, p_last_positions) AS u(stream, version, last_position)
+    WHERE s.stream = u.stream;
+    INSERT INTO streams (stream, category, version, first_position, last_position)
+    SELECT u.* FROM unnest(p_streams, p_categories, p_versions, p_first_positions, p_last_positions)
+        AS u(stream, category, version, first_position, last_position)
+    WHERE NOT EXISTS (SELECT 1 FROM streams s WHERE s.stream = u.stream);
     PERFORM pg_notify('tradelog_events', p_head::text);
 END
 $$;

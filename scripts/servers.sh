@@ -283,6 +283,8 @@ BEGIN
   END IF;
 END
 \$\$;
+-- The benchmark checkpoints before measuring latency (pg_checkpoint exists from PostgreSQL 15).
+GRANT pg_checkpoint TO $DB_USER;
 SQL
     if [[ "$(as_pg "${psql[@]}" -At -c "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" != 1 ]]; then
         log "creating database $DB_NAME"

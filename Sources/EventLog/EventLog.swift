@@ -45,9 +45,21 @@ public final class EventLog: Sendable {
             // One statement is its own transaction: no BEGIN/COMMIT round trips.
             return try await writer.withConnection { conn in try EventLog.appendSmall(appends, on: conn) }
         }
-        return try await writer.withTransaction { conn in
-            try EventLog.appendLarge(appends, on: conn)
+        // This transaction is ours: on a duplicate in the target partition, roll it all back
+        // and run again with every partition looked up (no savepoint round trip needed).
+        do {
+            return try await writer.withTransaction { conn in
+                try EventLog.appendLarge(appends, on: conn, probeTargetPartition: false)
+            }
+        } catch let error as PGError where EventLog.isDuplicateEventID(error) {
+            return try await writer.withTransaction { conn in
+                try EventLog.appendLarge(appends, on: conn, probeTargetPartition: true)
+            }
         }
+    }
+
+    static func isDuplicateEventID(_ error: PGError) -> Bool {
+        error.sqlState == PGError.uniqueViolation && error.constraint?.hasSuffix("_event_id_key") == true
     }
 
     /// Appends events to one stream.
@@ -147,33 +159,55 @@ public final class EventLog: Sendable {
     }
 
     /// The plan computed here, the rows sent by binary `COPY`; inside the caller's transaction.
+    ///
+    /// First without looking the ids up in the partition the rows go to (its unique index
+    /// does that); if that index reports a duplicate, back to the savepoint and again with
+    /// every partition looked up, so the duplicate is reported, not stored.
     static func appendLarge(_ appends: [StreamAppend], on conn: isolated PGConnection) throws -> AppendResult {
+        try conn.execute("SAVEPOINT tl_append")
+        do {
+            return try appendLarge(appends, on: conn, probeTargetPartition: false)
+        } catch let error as PGError where isDuplicateEventID(error) {
+            try conn.execute("ROLLBACK TO SAVEPOINT tl_append")
+            return try appendLarge(appends, on: conn, probeTargetPartition: true)
+        }
+    }
+
+    static func appendLarge(
+        _ appends: [StreamAppend], on conn: isolated PGConnection, probeTargetPartition: Bool
+    ) throws -> AppendResult {
         var ids: [String] = []
         var streams: [String] = []
-        var hasMarket = false
+        var hasMarket = false, hasDomain = false
         for a in appends {
             streams.append(a.stream)
-            if StreamName.isMarketData(stream: a.stream) && !a.events.isEmpty { hasMarket = true }
+            if !a.events.isEmpty {
+                if StreamName.isMarketData(stream: a.stream) { hasMarket = true } else { hasDomain = true }
+            }
             for e in a.events { ids.append(e.eventID.uuidString) }
         }
         if ids.isEmpty {
             return AppendResult(outcomes: [], head: try head(on: conn))
         }
         let begin = try conn.query(
-            "SELECT kind, key, value FROM tl_append_begin($1::uuid[], $2::text[], $3::boolean)",
-            ["{" + ids.joined(separator: ",") + "}", PGArrayLiteral.text(streams), hasMarket ? "t" : "f"])
+            "SELECT kind, key, value FROM tl_append_begin($1::uuid[], $2::text[], $3::boolean, $4::boolean, $5::boolean)",
+            ["{" + ids.joined(separator: ",") + "}", PGArrayLiteral.text(streams), hasMarket ? "t" : "f",
+             hasDomain ? "t" : "f", probeTargetPartition ? "t" : "f"])
         var snapshot = AppendSnapshot(head: 0, existing: [:], versions: [:])
+        // All rows in one leaf partition: COPY into it and skip the parent's tuple routing.
+        var table = "events"
         for i in 0..<begin.rowCount {
             let value = begin.int(i, 2) ?? 0
             switch begin.string(i, 0) {
             case "h": snapshot.head = value
             case "d": snapshot.existing[UUID(uuidString: begin.string(i, 1)!)!] = value
+            case "p": table = begin.string(i, 1) ?? "events"
             default: snapshot.versions[begin.string(i, 1)!] = value
             }
         }
         let plan = try AppendPlan(appends: appends, snapshot: snapshot)
         if !plan.rows.isEmpty {
-            try conn.copyIn(EventRows.copyStatement(table: "events"), payload: EventRows.encode(plan.rows))
+            try conn.copyIn(EventRows.copyStatement(table: table), payload: EventRows.encode(plan.rows))
             let u = plan.streamUpdates
             try conn.query(
                 "SELECT tl_append_end($1, $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])",

@@ -146,7 +146,7 @@ public actor PGConnection {
                 throw PGError(code: .connectionLost, sqlState: sqlState, message: field("M") ?? "connection lost")
             }
             throw PGError(code: .server, sqlState: sqlState, message: field("M") ?? "unknown server error",
-                          detail: field("D"), hint: field("H"))
+                          detail: field("D"), hint: field("H"), constraint: field("n"))
         }
         throw PGError(code: .unexpectedResult, message: "unexpected result status \(String(cString: PQresStatus(status)))")
     }

@@ -25,13 +25,17 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var detail: String?
     public var hint: String?
+    /// The constraint an integrity error names (e.g. a unique index), when the server sent one.
+    public var constraint: String?
 
-    public init(code: Code, sqlState: String? = nil, message: String, detail: String? = nil, hint: String? = nil) {
+    public init(code: Code, sqlState: String? = nil, message: String, detail: String? = nil, hint: String? = nil,
+                constraint: String? = nil) {
         self.code = code
         self.sqlState = sqlState
         self.message = message
         self.detail = detail
         self.hint = hint
+        self.constraint = constraint
     }
 
     public var description: String {

@@ -83,25 +83,56 @@ struct BenchLog: AsyncParsableCommand {
         let batches = events / batchSize
         let total = batches * batchSize
 
-        // 1. Durable appends through the log API.
+        // 1. Durable appends through the log API against a raw COPY of byte-identical rows
+        //    into a scratch table with the same indexes. The two alternate batch by batch, so
+        //    that both meet the same machine (checkpoints, other load) and the ratio is fair.
+        try await conn.executeScript("""
+            CREATE TABLE bench_copy_scratch (LIKE events INCLUDING DEFAULTS);
+            SELECT tl_index_events_leaf('bench_copy_scratch');
+            """)
         let log = EventLog(settings: settings)
-        var clock = ContinuousClock.now
+        var versions: [String: Int64] = [:]
+        var appendTime = Duration.zero
+        var copyTime = Duration.zero
         for b in 0..<batches {
+            let input = batch(b)
+
+            var t0 = ContinuousClock.now
             var grouped: [String: [NewEvent]] = [:]
             var order: [String] = []
-            for (s, e) in batch(b) {
+            for (s, e) in input {
                 if grouped[s] == nil { order.append(s) }
                 grouped[s, default: []].append(e)
             }
             _ = try await log.append(order.map { StreamAppend(stream: $0, events: grouped[$0]!) })
-            progress("append", b + 1, batches)
-        }
-        let appendSeconds = (ContinuousClock.now - clock).seconds
-        let appendRate = Double(total) / appendSeconds
-        print("append: \(total) events in \(fmt(appendSeconds)) s = \(fmt0(appendRate)) events/s (batches of \(batchSize), fsync on)")
+            appendTime += ContinuousClock.now - t0
 
-        // 2. Single-event append latency, with the bare round trip for reference (before the
-        //    raw COPY, whose write-back would otherwise land in the middle of it).
+            t0 = ContinuousClock.now
+            var rows: [(position: Int64, stream: String, version: Int64, event: NewEvent)] = []
+            rows.reserveCapacity(batchSize)
+            for (i, (s, e)) in input.enumerated() {
+                let v = (versions[s] ?? 0) + 1
+                versions[s] = v
+                rows.append((Int64(b * batchSize + i + 1), s, v, e))
+            }
+            try await conn.copyIn(BenchmarkSupport.copyStatement(table: "bench_copy_scratch"), payload: BenchmarkSupport.copyPayload(rows))
+            copyTime += ContinuousClock.now - t0
+            progress("append and raw copy", b + 1, batches)
+        }
+        let appendRate = Double(total) / appendTime.seconds
+        let copyRate = Double(total) / copyTime.seconds
+        print("append: \(total) events in \(fmt(appendTime.seconds)) s = \(fmt0(appendRate)) events/s (batches of \(batchSize), \(streams) streams, fsync on)")
+        print("raw COPY: \(total) rows in \(fmt(copyTime.seconds)) s = \(fmt0(copyRate)) rows/s (same rows, same indexes, alternating with the appends)")
+        try await conn.execute("DROP TABLE bench_copy_scratch")
+
+        // 2. Single-event append latency on the now large log, with the bare round trip for
+        //    reference. A checkpoint first, so that the bulk phase's write-back does not land
+        //    in the middle of it.
+        do {
+            try await conn.execute("CHECKPOINT")
+        } catch {
+            print("note: no CHECKPOINT before the latency samples (\(error)); grant pg_checkpoint to the role")
+        }
         var pings: [Double] = []
         for _ in 0..<latencySamples {
             let t0 = ContinuousClock.now
@@ -125,33 +156,10 @@ struct BenchLog: AsyncParsableCommand {
         let maxLatency = samples.last!
         print("append latency (single event, \(latencySamples) samples): p50 \(fmt3(p50)) ms, p99 \(fmt3(p99)) ms, max \(fmt3(maxLatency)) ms")
 
-        // 3. Raw COPY of identical rows into a scratch table with the same indexes.
-        try await conn.executeScript("""
-            CREATE TABLE bench_copy_scratch (LIKE events INCLUDING DEFAULTS);
-            SELECT tl_index_events_leaf('bench_copy_scratch');
-            """)
-        var versions: [String: Int64] = [:]
-        clock = ContinuousClock.now
-        for b in 0..<batches {
-            var rows: [(position: Int64, stream: String, version: Int64, event: NewEvent)] = []
-            rows.reserveCapacity(batchSize)
-            for (i, (s, e)) in batch(b).enumerated() {
-                let v = (versions[s] ?? 0) + 1
-                versions[s] = v
-                rows.append((Int64(b * batchSize + i + 1), s, v, e))
-            }
-            try await conn.copyIn(BenchmarkSupport.copyStatement(table: "bench_copy_scratch"), payload: BenchmarkSupport.copyPayload(rows))
-            progress("raw copy", b + 1, batches)
-        }
-        let copySeconds = (ContinuousClock.now - clock).seconds
-        let copyRate = Double(total) / copySeconds
-        print("raw COPY: \(total) rows in \(fmt(copySeconds)) s = \(fmt0(copyRate)) rows/s")
-        try await conn.execute("DROP TABLE bench_copy_scratch")
-
         // 4. Reading the whole log in order: raw COPY TO STDOUT, then the subscription path.
         let head = try await log.head()
         _ = try await conn.scalar("SELECT count(*) FROM events")  // warm the cache for both
-        clock = ContinuousClock.now
+        var clock = ContinuousClock.now
         var bytes = 0
         let rawRows = try await conn.copyOut(
             "COPY (SELECT \(BenchmarkSupport.selectColumns) FROM events ORDER BY global_position) TO STDOUT"

@@ -133,6 +133,19 @@ struct EventLogTests {
             let conn = PGConnection(settings: settings)
             #expect(try await conn.scalar("SELECT count(*) FROM events WHERE event_id = $1", [e.eventID.uuidString]) == "1")
             #expect(try await log.head() == 2)
+            // market data (its own partition) too, and across the two classes
+            let m = (1...3).map { event("dup-m", $0) }
+            _ = try await log.append(to: "market.trade-BTCUSDT", [m[0], m[1]])
+            let again = try await log.append(to: "market.trade-BTCUSDT", [m[1], m[2]])
+            #expect(again.outcomes == [.duplicate(globalPosition: 4), .appended(globalPosition: 5, streamVersion: 3)])
+            let crossed = try await log.append([
+                StreamAppend(stream: "market.trade-ETHUSDT", events: [e]),
+                StreamAppend(stream: "signal-9", events: [m[0]]),
+            ])
+            #expect(crossed.outcomes == [.duplicate(globalPosition: 1), .duplicate(globalPosition: 3)])
+            #expect(try await log.append(to: "signal-10", [m[2]]).outcomes == [.duplicate(globalPosition: 5)])
+            #expect(try await log.append(to: "market.trade-SOLUSDT", [e]).outcomes == [.duplicate(globalPosition: 1)])
+            #expect(try await log.head() == 5)
         }
     }
 
