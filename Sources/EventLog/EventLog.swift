@@ -106,7 +106,7 @@ public final class EventLog: Sendable {
             case .exact(let v): v
             }
             for e in a.events {
-                ids.append(e.eventID.uuidString)
+                ids.append(e.eventID.lowercasedString)
                 streams.append(a.stream)
                 categories.append(category)
                 retention.append(market ? "market" : "domain")
@@ -176,7 +176,7 @@ public final class EventLog: Sendable {
     static func appendLarge(
         _ appends: [StreamAppend], on conn: isolated PGConnection, probeTargetPartition: Bool
     ) throws -> AppendResult {
-        var ids: [String] = []
+        var ids: [UUID] = []
         var streams: [String] = []
         var hasMarket = false, hasDomain = false
         for a in appends {
@@ -184,15 +184,15 @@ public final class EventLog: Sendable {
             if !a.events.isEmpty {
                 if StreamName.isMarketData(stream: a.stream) { hasMarket = true } else { hasDomain = true }
             }
-            for e in a.events { ids.append(e.eventID.uuidString) }
+            for e in a.events { ids.append(e.eventID) }
         }
         if ids.isEmpty {
             return AppendResult(outcomes: [], head: try head(on: conn))
         }
         let begin = try conn.query(
             "SELECT kind, key, value FROM tl_append_begin($1::uuid[], $2::text[], $3::boolean, $4::boolean, $5::boolean)",
-            ["{" + ids.joined(separator: ",") + "}", PGArrayLiteral.text(streams), hasMarket ? "t" : "f",
-             hasDomain ? "t" : "f", probeTargetPartition ? "t" : "f"])
+            parameters: [.uuidArray(ids), .text(PGArrayLiteral.text(streams)), .text(hasMarket ? "t" : "f"),
+                         .text(hasDomain ? "t" : "f"), .text(probeTargetPartition ? "t" : "f")])
         var snapshot = AppendSnapshot(head: 0, existing: [:], versions: [:])
         // All rows in one leaf partition: COPY into it and skip the parent's tuple routing.
         var table = "events"

@@ -178,6 +178,39 @@ public actor PGConnection {
         return PGResult(result!)
     }
 
+    /// Runs one statement with parameters that may be sent in binary format (see ``PGParameter``).
+    @discardableResult
+    public func query(_ sql: String, parameters: [PGParameter], binary: Bool = false) throws -> PGResult {
+        let conn = try handle()
+        var owned: [UnsafeMutableRawPointer?] = []
+        defer { owned.forEach { free($0) } }
+        var lengths: [Int32] = []
+        var formats: [Int32] = []
+        for p in parameters {
+            switch p {
+            case .text(let value):
+                owned.append(value.map { UnsafeMutableRawPointer(strdup($0)) } ?? nil)
+                lengths.append(0)
+                formats.append(0)
+            case .binary(let bytes):
+                let buffer = malloc(max(1, bytes.count))!
+                bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+                owned.append(buffer)
+                lengths.append(Int32(bytes.count))
+                formats.append(1)
+            }
+        }
+        let values: [UnsafePointer<CChar>?] = owned.map { $0.map { UnsafePointer($0.assumingMemoryBound(to: CChar.self)) } }
+        let result = PQexecParams(conn, sql, Int32(parameters.count), nil, values, lengths, formats, binary ? 1 : 0)
+        do {
+            try check(result, conn: conn, accept: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
+        } catch {
+            if let result { PQclear(result) }
+            throw error
+        }
+        return PGResult(result!)
+    }
+
     /// Runs one statement and copies the text-format rows out (usable from any isolation).
     public func rows(_ sql: String, _ params: [String?] = []) throws -> [[String?]] {
         let r = try query(sql, params)

@@ -84,6 +84,29 @@ public enum PGBinary {
     public static let postgresEpochOffsetMicros: Int64 = 946_684_800_000_000
 }
 
+/// A statement parameter: text (NULL when nil) or a value in PostgreSQL's binary format.
+public enum PGParameter: Sendable {
+    case text(String?)
+    case binary([UInt8])
+
+    /// A `uuid[]` in binary format (16 bytes an element instead of 36 characters to parse).
+    public static func uuidArray(_ ids: [UUID]) -> PGParameter {
+        var out: [UInt8] = []
+        out.reserveCapacity(20 + ids.count * 20)
+        func int32(_ v: Int32) { withUnsafeBytes(of: v.bigEndian) { out.append(contentsOf: $0) } }
+        int32(1)                 // dimensions
+        int32(0)                 // no NULLs
+        int32(2950)              // element type: uuid
+        int32(Int32(ids.count))  // length of the dimension
+        int32(1)                 // lower bound
+        for id in ids {
+            int32(16)
+            withUnsafeBytes(of: id.uuid) { out.append(contentsOf: $0) }
+        }
+        return .binary(out)
+    }
+}
+
 /// A notification delivered by `LISTEN`.
 public struct PGNotification: Sendable, Equatable {
     public var channel: String

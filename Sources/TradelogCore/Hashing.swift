@@ -85,3 +85,29 @@ public enum DeterministicID {
         uuid5(namespace: namespace, name: "\(causation)/\(kind)/\(index)")
     }
 }
+
+extension UUID {
+    /// Lower-case canonical text (`8-4-4-4-12`), without Foundation's formatter: appends
+    /// put thousands of ids into one statement.
+    public var lowercasedString: String {
+        let digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102)
+        return withUnsafeBytes(of: uuid) { raw in
+            withUnsafeBytes(of: digits) { hex in
+                String(unsafeUninitializedCapacity: 36) { out in
+                    var o = 0
+                    for i in 0..<16 {
+                        if i == 4 || i == 6 || i == 8 || i == 10 {
+                            out[o] = UInt8(ascii: "-")
+                            o += 1
+                        }
+                        out[o] = hex[Int(raw[i] >> 4)]
+                        out[o + 1] = hex[Int(raw[i] & 0x0f)]
+                        o += 2
+                    }
+                    return o
+                }
+            }
+        }
+    }
+}

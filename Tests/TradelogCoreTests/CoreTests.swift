@@ -143,3 +143,13 @@ struct CanonicalTests {
         #expect(try digest([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 }
+
+@Suite("UUID text")
+struct UUIDTextTests {
+    @Test func lowercasedMatchesFoundation() {
+        for _ in 0..<100 {
+            let u = UUID()
+            #expect(u.lowercasedString == u.uuidString.lowercased())
+        }
+    }
+}
