@@ -165,17 +165,7 @@ public actor PGConnection {
     /// - Parameter binary: ask for binary-format result columns (see ``PGResult``'s binary readers).
     @discardableResult
     public func query(_ sql: String, _ params: [String?] = [], binary: Bool = false) throws -> PGResult {
-        let conn = try handle()
-        let result: OpaquePointer? = withOptionalCStrings(params) { values in
-            PQexecParams(conn, sql, Int32(params.count), nil, values, nil, nil, binary ? 1 : 0)
-        }
-        do {
-            try check(result, conn: conn, accept: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
-        } catch {
-            if let result { PQclear(result) }
-            throw error
-        }
-        return PGResult(result!)
+        try query(sql, parameters: params.map { .text($0) }, binary: binary)
     }
 
     /// Runs one statement with parameters that may be sent in binary format (see ``PGParameter``).
@@ -186,6 +176,7 @@ public actor PGConnection {
         defer { owned.forEach { free($0) } }
         var lengths: [Int32] = []
         var formats: [Int32] = []
+        owned.reserveCapacity(parameters.count)
         for p in parameters {
             switch p {
             case .text(let value):
@@ -399,14 +390,5 @@ private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeP
     defer { dup.forEach { free($0) } }
     var ptrs: [UnsafePointer<CChar>?] = dup.map { UnsafePointer($0) }
     ptrs.append(nil)
-    return ptrs.withUnsafeBufferPointer { body($0.baseAddress!) }
-}
-
-/// Calls `body` with an array of optional C strings (nil stays NULL).
-private func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
-    if strings.isEmpty { return body(nil) }
-    let dup = strings.map { $0.map { strdup($0) } ?? nil }
-    defer { dup.forEach { free($0) } }
-    let ptrs: [UnsafePointer<CChar>?] = dup.map { $0.map { UnsafePointer($0) } }
     return ptrs.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

@@ -41,6 +41,26 @@ func fastOptions(batch: Int = 500) -> SubscriptionOptions {
     return o
 }
 
+/// `appenders` concurrent appenders, each on its own connections, each appending 5,000
+/// events in batches of 1...9 to 5 streams of `category`.
+func appendConcurrently(_ settings: PGSettings, appenders: Int, category: String) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for a in 0..<appenders {
+            group.addTask {
+                let log = EventLog(settings: settings)
+                var i = 0, b = 0
+                while i < 5000 {
+                    let n = min(b % 9 + 1, 5000 - i)
+                    _ = try await log.append(to: "\(category)-\(a)-\(b % 5)", (i..<(i + n)).map { event("\(category)/\(a)", $0) })
+                    i += n
+                    b += 1
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+}
+
 @Suite("Event log (real PostgreSQL)")
 struct EventLogTests {
     @Test("an appended event reads back with its whole envelope", arguments: [0, EventLog.defaultSmallAppendLimit])
@@ -201,22 +221,7 @@ struct EventLogTests {
             let tail = Tail()
             let sub = Subscription(name: "tail", settings: settings, consumer: .handler { tail.handle($0) }, options: fastOptions())
             let follower = Task { await sub.follow() }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for a in 0..<8 {
-                    group.addTask {
-                        let log = EventLog(settings: settings)
-                        var i = 0, b = 0
-                        while i < 5000 {
-                            let n = min(b % 9 + 1, 5000 - i)  // batches of 1...9
-                            let events = (i..<(i + n)).map { event("conc-\(a)", $0) }
-                            _ = try await log.append(to: "conc.app-\(a)-\(b % 5)", events)
-                            i += n
-                            b += 1
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
+            try await appendConcurrently(settings, appenders: 8, category: "conc.app")
             let log = EventLog(settings: settings)
             #expect(try await log.head() == 40_000)
             #expect(try await TestDatabase.eventually(timeout: .seconds(60)) { tail.count >= 40_000 })
@@ -238,21 +243,7 @@ struct EventLogTests {
             child.arguments = ["generate", "--database", settings.url, "--appenders", "4", "--events", "5000",
                                "--max-batch", "9", "--category", "proc.b", "--seed", "child", "--log-level", "warning"]
             try child.run()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for a in 0..<4 {
-                    group.addTask {
-                        let log = EventLog(settings: settings)
-                        var i = 0, b = 0
-                        while i < 5000 {
-                            let n = min(b % 9 + 1, 5000 - i)
-                            _ = try await log.append(to: "proc.a-\(a)-\(b % 5)", (i..<(i + n)).map { event("proc-a-\(a)", $0) })
-                            i += n
-                            b += 1
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
+            try await appendConcurrently(settings, appenders: 4, category: "proc.a")
             while child.isRunning { try await Task.sleep(for: .milliseconds(20)) }
             #expect(child.terminationStatus == 0)
             #expect(try await EventLog(settings: settings).head() == 40_000)
