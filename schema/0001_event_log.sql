@@ -144,9 +144,13 @@ BEGIN
     ELSE
         RETURN QUERY SELECT 'd'::"char", e.event_id::text, e.global_position
             FROM events_domain e WHERE e.event_id = ANY (p_event_ids);
+        -- every market partition but the target one (earlier days, and a later day that a
+        -- transaction begun after midnight may already have written to)
         RETURN QUERY SELECT 'd'::"char", e.event_id::text, e.global_position
             FROM events_market e
-            WHERE e.recorded_at < (v_today::timestamp AT TIME ZONE 'UTC') AND e.event_id = ANY (p_event_ids);
+            WHERE (e.recorded_at < (v_today::timestamp AT TIME ZONE 'UTC')
+                   OR e.recorded_at >= ((v_today + 1)::timestamp AT TIME ZONE 'UTC'))
+              AND e.event_id = ANY (p_event_ids);
     END IF;
     RETURN QUERY SELECT 's'::"char", s.stream, s.version
         FROM streams s WHERE s.stream = ANY (p_streams);
@@ -214,11 +218,13 @@ DECLARE
 BEGIN
     IF n = 1 THEN
         -- One event (the common case for commands): the same rules in fewer statements.
-        SELECT l.position,
-               (SELECT e.global_position FROM events e WHERE e.event_id = p_ids[1]),
+        -- The lock comes first, in a statement of its own: a statement that waited for it
+        -- still sees the database as it was when that statement began (READ COMMITTED), so
+        -- the lookups must be a later statement to see what the previous holder committed.
+        SELECT l.position INTO v_head FROM log_head l WHERE l.id = 1 FOR UPDATE;
+        SELECT (SELECT e.global_position FROM events e WHERE e.event_id = p_ids[1]),
                COALESCE((SELECT s.version FROM streams s WHERE s.stream = p_streams[1]), 0::bigint)
-          INTO v_head, v_existing, v_version
-          FROM log_head l WHERE l.id = 1 FOR UPDATE OF l;
+          INTO v_existing, v_version;
         IF v_existing IS NOT NULL THEN
             RETURN QUERY SELECT 1, 'd'::"char", v_existing, NULL::bigint, NULL::text, NULL::bigint;
             RETURN;

@@ -215,6 +215,65 @@ struct EventLogTests {
         }
     }
 
+    @Test("appenders racing on one stream and on the same event ids get only typed outcomes",
+          arguments: [0, EventLog.defaultSmallAppendLimit])
+    func contention(smallAppendLimit: Int) async throws {
+        try await TestDatabase.with { settings in
+            // 6 appenders; each appends 150 events of its own and the same 150 shared ids,
+            // one event at a time, all to one stream.
+            let outcomes = try await withThrowingTaskGroup(of: [AppendOutcome].self) { group in
+                for a in 0..<6 {
+                    group.addTask {
+                        let log = EventLog(settings: settings, smallAppendLimit: smallAppendLimit)
+                        var out: [AppendOutcome] = []
+                        for i in 0..<150 {
+                            out += try await log.append(to: "order-shared", [event("own-\(a)", i)]).outcomes
+                            out += try await log.append(to: "order-shared", [event("shared", i)]).outcomes
+                        }
+                        return out
+                    }
+                }
+                var all: [AppendOutcome] = []
+                for try await o in group { all += o }
+                return all
+            }
+            let appended = outcomes.filter { if case .appended = $0 { true } else { false } }.count
+            #expect(appended == 6 * 150 + 150)
+            #expect(outcomes.count - appended == 5 * 150)
+            let log = EventLog(settings: settings)
+            let stream = try await log.readStream("order-shared", limit: 100_000)
+            #expect(stream.map(\.streamVersion) == Array(1...Int64(appended)))
+            #expect(Set(stream.map(\.eventID)).count == appended)
+            #expect(try await log.streamVersion("order-shared") == Int64(appended))
+
+            // racing expected versions: each round, every appender expects the version it read
+            let conflicts = try await withThrowingTaskGroup(of: Int.self) { group in
+                for a in 0..<6 {
+                    group.addTask {
+                        let log = EventLog(settings: settings, smallAppendLimit: smallAppendLimit)
+                        var lost = 0
+                        for i in 0..<30 {
+                            let v = try await log.streamVersion("order-race")
+                            do {
+                                _ = try await log.append(to: "order-race", expectedVersion: .exact(v), [event("race-\(a)", i)])
+                            } catch let e as EventLogError {
+                                guard case .wrongExpectedVersion(stream: "order-race", expected: .exact(v), actual: _) = e else { throw e }
+                                lost += 1
+                            }
+                        }
+                        return lost
+                    }
+                }
+                var total = 0
+                for try await n in group { total += n }
+                return total
+            }
+            let raced = try await log.readStream("order-race", limit: 10_000)
+            #expect(raced.count == 6 * 30 - conflicts)
+            #expect(raced.map(\.streamVersion) == Array(1...Int64(raced.count)))
+        }
+    }
+
     @Test("8 concurrent appenders × 5,000 events; a tailing subscriber sees 1...N once, in order")
     func concurrentAppendersInOneProcess() async throws {
         try await TestDatabase.with { settings in
