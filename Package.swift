@@ -73,7 +73,10 @@ let package = Package(
             dependencies: ["PostgresClient", "TradelogTesting"]),
         .testTarget(
             name: "EventLogTests",
-            dependencies: ["EventLog", "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog"]),
+            dependencies: [
+                "EventLog", "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

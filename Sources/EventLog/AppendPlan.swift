@@ -127,6 +127,9 @@ struct AppendPlan: Sendable {
             for e in a.events {
                 if e.type.isEmpty { throw EventLogError.invalidAppend("event \(e.eventID) in \(a.stream) has an empty type") }
                 if e.data.isEmpty { throw EventLogError.invalidAppend("event \(e.eventID) in \(a.stream) has empty data") }
+                if String(validating: e.data, as: UTF8.self) == nil {
+                    throw EventLogError.invalidAppend("event \(e.eventID) in \(a.stream) has data that is not UTF-8")
+                }
             }
         }
     }

@@ -16,6 +16,25 @@ public enum Checkpoints {
             """, [name, String(position)])
     }
 
+    /// Moves a checkpoint from `from` to `to`; false (and nothing written) when it is no
+    /// longer at `from` because another process moved it.
+    public static func advance(_ name: String, from: Int64, to: Int64, on conn: isolated PGConnection) throws -> Bool {
+        let changed: Int
+        if from == 0 {
+            changed = try conn.execute(
+                """
+                INSERT INTO checkpoints AS c (name, position) VALUES ($1, $2)
+                ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()
+                WHERE c.position = 0
+                """, [name, String(to)])
+        } else {
+            changed = try conn.execute(
+                "UPDATE checkpoints SET position = $3, updated_at = now() WHERE name = $1 AND position = $2",
+                [name, String(from), String(to)])
+        }
+        return changed == 1
+    }
+
     /// Creates the checkpoint at 0 if missing, locks its row until the transaction ends and
     /// returns its position.
     public static func lockForUpdate(_ name: String, on conn: isolated PGConnection) throws -> Int64 {

@@ -19,6 +19,9 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
 
 /// Applies the numbered SQL files of a directory, each in its own transaction, and
 /// refuses to run when a file that was already applied has changed.
+///
+/// - Important: a migration file must not manage transactions itself (`BEGIN`, `COMMIT`) and
+///   cannot use statements that refuse to run in one (`CREATE INDEX CONCURRENTLY`).
 public struct Migrator: Sendable {
     public var directory: URL
     private let logger: Logger
@@ -62,54 +65,51 @@ public struct Migrator: Sendable {
     public func migrate(on connection: PGConnection) async throws -> [String] {
         let files = try files()
         let logger = self.logger
-        try await connection.execute("SELECT pg_advisory_lock($1)", [String(Self.advisoryLockKey)])
-        do {
-            let applied = try await connection.withConnection { conn -> [String] in
-                try conn.executeScript("""
-                    CREATE TABLE IF NOT EXISTS schema_migrations (
-                        version    integer PRIMARY KEY,
-                        name       text NOT NULL,
-                        checksum   text NOT NULL,
-                        applied_at timestamptz NOT NULL DEFAULT now()
-                    )
-                    """)
-                var known: [Int: (name: String, checksum: String)] = [:]
-                for row in try conn.rows("SELECT version, name, checksum FROM schema_migrations ORDER BY version") {
-                    known[Int(row[0]!)!] = (row[1]!, row[2]!)
-                }
-                // Refuse before applying anything if history was rewritten.
-                for f in files {
-                    if let k = known[f.version], k.checksum != f.checksum {
-                        throw MigrationError(description:
-                            "schema/\(f.fileName) was changed after it was applied (checksum \(k.checksum.prefix(12))… recorded, \(f.checksum.prefix(12))… now); add a new migration instead of editing an applied one")
-                    }
-                }
-                let fileVersions = Set(files.map(\.version))
-                for (v, k) in known where !fileVersions.contains(v) {
-                    throw MigrationError(description: "migration \(v) (\(k.name)) is recorded as applied but no file for it is in \(self.directory.path)")
-                }
-                var done: [String] = []
-                for f in files where known[f.version] == nil {
-                    try conn.withTransaction { tx in
-                        do {
-                            try tx.executeScript(f.sql)
-                        } catch let e as PGError {
-                            throw MigrationError(description: "schema/\(f.fileName) failed: \(e)")
-                        }
-                        try tx.execute(
-                            "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                            [String(f.version), f.name, f.checksum])
-                    }
-                    logger.info("applied migration", metadata: ["migration.file": "\(f.fileName)"])
-                    done.append(f.fileName)
-                }
-                return done
+        let lockKey = String(Self.advisoryLockKey)
+        // Lock, work and unlock in one block on the connection's thread: the session-level
+        // lock then lives exactly as long as the session that does the work.
+        return try await connection.withConnection { conn -> [String] in
+            try conn.execute("SELECT pg_advisory_lock($1)", [lockKey])
+            defer { _ = try? conn.execute("SELECT pg_advisory_unlock($1)", [lockKey]) }
+            try conn.executeScript("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version    integer PRIMARY KEY,
+                    name       text NOT NULL,
+                    checksum   text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """)
+            var known: [Int: (name: String, checksum: String)] = [:]
+            for row in try conn.rows("SELECT version, name, checksum FROM schema_migrations ORDER BY version") {
+                known[Int(row[0]!)!] = (row[1]!, row[2]!)
             }
-            try await connection.execute("SELECT pg_advisory_unlock($1)", [String(Self.advisoryLockKey)])
-            return applied
-        } catch {
-            _ = try? await connection.execute("SELECT pg_advisory_unlock($1)", [String(Self.advisoryLockKey)])
-            throw error
+            // Refuse before applying anything if history was rewritten.
+            for f in files {
+                if let k = known[f.version], k.checksum != f.checksum {
+                    throw MigrationError(description:
+                        "schema/\(f.fileName) was changed after it was applied (checksum \(k.checksum.prefix(12))… recorded, \(f.checksum.prefix(12))… now); add a new migration instead of editing an applied one")
+                }
+            }
+            let fileVersions = Set(files.map(\.version))
+            for (v, k) in known.sorted(by: { $0.key < $1.key }) where !fileVersions.contains(v) {
+                throw MigrationError(description: "migration \(v) (\(k.name)) is recorded as applied but no file for it is in \(self.directory.path)")
+            }
+            var done: [String] = []
+            for f in files where known[f.version] == nil {
+                try conn.withTransaction { tx in
+                    do {
+                        try tx.executeScript(f.sql)
+                    } catch let e as PGError {
+                        throw MigrationError(description: "schema/\(f.fileName) failed: \(e)")
+                    }
+                    try tx.execute(
+                        "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                        [String(f.version), f.name, f.checksum])
+                }
+                logger.info("applied migration", metadata: ["migration.file": "\(f.fileName)"])
+                done.append(f.fileName)
+            }
+            return done
         }
     }
 }

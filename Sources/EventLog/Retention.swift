@@ -16,7 +16,11 @@ public struct RetentionPolicy: Sendable, Equatable {
 
     /// `TRADELOG_MARKET_RETENTION_DAYS`, else 7.
     public static func fromEnvironment() throws -> RetentionPolicy {
-        guard let raw = ProcessInfo.processInfo.environment["TRADELOG_MARKET_RETENTION_DAYS"], !raw.isEmpty else {
+        try parse(environment: ProcessInfo.processInfo.environment)
+    }
+
+    public static func parse(environment: [String: String]) throws -> RetentionPolicy {
+        guard let raw = environment["TRADELOG_MARKET_RETENTION_DAYS"], !raw.isEmpty else {
             return RetentionPolicy()
         }
         guard let days = Int(raw), days >= 1 else {
@@ -29,19 +33,46 @@ public struct RetentionPolicy: Sendable, Equatable {
 
     /// Drops the market partitions whose day ends more than `marketDays` days before `now`
     /// (the database's clock when nil). Returns the dropped partitions' names.
+    ///
+    /// Subscriptions whose checkpoint is still inside a partition about to go are named in a
+    /// warning: they will never see those events (retention is the operator's decision; a
+    /// forgotten checkpoint must not fill the disk).
     @discardableResult
-    public func apply(on conn: isolated PGConnection, now: Date? = nil) throws -> [String] {
+    public func apply(on conn: isolated PGConnection, now: Date? = nil,
+                      logger: Logger = Logger(label: "tradelog.retention")) throws -> [String] {
         let nowText = now.map { String(Int64($0.timeIntervalSince1970)) }
-        let r = try conn.query(
+        let cutoff = "((COALESCE(to_timestamp($1::bigint), now())) AT TIME ZONE 'UTC')::date - $2::integer"
+        let lagging = try conn.rows(
             """
-            SELECT tl_drop_market_partitions(
-                ((COALESCE(to_timestamp($1::bigint), now())) AT TIME ZONE 'UTC')::date - $2::integer)
+            WITH doomed AS (
+                SELECT max(e.global_position) AS last FROM events_market e
+                WHERE e.recorded_at < (\(cutoff))::timestamp AT TIME ZONE 'UTC'
+            )
+            SELECT c.name, c.position, d.last FROM checkpoints c, doomed d
+            WHERE d.last IS NOT NULL AND c.position < d.last ORDER BY c.name
             """, [nowText, String(marketDays)])
+        for row in lagging {
+            logger.warning("dropping market data a subscription has not read yet", metadata: [
+                "subscription.name": "\(row[0] ?? "")", "subscription.position": "\(row[1] ?? "")",
+                "retention.last_dropped_position": "\(row[2] ?? "")",
+            ])
+        }
+        let r = try conn.query("SELECT tl_drop_market_partitions(\(cutoff))", [nowText, String(marketDays)])
         return (0..<r.rowCount).compactMap { r.string($0, 0) }
+    }
+
+    /// Creates the market partitions of today and the next two UTC days ahead of time, so that
+    /// appends do not have to create one (which takes a strong lock on `events_market`) while
+    /// they hold the log lock. Appends still create a missing one as a fallback.
+    public static func prepareMarketPartitions(on conn: isolated PGConnection, days: Int = 3) throws {
+        try conn.execute(
+            "SELECT tl_ensure_market_partition((now() AT TIME ZONE 'UTC')::date + d) FROM generate_series(0, $1::integer - 1) AS d",
+            [String(days)])
     }
 }
 
-/// Applies the retention policy at start and then every `interval`.
+/// Applies the retention policy at start and then every `interval`, and creates the coming
+/// days' market partitions ahead of time.
 public struct RetentionService: Service {
     let policy: RetentionPolicy
     let connection: PGConnection
@@ -61,7 +92,11 @@ public struct RetentionService: Service {
             while !Task.isCancelled {
                 do {
                     let policy = self.policy
-                    let dropped = try await connection.withConnection { try policy.apply(on: $0) }
+                    let logger = self.logger
+                    let dropped = try await connection.withConnection { conn in
+                        try RetentionPolicy.prepareMarketPartitions(on: conn)
+                        return try policy.apply(on: conn, logger: logger)
+                    }
                     for name in dropped {
                         logger.info("dropped old market data", metadata: ["retention.partition": "\(name)", "retention.days": "\(policy.marketDays)"])
                     }

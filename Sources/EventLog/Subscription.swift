@@ -156,7 +156,13 @@ public final class Subscription: Service, Sendable {
         switch consumer {
         case .handler(let handle):
             try await handle(batch)
-            try await connection.withConnection { try Checkpoints.save(name, position: last, on: $0) }
+            // Conditional: if the lease was lost meanwhile and another instance moved on,
+            // never move its checkpoint back.
+            let moved = try await connection.withConnection { try Checkpoints.advance(name, from: from, to: last, on: $0) }
+            if !moved {
+                let actual = try await connection.withConnection { try Checkpoints.load(name, on: $0) }
+                throw SubscriptionError.checkpointMoved(name, expected: from, actual: actual)
+            }
         case .projection(let projection):
             try await connection.withTransaction { tx in
                 // Whatever the lease says, never apply a batch twice: the checkpoint row is

@@ -32,13 +32,37 @@ public struct PGSettings: Sendable, CustomStringConvertible {
 
     public var description: String { redactedURL }
 
+    /// Hides passwords in every form libpq accepts: `user:secret@` in a URI, `password=` in
+    /// its query string, and `password=` in keyword/value strings (quoted or not).
     public static func redact(_ url: String) -> String {
-        guard let scheme = url.range(of: "://") else { return url }
-        let rest = url[scheme.upperBound...]
-        guard let at = rest.lastIndex(of: "@") else { return url }
-        let userinfo = rest[..<at]
-        guard let colon = userinfo.firstIndex(of: ":") else { return url }
-        return String(url[..<colon]) + ":***" + String(rest[at...])
+        var out = url
+        if let scheme = out.range(of: "://") {
+            let rest = out[scheme.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+            let authority = rest[..<authorityEnd]
+            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
+                out = String(out[..<colon]) + ":***" + String(out[at...])
+            }
+        }
+        // password=... up to '&' or whitespace, or a single-quoted value
+        var result = ""
+        var rest = Substring(out)
+        while let r = rest.range(of: "password=", options: .caseInsensitive) {
+            result += rest[..<r.upperBound] + "***"
+            var tail = rest[r.upperBound...]
+            if tail.first == "'" {
+                tail = tail.dropFirst()
+                var escaped = false
+                while let c = tail.first {
+                    tail = tail.dropFirst()
+                    if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "'" { break }
+                }
+            } else {
+                tail = tail.drop(while: { $0 != "&" && !$0.isWhitespace })
+            }
+            rest = tail
+        }
+        return result + rest
     }
 }
 

@@ -51,6 +51,7 @@ struct Migrate: AsyncParsableCommand {
         let dir = schemaDir.map { URL(fileURLWithPath: $0) } ?? ResourceDirectory.schema
         let conn = PGConnection(settings: db.settings("tradelog:migrate"))
         let applied = try await Migrator(directory: dir).migrate(on: conn)
+        try await conn.withConnection { try RetentionPolicy.prepareMarketPartitions(on: $0) }
         if applied.isEmpty {
             print("schema is up to date (\(dir.path))")
         } else {
@@ -77,7 +78,10 @@ struct Retention: AsyncParsableCommand {
         }
         let conn = PGConnection(settings: db.settings("tradelog:retention"))
         let chosen = policy
-        let dropped = try await conn.withConnection { try chosen.apply(on: $0) }
+        let dropped = try await conn.withConnection { conn in
+            try RetentionPolicy.prepareMarketPartitions(on: conn)
+            return try chosen.apply(on: conn)
+        }
         if dropped.isEmpty {
             print("nothing older than \(policy.marketDays) days")
         } else {

@@ -70,6 +70,8 @@ struct AppendPlanTests {
         e = ev(1)
         e.data = []
         #expect(throws: EventLogError.self) { try AppendPlan.validate([StreamAppend(stream: "a-1", events: [e])]) }
+        e.data = [0x7b, 0xff, 0x7d]  // "{", an invalid byte, "}"
+        #expect(throws: EventLogError.self) { try AppendPlan.validate([StreamAppend(stream: "a-1", events: [e])]) }
     }
 
     @Test func marketStreamsAreMarked() throws {

@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import Logging
 import PostgresClient
 import Testing
 import TradelogCore
@@ -116,7 +117,11 @@ struct RetentionTests {
                 ])
             }
             let conn = PGConnection(settings: settings)
-            let today = try #require(try await conn.scalar("SELECT to_char((now() AT TIME ZONE 'UTC')::date, 'YYYYMMDD')"))
+            // (normally one partition, today's; two if the appends ran across midnight)
+            let parts = try await conn.rows("""
+                SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = 'events_market'::regclass ORDER BY 1
+                """).map { $0[0]! }
             #expect(try await conn.scalar("SELECT count(*) FROM events_market") == "20")
             #expect(try await conn.scalar("SELECT count(*) FROM events_domain") == "20")
 
@@ -129,7 +134,7 @@ struct RetentionTests {
 
             // Eight days on: today's market partition is dropped, every domain event stays.
             let late = try await conn.withConnection { try policy.apply(on: $0, now: now.addingTimeInterval(8 * 86400)) }
-            #expect(late == ["events_market_\(today)"])
+            #expect(late == parts)
             #expect(try await conn.scalar("SELECT count(*) FROM events_market") == "0")
             #expect(try await conn.scalar("SELECT count(*) FROM events_domain") == "20")
             let left = try await log.read(after: 0, limit: 100)
@@ -141,8 +146,43 @@ struct RetentionTests {
         }
     }
 
-    @Test func retentionSettingIsValidated() {
+    @Test("partitions for the coming days are made ahead; a subscription behind the dropped data is warned about")
+    func preparesAheadAndWarns() async throws {
+        try await TestDatabase.with { settings in
+            let conn = PGConnection(settings: settings)
+            try await conn.withConnection { try RetentionPolicy.prepareMarketPartitions(on: $0) }
+            try await conn.withConnection { try RetentionPolicy.prepareMarketPartitions(on: $0) }  // idempotent
+            let parts = try await conn.rows("""
+                SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = 'events_market'::regclass ORDER BY 1
+                """).map { $0[0]! }
+            let expected = try await conn.rows("""
+                SELECT 'events_market_' || to_char((now() AT TIME ZONE 'UTC')::date + d, 'YYYYMMDD')
+                FROM generate_series(0, 2) d ORDER BY 1
+                """).map { $0[0]! }
+            #expect(parts == expected)
+
+            let log = EventLog(settings: settings)
+            _ = try await log.append(to: "market.trade-BTCUSDT", (0..<5).map { event("warn", $0) })
+            try await conn.execute("INSERT INTO checkpoints (name, position) VALUES ('slow-reader', 2)")
+            let captured = CapturedLogs()
+            let logger = Logger(label: "test") { _ in CapturingHandler(box: captured) }
+            let dropped = try await conn.withConnection {
+                try RetentionPolicy(marketDays: 1).apply(on: $0, now: Date().addingTimeInterval(3 * 86400), logger: logger)
+            }
+            #expect(dropped == Array(expected.prefix(2)))
+            #expect(captured.lines.contains { $0.contains("slow-reader") })
+        }
+    }
+
+    @Test func retentionSettingIsValidated() throws {
         #expect(RetentionPolicy().marketDays == 7)
+        #expect(try RetentionPolicy.parse(environment: [:]).marketDays == 7)
+        #expect(try RetentionPolicy.parse(environment: ["TRADELOG_MARKET_RETENTION_DAYS": "30"]).marketDays == 30)
+        #expect { try RetentionPolicy.parse(environment: ["TRADELOG_MARKET_RETENTION_DAYS": "0"]) } throws: {
+            "\($0)".contains("TRADELOG_MARKET_RETENTION_DAYS")
+        }
+        #expect(throws: ConfigurationError.self) { try RetentionPolicy.parse(environment: ["TRADELOG_MARKET_RETENTION_DAYS": "a week"]) }
     }
 }
 
@@ -197,5 +237,27 @@ struct MigrationTests {
             #expect(try await conn.scalar("SELECT to_regclass('half_t') IS NULL") == "t")
             #expect(try await conn.scalar("SELECT count(*) FROM schema_migrations") == "1")
         }
+    }
+}
+
+final class CapturedLogs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    func add(_ line: String) { lock.withLock { stored.append(line) } }
+    var lines: [String] { lock.withLock { stored } }
+}
+
+/// Keeps every log line (message and metadata) so a test can look for it.
+struct CapturingHandler: LogHandler {
+    let box: CapturedLogs
+    var logLevel: Logger.Level = .trace
+    var metadata: Logger.Metadata = [:]
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        box.add("\(event.level) \(event.message) \(all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
     }
 }

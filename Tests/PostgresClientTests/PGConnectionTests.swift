@@ -79,6 +79,12 @@ struct PGConnectionTests {
         #expect(s.with(database: "other").url == "postgresql://u:pw@h:5/other?sslmode=disable")
         #expect(s.databaseName == "db")
         #expect(PGSettings(url: "postgresql://h").with(database: "x").url == "postgresql://h/x")
+        #expect(PGSettings.redact("postgresql://u@h/db?sslmode=require&password=s3cr3t&x=1")
+            == "postgresql://u@h/db?sslmode=require&password=***&x=1")
+        #expect(PGSettings.redact("host=h password='a b\\'c' dbname=d") == "host=h password=*** dbname=d")
+        #expect(PGSettings.redact("host=h PASSWORD=xyz") == "host=h PASSWORD=***")
+        #expect(PGSettings.redact("postgresql://u:p%40ss@h:5/db") == "postgresql://u:***@h:5/db")
+        #expect(PGSettings.redact("postgresql://h/db") == "postgresql://h/db")
     }
 
     @Test("a transaction rolls back when its body throws")
