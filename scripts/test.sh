@@ -3,7 +3,8 @@
 # runs every test against the real PostgreSQL, then runs the tests that restart
 # PostgreSQL on their own (they would break the connections of tests running beside them).
 #
-# Uses DATABASE_URL / AMQP_URL when set; otherwise the URLs scripts/servers.sh prints.
+# With DATABASE_URL and AMQP_URL both set, tests use those servers; otherwise the local
+# servers are started and their URLs fill in whichever variable is not set.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -9,8 +9,10 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run tradelog's services until SIGINT/SIGTERM.",
         discussion: """
-            Services so far: the category_stats projection (what `status` shows) and market-data \
-            retention. The gateway, relay, order and position managers join as they are built.
+            Services so far: the category_stats projection (shown by `status`) and market-data \
+            retention (which also makes the coming days' market partitions). The gateway, relay, \
+            order and position managers join as they are built. Each subscription holds an \
+            advisory-lock lease: a second process running the same service stands by.
             """)
 
     @OptionGroup var db: DatabaseOptions

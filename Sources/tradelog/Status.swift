@@ -43,6 +43,17 @@ struct Status: AsyncParsableCommand {
                 }))
             }
 
+            if try conn.scalar("SELECT to_regclass('category_stats') IS NOT NULL") == "t" {
+                let stats = try conn.rows("""
+                    SELECT category, events::text, streams_touched::text, last_position::text, last_type
+                    FROM category_stats ORDER BY category
+                    """)
+                out.append("category_stats projection (kept by `tradelog run`)")
+                if !stats.isEmpty {
+                    out.append(table(["category", "events", "streams", "last position", "last type"], stats.map { $0.map { $0 ?? "" } }))
+                }
+            }
+
             let parts = try conn.rows("""
                 SELECT c.relname, c.reltuples::bigint FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                 WHERE i.inhparent = 'events_market'::regclass ORDER BY c.relname

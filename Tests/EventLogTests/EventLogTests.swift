@@ -341,7 +341,7 @@ struct EventLogTests {
         }
     }
 
-    @Test("a lost NOTIFY (listener connection killed) is covered by polling")
+    @Test("events arrive with the listener's connection killed, and with no NOTIFY at all (polling alone)")
     func lostNotifyCoveredByPolling() async throws {
         try await TestDatabase.with { settings in
             let log = EventLog(settings: settings)

@@ -78,27 +78,42 @@ struct ProjectionTests {
 
 @Suite("Subscription lease (real PostgreSQL)")
 struct LeaseTests {
-    @Test("two processes running one projection: one works, the other stands by; rows are counted once")
-    func oneActiveInstance() async throws {
+    @Test("a `tradelog run` process holds the projection; this process stands by, then takes over when it stops")
+    func oneActiveInstanceAcrossProcesses() async throws {
         try await TestDatabase.with { settings in
             let log = EventLog(settings: settings)
-            let projection = try CategoryStatsProjection(projectionsDirectory: TestDatabase.projectionsDirectory)
-            let a = Subscription(name: projection.checkpointName, settings: settings, consumer: .projection(projection), options: fastOptions(batch: 10))
-            let b = Subscription(name: projection.checkpointName, settings: settings, consumer: .projection(projection), options: fastOptions(batch: 10))
-            let ta = Task { await a.follow() }
-            #expect(try await TestDatabase.eventually { a.isCaughtUp })
-            let tb = Task { await b.follow() }
-            #expect(try await TestDatabase.eventually { b.hasStoodBy })
-            for i in 0..<200 { _ = try await log.append(to: "order-\(i % 3)", [event("lease", i)]) }
-            #expect(try await TestDatabase.eventually { a.position == 200 })
-            // the first one stops: the second takes over and carries on from its checkpoint
-            ta.cancel()
-            await ta.value
-            for i in 200..<300 { _ = try await log.append(to: "order-\(i % 3)", [event("lease", i)]) }
-            #expect(try await TestDatabase.eventually { b.position == 300 })
-            tb.cancel()
-            await tb.value
+            for i in 0..<100 { _ = try await log.append(to: "order-\(i % 3)", [event("lease", i)]) }
+
+            let child = Process()
+            child.executableURL = TestDatabase.tradelogExecutable
+            child.arguments = ["run", "--only", "projections", "--database", settings.url, "--log-level", "warning"]
+            var env = ProcessInfo.processInfo.environment
+            env["TRADELOG_PROJECTIONS_DIR"] = TestDatabase.projectionsDirectory.path
+            child.environment = env
+            try child.run()
+            defer { if child.isRunning { child.terminate() } }
             let conn = PGConnection(settings: settings)
+            let projection = try CategoryStatsProjection(projectionsDirectory: TestDatabase.projectionsDirectory)
+            #expect(try await TestDatabase.eventually {
+                try await conn.scalar("SELECT position FROM checkpoints WHERE name = $1", [projection.checkpointName]) == "100"
+            })
+
+            let local = Subscription(name: projection.checkpointName, settings: settings, consumer: .projection(projection), options: fastOptions(batch: 10))
+            let t = Task { await local.follow() }
+            #expect(try await TestDatabase.eventually { local.hasStoodBy })
+            for i in 100..<200 { _ = try await log.append(to: "order-\(i % 3)", [event("lease", i)]) }
+            #expect(try await TestDatabase.eventually {
+                try await conn.scalar("SELECT position FROM checkpoints WHERE name = $1", [projection.checkpointName]) == "200"
+            })
+            #expect(local.position == 0)  // the child did the work
+
+            child.terminate()  // SIGTERM: graceful shutdown releases the lease
+            while child.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(child.terminationStatus == 0)
+            for i in 200..<300 { _ = try await log.append(to: "order-\(i % 3)", [event("lease", i)]) }
+            #expect(try await TestDatabase.eventually { local.position == 300 })
+            t.cancel()
+            await t.value
             #expect(try await conn.rows("SELECT category, events, streams_touched FROM category_stats") == [["order", "300", "3"]])
         }
     }
