@@ -30,14 +30,28 @@ public enum TestDatabase {
                 try await Migrator(directory: schemaDirectory).migrate(on: PGConnection(settings: settings))
             }
             let value = try await body(settings)
-            try await admin.execute("DROP DATABASE IF EXISTS \(PGConnection.quoteIdentifier(name)) WITH (FORCE)")
-            await admin.close()
+            await drop(name, admin)
             return value
         } catch {
-            _ = try? await admin.execute("DROP DATABASE IF EXISTS \(PGConnection.quoteIdentifier(name)) WITH (FORCE)")
-            await admin.close()
+            await drop(name, admin)
             throw error
         }
+    }
+
+    /// Best effort: `WITH (FORCE)` cannot end an autovacuum worker that is busy in the
+    /// database (it runs as a superuser), so wait for it a little; a database left behind
+    /// costs disk, not correctness.
+    private static func drop(_ name: String, _ admin: PGConnection) async {
+        for attempt in 0..<20 {
+            do {
+                try await admin.execute("DROP DATABASE IF EXISTS \(PGConnection.quoteIdentifier(name)) WITH (FORCE)")
+                break
+            } catch {
+                if attempt == 19 { print("warning: test database \(name) left behind: \(error)") }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        await admin.close()
     }
 
     /// Polls `condition` every 10 ms until it holds or `timeout` passes.

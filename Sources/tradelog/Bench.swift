@@ -68,7 +68,17 @@ struct BenchLog: AsyncParsableCommand {
             print("kept scratch database \(name)")
             return
         }
-        try await admin.execute("DROP DATABASE IF EXISTS \(PGConnection.quoteIdentifier(name)) WITH (FORCE)")
+        // An autovacuum worker busy in the database cannot be ended by WITH (FORCE) without
+        // superuser rights: give it a few seconds.
+        for attempt in 0..<20 {
+            do {
+                try await admin.execute("DROP DATABASE IF EXISTS \(PGConnection.quoteIdentifier(name)) WITH (FORCE)")
+                return
+            } catch {
+                if attempt == 19 { throw error }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
     }
 
     private func batch(_ b: Int) -> [(stream: String, event: NewEvent)] {
