@@ -100,7 +100,7 @@ public final class Subscription: Service, Sendable {
                     let batch = try await connection.withConnection { try EventLog.read(after: from, limit: limit, on: $0) }
                     if let last = batch.last {
                         // A reconnect drops session-level locks: win the lease again first.
-                        if let leaseConnection, try await connection.connectCount != leaseConnection {
+                        if let leaseConnection, await connection.connectCount != leaseConnection {
                             throw SubscriptionError.leaseLost(name)
                         }
                         try await deliver(batch, from: from)
@@ -139,7 +139,7 @@ public final class Subscription: Service, Sendable {
             let got = try await connection.scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", [key])
             if got == "t" {
                 if waiting { logger.info("subscription lease won; taking over") }
-                return try await connection.connectCount
+                return await connection.connectCount
             }
             if !waiting {
                 logger.info("another process runs this subscription; standing by")
