@@ -6,8 +6,8 @@
 --   events                  PARTITION BY LIST (retention)
 --   ├── events_domain       'domain'  kept forever
 --   └── events_market       'market'  PARTITION BY RANGE (recorded_at)
---       └── events_market_YYYYMMDD   one per UTC day, created by the first append of the day,
---                                    dropped whole by tl_drop_market_partitions()
+--       └── events_market_YYYYMMDD   one per UTC day, made ahead of time (or by the first append
+--                                    of the day), detached and dropped whole by retention
 --
 -- global_position is gap-free and commit-ordered: appends take the row lock on log_head
 -- and hold it until commit, so positions are handed out in commit order and a rollback
@@ -89,25 +89,19 @@ BEGIN
 END
 $$;
 
--- Drops every market partition whose whole day lies before p_before (UTC); returns their names.
-CREATE FUNCTION tl_drop_market_partitions(p_before date) RETURNS SETOF text
-LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
-BEGIN
-    FOR r IN
-        SELECT c.relname
-        FROM pg_inherits i
-        JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = 'events_market'::regclass
-          AND c.relname ~ '^events_market_[0-9]{8}$'
-          AND to_date(substring(c.relname from 15), 'YYYYMMDD') < p_before
-        ORDER BY c.relname
-    LOOP
-        EXECUTE format('DROP TABLE %I', r.relname);
-        RETURN NEXT r.relname;
-    END LOOP;
-END
+-- The market partitions whose whole day lies before p_before (UTC), oldest first, with
+-- whether each is still attached (a detached one is left over from an interrupted drop).
+-- Retention detaches them CONCURRENTLY (no strong lock on events_market) and drops them.
+CREATE FUNCTION tl_market_partitions_before(p_before date)
+RETURNS TABLE (name text, attached boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT c.relname::text, EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)
+    FROM pg_class c
+    WHERE c.relkind = 'r'
+      AND c.relnamespace = 'public'::regnamespace
+      AND c.relname ~ '^events_market_[0-9]{8}$'
+      AND to_date(substring(c.relname from 15), 'YYYYMMDD') < p_before
+    ORDER BY c.relname
 $$;
 
 -- First half of an append, inside the caller's transaction: takes the log lock (held until

@@ -34,6 +34,9 @@ public struct RetentionPolicy: Sendable, Equatable {
     /// Drops the market partitions whose day ends more than `marketDays` days before `now`
     /// (the database's clock when nil). Returns the dropped partitions' names.
     ///
+    /// Each is first detached `CONCURRENTLY`, so appends and reads are not blocked; this
+    /// must therefore run outside a transaction block.
+    ///
     /// Subscriptions whose checkpoint is still inside a partition about to go are named in a
     /// warning: they will never see those events (retention is the operator's decision; a
     /// forgotten checkpoint must not fill the disk).
@@ -57,8 +60,24 @@ public struct RetentionPolicy: Sendable, Equatable {
                 "retention.last_dropped_position": "\(row[2] ?? "")",
             ])
         }
-        let r = try conn.query("SELECT tl_drop_market_partitions(\(cutoff))", [nowText, String(marketDays)])
-        return (0..<r.rowCount).compactMap { r.string($0, 0) }
+        let doomed = try conn.rows("SELECT name, attached FROM tl_market_partitions_before(\(cutoff))", [nowText, String(marketDays)])
+        var dropped: [String] = []
+        for row in doomed {
+            guard let name = row[0] else { continue }
+            let table = PGConnection.quoteIdentifier(name)
+            if row[1] == "t" {
+                // CONCURRENTLY: appends and reads of other days go on meanwhile.
+                do {
+                    try conn.execute("ALTER TABLE events_market DETACH PARTITION \(table) CONCURRENTLY")
+                } catch let error as PGError where error.sqlState == "55000" {
+                    // an earlier detach was interrupted: complete it
+                    try conn.execute("ALTER TABLE events_market DETACH PARTITION \(table) FINALIZE")
+                }
+            }
+            try conn.execute("DROP TABLE IF EXISTS \(table)")
+            dropped.append(name)
+        }
+        return dropped
     }
 
     /// Creates the market partitions of today and the next two UTC days ahead of time, so that

@@ -190,6 +190,38 @@ struct RetentionTests {
         }
     }
 
+    @Test("dropping a day does not block appends: the partition is detached concurrently")
+    func retentionDoesNotBlockAppends() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            let conn = PGConnection(settings: settings)
+            // an old day with data, and a leftover partition detached by an interrupted run
+            try await conn.execute("SELECT tl_ensure_market_partition(DATE '2020-01-01')")
+            try await conn.execute("SELECT tl_ensure_market_partition(DATE '2020-01-02')")
+            try await conn.execute("ALTER TABLE events_market DETACH PARTITION events_market_20200102")
+            _ = try await log.append(to: "market.trade-BTCUSDT", [event("busy", 0)])
+
+            // a reader holds a transaction open over the market data
+            let reader = PGConnection(settings: settings)
+            try await reader.execute("BEGIN")
+            _ = try await reader.scalar("SELECT count(*) FROM events_market")
+
+            let retention = Task {
+                let c = PGConnection(settings: settings)
+                return try await c.withConnection { try RetentionPolicy(marketDays: 7).apply(on: $0) }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            // appends to today's partition go through while the detach waits for the reader
+            let started = ContinuousClock.now
+            for i in 1...20 { _ = try await log.append(to: "market.trade-BTCUSDT", [event("busy", i)]) }
+            #expect(ContinuousClock.now - started < .seconds(5))
+            try await reader.execute("COMMIT")
+            let dropped = try await retention.value
+            #expect(dropped == ["events_market_20200101", "events_market_20200102"])
+            #expect(try await conn.scalar("SELECT count(*) FROM events_market") == "21")
+        }
+    }
+
     @Test func retentionSettingIsValidated() throws {
         #expect(RetentionPolicy().marketDays == 7)
         #expect(try RetentionPolicy.parse(environment: [:]).marketDays == 7)
