@@ -97,3 +97,12 @@ public struct EventRegistry: Sendable {
         return typed
     }
 }
+
+extension NewEvent {
+    /// An event from a typed payload: its type name and schema version from the payload's
+    /// type, its data in canonical JSON.
+    public init<E: EventPayload>(eventID: UUID, payload: E, metadata: EventMetadata = .init()) throws {
+        self.init(eventID: eventID, type: E.eventType, schemaVersion: E.schemaVersion,
+                  data: Array(try CanonicalJSON.encoder.encode(payload)), metadata: metadata)
+    }
+}

@@ -90,6 +90,39 @@ struct EventLogTests {
         }
     }
 
+    struct PriceNoted: EventPayload {
+        static let eventType = "TestPriceNoted"
+        static let schemaVersion: Int32 = 2
+        var symbol: String
+        var price: Decimal
+        var source: String
+    }
+
+    @Test("typed events: appended from a payload, read back through the registry, old versions upcast")
+    func typedEvents() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            var registry = EventRegistry()
+            registry.register(PriceNoted.self)
+            registry.registerUpcaster(type: "TestPriceNoted", from: 1) { v1 in
+                var v2 = v1
+                v2["source"] = .string("ticker")
+                return v2
+            }
+            let current = PriceNoted(symbol: "BTCUSDT", price: Decimal(string: "64123.50")!, source: "book")
+            _ = try await log.append(to: "market.price-BTCUSDT", [
+                try NewEvent(eventID: DeterministicID.derived(from: "typed", index: 1), payload: current),
+                NewEvent(eventID: DeterministicID.derived(from: "typed", index: 2), type: "TestPriceNoted",
+                         schemaVersion: 1, data: Array(#"{"symbol":"BTCUSDT","price":64000}"#.utf8)),
+            ])
+            let stored = try await log.readStream("market.price-BTCUSDT")
+            #expect(stored.map(\.schemaVersion) == [2, 1])
+            let decoded = try stored.map { try registry.decode(PriceNoted.self, from: $0) }
+            #expect(decoded[0].price == Decimal(string: "64123.5")! && decoded[0].source == "book")
+            #expect(decoded[1].price == 64000 && decoded[1].source == "ticker")
+        }
+    }
+
     @Test("read one stream, one category, and forward in bounded batches", arguments: [0, EventLog.defaultSmallAppendLimit])
     func reads(smallAppendLimit: Int) async throws {
         try await TestDatabase.with { settings in
