@@ -204,6 +204,11 @@ DECLARE
     v_fresh    boolean[] := '{}';
     v_first    bigint[]  := '{}';
     v_last     bigint[]  := '{}';
+    v_up_streams text[]   := '{}';
+    v_up_cats    text[]   := '{}';
+    v_up_vers    bigint[] := '{}';
+    v_up_first   bigint[] := '{}';
+    v_up_last    bigint[] := '{}';
     v_existing bigint;
     v_version  bigint;
     i integer;
@@ -330,20 +335,17 @@ BEGIN
                p_retention[g]
         FROM generate_series(1, n) AS g
         WHERE NOT v_dup[g];
-        -- Bookkeeping, as tl_append_end does it, inlined: existing streams are updated by
-        -- key, new ones inserted (cheaper than an upsert for the common single event).
-        UPDATE log_head SET position = v_head WHERE id = 1;
+        -- Head, stream versions and NOTIFY: the same bookkeeping as a large append.
         FOR k IN 1..cardinality(v_streams) LOOP
             IF v_fresh[k] THEN
-                UPDATE streams SET version = v_cur[k], last_position = v_last[k], updated_at = now()
-                    WHERE stream = v_streams[k];
-                IF NOT FOUND THEN
-                    INSERT INTO streams (stream, category, version, first_position, last_position)
-                    VALUES (v_streams[k], v_cats[k], v_cur[k], v_first[k], v_last[k]);
-                END IF;
+                v_up_streams := v_up_streams || v_streams[k];
+                v_up_cats    := v_up_cats || v_cats[k];
+                v_up_vers    := v_up_vers || v_cur[k];
+                v_up_first   := v_up_first || v_first[k];
+                v_up_last    := v_up_last || v_last[k];
             END IF;
         END LOOP;
-        PERFORM pg_notify('tradelog_events', v_head::text);
+        PERFORM tl_append_end(v_head, v_up_streams, v_up_cats, v_up_vers, v_up_first, v_up_last);
     END IF;
 
     RETURN QUERY SELECT g, CASE WHEN v_dup[g] THEN 'd' ELSE 'a' END::"char", v_pos[g], v_ver[g], NULL::text, NULL::bigint

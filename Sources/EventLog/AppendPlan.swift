@@ -44,6 +44,24 @@ public struct StreamAppend: Sendable {
     }
 }
 
+extension StreamAppend {
+    /// One `StreamAppend` per stream, in the order streams first appear, each with its
+    /// events in input order (no expected version).
+    public static func grouping(_ events: [(stream: String, event: NewEvent)]) -> [StreamAppend] {
+        var index: [String: Int] = [:]
+        var out: [StreamAppend] = []
+        for (stream, event) in events {
+            if let i = index[stream] {
+                out[i].events.append(event)
+            } else {
+                index[stream] = out.count
+                out.append(StreamAppend(stream: stream, events: [event]))
+            }
+        }
+        return out
+    }
+}
+
 /// Errors of the event log.
 public enum EventLogError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The stream's version was not what the append expected; nothing was stored.

@@ -80,6 +80,14 @@ public struct RetentionPolicy: Sendable, Equatable {
         return dropped
     }
 
+    /// The market partitions attached now, with the planner's row estimate, oldest first.
+    public static func marketPartitions(on conn: isolated PGConnection) throws -> [(name: String, estimatedRows: Int64)] {
+        try conn.rows("""
+            SELECT c.relname, c.reltuples::bigint FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = 'events_market'::regclass ORDER BY c.relname
+            """).map { ($0[0]!, max(0, Int64($0[1] ?? "0") ?? 0)) }
+    }
+
     /// Creates the market partitions of today and the next two UTC days ahead of time, so that
     /// appends do not have to create one (which takes a strong lock on `events_market`) while
     /// they hold the log lock. Appends still create a missing one as a fallback.

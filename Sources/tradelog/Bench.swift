@@ -112,13 +112,7 @@ struct BenchLog: AsyncParsableCommand {
             let input = batch(b)
 
             var t0 = ContinuousClock.now
-            var grouped: [String: [NewEvent]] = [:]
-            var order: [String] = []
-            for (s, e) in input {
-                if grouped[s] == nil { order.append(s) }
-                grouped[s, default: []].append(e)
-            }
-            _ = try await log.append(order.map { StreamAppend(stream: $0, events: grouped[$0]!) })
+            _ = try await log.append(StreamAppend.grouping(input))
             appendTime += ContinuousClock.now - t0
 
             t0 = ContinuousClock.now

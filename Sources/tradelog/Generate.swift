@@ -44,14 +44,10 @@ struct Generate: AsyncParsableCommand {
                     var i = 0, batchNo = 0, appended = 0, duplicates = 0
                     while i < events {
                         let size = min(batchNo % maxBatch + 1, events - i)
-                        var byStream: [String: [NewEvent]] = [:]
-                        var order: [String] = []
-                        for k in i..<(i + size) {
-                            let s = Synthetic.stream(prefix: "\(category)-a\(a)", index: k, streams: streams)
-                            if byStream[s] == nil { order.append(s) }
-                            byStream[s, default: []].append(Synthetic.event(seed: "\(seed)/\(a)", index: k))
-                        }
-                        let r = try await log.append(order.map { StreamAppend(stream: $0, events: byStream[$0]!) })
+                        let r = try await log.append(StreamAppend.grouping((i..<(i + size)).map { k in
+                            (Synthetic.stream(prefix: "\(category)-a\(a)", index: k, streams: streams),
+                             Synthetic.event(seed: "\(seed)/\(a)", index: k))
+                        }))
                         appended += r.appendedCount
                         duplicates += r.duplicateCount
                         i += size

@@ -54,12 +54,9 @@ struct Status: AsyncParsableCommand {
                 }
             }
 
-            let parts = try conn.rows("""
-                SELECT c.relname, c.reltuples::bigint FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                WHERE i.inhparent = 'events_market'::regclass ORDER BY c.relname
-                """)
+            let parts = try RetentionPolicy.marketPartitions(on: conn)
             out.append("market partitions \(parts.count) (kept \(((try? RetentionPolicy.fromEnvironment()) ?? RetentionPolicy()).marketDays) days)")
-            for p in parts { out.append("  \(p[0]!)  ~\(max(0, Int64(p[1]!) ?? 0)) rows") }
+            for p in parts { out.append("  \(p.name)  ~\(p.estimatedRows) rows") }
             return out.joined(separator: "\n")
         }
         print(report)

@@ -133,10 +133,7 @@ struct RetentionTests {
             }
             let conn = PGConnection(settings: settings)
             // (normally one partition, today's; two if the appends ran across midnight)
-            let parts = try await conn.rows("""
-                SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                WHERE i.inhparent = 'events_market'::regclass ORDER BY 1
-                """).map { $0[0]! }
+            let parts = try await conn.withConnection { try RetentionPolicy.marketPartitions(on: $0).map(\.name) }
             #expect(try await conn.scalar("SELECT count(*) FROM events_market") == "20")
             #expect(try await conn.scalar("SELECT count(*) FROM events_domain") == "20")
 
@@ -167,10 +164,7 @@ struct RetentionTests {
             let conn = PGConnection(settings: settings)
             try await conn.withConnection { try RetentionPolicy.prepareMarketPartitions(on: $0) }
             try await conn.withConnection { try RetentionPolicy.prepareMarketPartitions(on: $0) }  // idempotent
-            let parts = try await conn.rows("""
-                SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                WHERE i.inhparent = 'events_market'::regclass ORDER BY 1
-                """).map { $0[0]! }
+            let parts = try await conn.withConnection { try RetentionPolicy.marketPartitions(on: $0).map(\.name) }
             let expected = try await conn.rows("""
                 SELECT 'events_market_' || to_char((now() AT TIME ZONE 'UTC')::date + d, 'YYYYMMDD')
                 FROM generate_series(0, 2) d ORDER BY 1
