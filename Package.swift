@@ -15,6 +15,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // HTTP and WebSocket: the REST client, the WS client, the gateway API and the simulator.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     ],
     targets: [
         // C libraries from Debian's -dev packages.
@@ -50,11 +55,52 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // Bybit v5 without I/O: fast JSON, signing, frame decoders, book keeping, REST models.
+        .target(
+            name: "Bybit",
+            dependencies: ["TradelogCore", "CCrypto"]),
+        // Bybit v5 I/O: the REST client (AsyncHTTPClient) and the WebSocket client.
+        .target(
+            name: "BybitClient",
+            dependencies: [
+                "Bybit", "TradelogCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // The recorder's file format: LZ4-compressed JSON lines (also the replay fixtures).
+        .target(
+            name: "Recording",
+            dependencies: ["CLZ4", "TradelogCore"]),
+        // A local Bybit: v5 REST and WebSocket, matching against a played or generated book.
+        .target(
+            name: "BybitSimulator",
+            dependencies: [
+                "Bybit", "TradelogCore", "Recording",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        // The gateway: Bybit WebSocket frames into the log, subscriptions, recorder.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "Bybit", "BybitClient", "EventLog", "TradelogCore", "PostgresClient", "Recording",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // The one binary.
         .executableTarget(
             name: "tradelog",
             dependencies: [
                 "EventLog", "TradelogCore", "PostgresClient",
+                "Bybit", "BybitClient", "BybitSimulator", "Gateway", "Recording",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -71,6 +117,25 @@ let package = Package(
         .testTarget(
             name: "PostgresClientTests",
             dependencies: ["PostgresClient", "TradelogTesting"]),
+        .testTarget(
+            name: "BybitTests",
+            dependencies: ["Bybit", "TradelogCore"],
+            exclude: ["Fixtures"]),
+        .testTarget(
+            name: "BybitSimulatorTests",
+            dependencies: [
+                "BybitSimulator", "BybitClient", "Bybit", "TradelogCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "BybitSimulator", "BybitClient", "Bybit", "Recording", "EventLog",
+                "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .testTarget(
             name: "EventLogTests",
             dependencies: [

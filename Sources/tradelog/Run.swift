@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import Gateway
 import Logging
 import PostgresClient
 import ServiceLifecycle
@@ -9,15 +10,20 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run tradelog's services until SIGINT/SIGTERM.",
         discussion: """
-            Services so far: the category_stats projection (shown by `status`) and market-data \
-            retention (which also makes the coming days' market partitions). The gateway, relay, \
-            order and position managers join as they are built. Each subscription holds an \
-            advisory-lock lease: a second process running the same service stands by.
+            Services so far: the gateway (Bybit WebSockets into the log, with the subscription \
+            API), the category_stats projection (shown by `status`) and market-data retention \
+            (which also makes the coming days' market partitions). The relay, order and position \
+            managers join as they are built. The gateway is configured by environment variables: \
+            BYBIT_ENV (mainnet, testnet, demo or a URL such as a simulator's; default testnet), \
+            BYBIT_API_KEY and BYBIT_API_SECRET (private topics), TRADELOG_GATEWAY_SUBSCRIPTIONS \
+            (channel:topic,...), TRADELOG_API_KEY and TRADELOG_API_PORT (default 8080, or off), \
+            TRADELOG_GATEWAY_BUFFER. Each log subscription holds an advisory-lock lease: a second \
+            process running the same service stands by.
             """)
 
     @OptionGroup var db: DatabaseOptions
 
-    @Option(help: "Run only this service: projections or retention (default: all).")
+    @Option(help: "Run only this service: gateway, projections or retention (default: all).")
     var only: String?
 
     func run() async throws {
@@ -30,11 +36,16 @@ struct Run: AsyncParsableCommand {
         }
         await probe.close()
 
-        let known = ["projections", "retention"]
+        let known = ["gateway", "projections", "retention"]
         if let only, !known.contains(only) {
             throw ValidationError("--only \(only): unknown service (known: \(known.joined(separator: ", ")))")
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if only == nil || only == "gateway" {
+            let configuration = try GatewayConfiguration.fromEnvironment()
+            services.append(.init(service: try GatewayService(
+                configuration: configuration, log: EventLog(settings: settings.with(applicationName: "tradelog:gateway")), logger: logger)))
+        }
         if only == nil || only == "projections" {
             let projection = try CategoryStatsProjection()
             services.append(.init(service: Subscription(

@@ -1,0 +1,248 @@
+import Recording
+
+/// How fast a recording plays: at recorded pacing times a multiplier, or as fast as the
+/// sockets take it.
+public enum ReplaySpeed: Sendable, Hashable {
+    case recorded(multiplier: Double)
+    case asFastAsPossible
+}
+
+/// `--fixture FILE`: public frames of a recording replayed in recorded order. The frames are
+/// forwarded byte for byte; the books, tickers and prints they carry are kept so that late
+/// subscribers get a snapshot and orders match against the played book.
+public struct ReplayFeed: Sendable {
+    struct Frame: Sendable {
+        var t: Int64
+        var category: SimCategory
+        var topic: String
+        var bytes: [UInt8]
+        var node: JSONNode
+    }
+
+    struct TopicBook: Sendable {
+        var book = OrderBook()
+        var u: Int64 = 0
+        var seq: Int64 = 0
+        var ts: Int64 = 0
+        var cts: Int64 = 0
+        var seen = false
+    }
+
+    let frames: [Frame]
+    var next = 0
+    public let instruments: [SimInstrument]
+    var books: [String: TopicBook] = [:]
+    var tickers: [String: [(String, JSONNode)]] = [:]
+    var tickerMeta: [String: (cs: Int64, ts: Int64)] = [:]
+    /// Per market: the orderbook topic with the deepest levels (the book orders match against).
+    var matchTopic: [MarketKey: String] = [:]
+    public private(set) var lastPrice: [MarketKey: Fixed] = [:]
+    public private(set) var markPrice: [MarketKey: Fixed] = [:]
+
+    /// Recorded time (µs) of the first frame.
+    public let startTime: Int64
+    public var finished: Bool { next >= frames.count }
+    public var frameCount: Int { frames.count }
+
+    /// Reads a recording; `configured` instruments win over ones inferred from the frames.
+    public init(path: String, configured: [SimInstrument]) throws {
+        try self.init(entries: RecordingReader(path: path).entries(), configured: configured)
+    }
+
+    public init(entries: [RecordEntry], configured: [SimInstrument]) throws {
+        var frames: [Frame] = []
+        // Several recorded connections may carry one topic: keep the first connection's copy.
+        var owner: [String: String] = [:]
+        var decimals: [MarketKey: (price: Int, qty: Int, mid: Fixed)] = [:]
+        for e in entries where e.kind == .frame {
+            guard let ch = e.channel, let category = SimCategory(rawValue: ch), let text = e.text,
+                  let node = JSONNode.parse(text), let topic = node["topic"]?.stringValue else { continue }
+            let key = "\(ch)/\(topic)"
+            let conn = e.conn ?? ""
+            if let o = owner[key], o != conn { continue }
+            owner[key] = conn
+            frames.append(Frame(t: e.t, category: category, topic: topic, bytes: Array(text.utf8), node: node))
+            if let p = PublicTopic.parse(topic, category: category), case .orderbook = p {
+                let mk = MarketKey(category, p.symbol)
+                if decimals[mk] == nil, let inferred = Self.inferDecimals(node) { decimals[mk] = inferred }
+            }
+        }
+        self.frames = frames
+        startTime = frames.first?.t ?? 0
+        var symbols = Set<MarketKey>()
+        for f in frames {
+            if let p = PublicTopic.parse(f.topic, category: f.category) { symbols.insert(MarketKey(f.category, p.symbol)) }
+        }
+        let byKey = Dictionary(configured.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        var list: [SimInstrument] = []
+        for key in symbols.union(byKey.keys).sorted() {
+            if let c = byKey[key] { list.append(c); continue }
+            var i = SimInstrument.defaults(symbol: key.symbol, category: key.category)
+            if let d = decimals[key] {
+                i.tickSize = Fixed(raw: Fixed.pow10[Fixed.decimals - min(d.price, 8)])
+                i.priceScale = d.price
+                i.qtyStep = Fixed(raw: Fixed.pow10[Fixed.decimals - min(d.qty, 8)])
+                i.minOrderQty = i.qtyStep
+                i.initialPrice = d.mid
+            }
+            list.append(i)
+        }
+        instruments = list
+    }
+
+    /// Decimals used by a snapshot's prices and sizes, and its mid.
+    static func inferDecimals(_ node: JSONNode) -> (price: Int, qty: Int, mid: Fixed)? {
+        guard node["type"]?.stringValue == "snapshot", let data = node["data"] else { return nil }
+        var pd = 0, qd = 0
+        var best: [Fixed] = []
+        for side in ["b", "a"] {
+            for (n, level) in (data[side]?.arrayValue ?? []).enumerated() {
+                guard let pair = level.arrayValue, pair.count == 2, let p = pair[0].stringValue, let q = pair[1].stringValue else { continue }
+                pd = max(pd, p.split(separator: ".").dropFirst().first?.count ?? 0)
+                qd = max(qd, q.split(separator: ".").dropFirst().first?.count ?? 0)
+                if n == 0, let f = Fixed(p) { best.append(f) }
+            }
+        }
+        guard best.count == 2 else { return nil }
+        return (pd, qd, Fixed(raw: (best[0].raw + best[1].raw) / 2))
+    }
+
+    /// Plays every frame recorded at or before `t` (µs, recording clock).
+    public mutating func advance(toRecordedTime t: Int64) -> FeedOutput {
+        var out = FeedOutput()
+        while next < frames.count, frames[next].t <= t { play(frames[next], into: &out); next += 1 }
+        return out
+    }
+
+    /// Plays the next `count` frames regardless of time.
+    public mutating func advance(count: Int) -> FeedOutput {
+        var out = FeedOutput()
+        var n = 0
+        while next < frames.count, n < count { play(frames[next], into: &out); next += 1; n += 1 }
+        return out
+    }
+
+    /// Recorded time of the next frame, nil at the end.
+    public var nextTime: Int64? { next < frames.count ? frames[next].t : nil }
+
+    mutating func play(_ f: Frame, into out: inout FeedOutput) {
+        out.frames.append(FeedFrame(category: f.category, topic: f.topic, bytes: f.bytes))
+        guard let topic = PublicTopic.parse(f.topic, category: f.category) else { return }
+        let key = MarketKey(f.category, topic.symbol)
+        let topicKey = "\(f.category.rawValue)/\(f.topic)"
+        switch topic {
+        case .orderbook(let depth, _):
+            guard let data = f.node["data"] else { return }
+            var state = books[topicKey] ?? TopicBook()
+            let snapshot = f.node["type"]?.stringValue == "snapshot"
+            let bids = Self.levels(data["b"]), asks = Self.levels(data["a"])
+            if snapshot {
+                state.book.replace(bids: bids, asks: asks)
+            } else {
+                for l in bids { state.book.set(.bid, price: l.price, size: l.size) }
+                for l in asks { state.book.set(.ask, price: l.price, size: l.size) }
+            }
+            state.u = data["u"]?.int64Value ?? state.u
+            state.seq = data["seq"]?.int64Value ?? state.seq
+            state.ts = f.node["ts"]?.int64Value ?? state.ts
+            state.cts = f.node["cts"]?.int64Value ?? state.ts
+            state.seen = true
+            books[topicKey] = state
+            if let current = matchTopic[key], let d = Self.depth(current), d >= depth, current != topicKey {
+                return
+            }
+            matchTopic[key] = topicKey
+            if !out.changed.contains(key) { out.changed.append(key) }
+        case .trade:
+            var prints: [TradePrint] = []
+            for item in f.node["data"]?.arrayValue ?? [] {
+                guard let p = item["p"]?.stringValue.flatMap(Fixed.init), let v = item["v"]?.stringValue.flatMap(Fixed.init),
+                      let s = item["S"]?.stringValue.flatMap(Side.init) else { continue }
+                prints.append(TradePrint(time: item["T"]?.int64Value ?? 0, price: p, size: v, takerSide: s,
+                                         id: item["i"]?.stringValue ?? "", tickDirection: item["L"]?.stringValue ?? "",
+                                         seq: item["seq"]?.int64Value ?? 0))
+            }
+            guard let last = prints.last else { return }
+            lastPrice[key] = last.price
+            out.trades[key, default: []].append(contentsOf: prints)
+            if !out.changed.contains(key) { out.changed.append(key) }
+        case .ticker:
+            guard let data = f.node["data"]?.objectValue else { return }
+            var merged = f.node["type"]?.stringValue == "delta" ? (tickers[topicKey] ?? []) : []
+            for (k, v) in data {
+                if let i = merged.firstIndex(where: { $0.0 == k }) { merged[i].1 = v } else { merged.append((k, v)) }
+            }
+            tickers[topicKey] = merged
+            tickerMeta[topicKey] = (f.node["cs"]?.int64Value ?? 0, f.node["ts"]?.int64Value ?? 0)
+            if let m = data.first(where: { $0.0 == "markPrice" })?.1.stringValue.flatMap(Fixed.init) { markPrice[key] = m }
+            if lastPrice[key] == nil, let l = data.first(where: { $0.0 == "lastPrice" })?.1.stringValue.flatMap(Fixed.init) {
+                lastPrice[key] = l
+            }
+        case .kline, .liquidation:
+            break
+        }
+    }
+
+    static func depth(_ topicKey: String) -> Int? {
+        let parts = topicKey.split(separator: ".")
+        return parts.count == 3 ? Int(parts[1]) : nil
+    }
+
+    static func levels(_ node: JSONNode?) -> [BookLevel] {
+        (node?.arrayValue ?? []).compactMap { l in
+            guard let pair = l.arrayValue, pair.count >= 2, let p = pair[0].stringValue.flatMap(Fixed.init),
+                  let q = pair[1].stringValue.flatMap(Fixed.init) else { return nil }
+            return BookLevel(price: p, size: q)
+        }
+    }
+
+    /// The book orders match against.
+    public func book(_ key: MarketKey) -> OrderBook {
+        matchTopic[key].flatMap { books[$0]?.book } ?? OrderBook()
+    }
+
+    public func instrument(_ key: MarketKey) -> SimInstrument? { instruments.first { $0.key == key } }
+
+    /// Topics the recording carries, per category.
+    public var topics: [SimCategory: Set<String>] {
+        var out: [SimCategory: Set<String>] = [:]
+        for f in frames { out[f.category, default: []].insert(f.topic) }
+        return out
+    }
+
+    /// A snapshot for a subscriber that joins mid-stream (orderbook and linear tickers).
+    public func snapshot(category: SimCategory, topic: String) -> [UInt8]? {
+        let topicKey = "\(category.rawValue)/\(topic)"
+        guard let parsed = PublicTopic.parse(topic, category: category) else { return nil }
+        switch parsed {
+        case .orderbook(let depth, let symbol):
+            guard let s = books[topicKey], s.seen, let i = instrument(MarketKey(category, symbol)) else { return nil }
+            return PublicFrames.orderbook(
+                topic: topic, category: category, depth: depth, snapshot: true, ts: s.ts, cts: s.cts, symbol: symbol,
+                bids: Array(s.book.bids.prefix(depth)), asks: Array(s.book.asks.prefix(depth)), u: s.u, seq: s.seq,
+                priceStyle: i.priceStyle, qtyStyle: i.qtyStyle)
+        case .ticker:
+            guard let fields = tickers[topicKey], let meta = tickerMeta[topicKey] else { return nil }
+            var j = JSONOut(capacity: 1024)
+            j.openObject()
+            j.field("topic", topic)
+            if category == .spot {
+                j.field("ts", int: meta.ts)
+                j.field("type", static: "snapshot")
+                j.field("cs", int: meta.cs)
+                j.key("data")
+                JSONNode.object(fields).write(to: &j)
+            } else {
+                j.field("type", static: "snapshot")
+                j.key("data")
+                JSONNode.object(fields).write(to: &j)
+                j.field("cs", int: meta.cs)
+                j.field("ts", int: meta.ts)
+            }
+            j.closeObject()
+            return j.bytes
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,101 @@
+/// Where public market data comes from.
+public enum SimulatorSource: Sendable, Hashable {
+    /// A deterministic synthetic market per instrument.
+    case generate(seed: UInt64)
+    /// The public frames of a recording (`Recording` format), replayed in order.
+    case fixture(path: String, speed: ReplaySpeed)
+}
+
+/// How often generated markets step: steps (one frame per active topic) per second, as fast
+/// as the sockets drain (benchmarks), or only when `BybitSimulator.advance(steps:)` is called.
+public enum GenerationRate: Sendable, Hashable {
+    case perSecond(Double)
+    case max
+    case manual
+
+    /// `10`, `2.5`, `max` or `manual`.
+    public init?(_ text: String) {
+        switch text.lowercased() {
+        case "max": self = .max
+        case "manual": self = .manual
+        default:
+            guard let v = Double(text), v > 0, v.isFinite else { return nil }
+            self = .perSecond(v)
+        }
+    }
+}
+
+/// An API key the simulator accepts, with starting balances. `description` hides the secret.
+public struct SimulatorAccount: Sendable, CustomStringConvertible {
+    public var apiKey: String
+    public var secret: String
+    /// Starting coin balances; nil gives 100 000 USDT plus about 50 000 USDT worth of each base coin.
+    public var balances: [String: Fixed]?
+    public var leverage: Int
+
+    public init(apiKey: String, secret: String, balances: [String: Fixed]? = nil, leverage: Int = 10) {
+        self.apiKey = apiKey
+        self.secret = secret
+        self.balances = balances
+        self.leverage = leverage
+    }
+
+    public var description: String { "SimulatorAccount(apiKey: \(apiKey), secret: <redacted>)" }
+}
+
+/// Everything the simulator needs to start.
+public struct SimulatorConfiguration: Sendable {
+    /// Always loopback unless changed (the control endpoints are unauthenticated).
+    public var host = "127.0.0.1"
+    /// 0 picks a free port; read it with `BybitSimulator.boundPort()`.
+    public var port = 0
+    public var source: SimulatorSource = .generate(seed: 1)
+    public var symbols = ["BTCUSDT", "ETHUSDT"]
+    public var categories: [SimCategory] = [.spot, .linear]
+    /// Overrides of the default instrument filters (matched by category and symbol).
+    public var instruments: [SimInstrument] = []
+    public var rate: GenerationRate = .perSecond(10)
+    /// Book levels per side of generated markets.
+    public var bookLevels = 200
+    public var accounts: [SimulatorAccount] = []
+    public var fees = FeeSchedule()
+    /// Answer 10006 once a key exceeds the documented per-second limit of a path.
+    public var enforceRateLimits = false
+    /// A socket with more undelivered frames than this is closed as a slow consumer.
+    public var maxPendingFrames = 200_000
+    /// In `max` mode generation pauses while any socket has more than this many frames queued.
+    public var highWaterFrames = 4_096
+
+    public init(
+        port: Int = 0, source: SimulatorSource = .generate(seed: 1), symbols: [String] = ["BTCUSDT", "ETHUSDT"],
+        rate: GenerationRate = .perSecond(10), accounts: [SimulatorAccount] = []
+    ) {
+        self.port = port
+        self.source = source
+        self.symbols = symbols
+        self.rate = rate
+        self.accounts = accounts
+    }
+
+    /// The instruments to serve: overrides first, defaults for the other symbols.
+    public var resolvedInstruments: [SimInstrument] {
+        var out: [SimInstrument] = []
+        for c in categories {
+            for s in symbols {
+                out.append(instruments.first { $0.category == c && $0.symbol == s } ?? SimInstrument.defaults(symbol: s, category: c))
+            }
+        }
+        for i in instruments where !out.contains(where: { $0.key == i.key }) { out.append(i) }
+        return out.sorted { $0.key < $1.key }
+    }
+
+    /// Starting balances for an account: explicit ones, or 100 000 USDT plus ~50 000 USDT of each base coin.
+    func balances(for a: SimulatorAccount, instruments: [SimInstrument]) -> [String: Fixed] {
+        if let b = a.balances { return b }
+        var out: [String: Fixed] = ["USDT": Fixed(100_000)]
+        for i in instruments where i.category == .spot && out[i.baseCoin] == nil && i.initialPrice.raw > 0 {
+            out[i.baseCoin] = Fixed(50_000).divided(by: i.initialPrice).floored(to: i.qtyStep)
+        }
+        return out
+    }
+}

@@ -1,0 +1,170 @@
+import Bybit
+import BybitClient
+import Foundation
+import Logging
+import Recording
+import Synchronization
+import TradelogCore
+
+/// The delegate of one channel's stream: decodes every frame (same decoders and book
+/// keeping as `tradelog decode` and replay), queues the events with their receive time and
+/// connection id, records raw frames when recording, and tells the stream about acks,
+/// pongs and books that went out of sync.
+public final class FrameIngest: BybitStreamDelegate {
+    public struct Counters: Sendable, Equatable {
+        public var frames: Int64 = 0
+        public var events: Int64 = 0
+        public var unparsed: Int64 = 0
+        public var resyncs: Int64 = 0
+        public var dropped: Int64 = 0
+        public var connects: Int64 = 0
+        public var authFailures: Int64 = 0
+    }
+
+    public let channel: BybitChannel
+    private let gatewayName: String
+    private let connectionStream: String
+    private let buffer: IngestBuffer?
+    private let recorder: RecordingSink?
+    private let logger: Logger
+    private let state: Mutex<(decoder: FrameDecoder, counters: Counters)>
+
+    public init(channel: BybitChannel, gatewayName: String, connectionStream: String,
+                buffer: IngestBuffer?, recorder: RecordingSink?, logger: Logger) {
+        self.channel = channel
+        self.gatewayName = gatewayName
+        self.connectionStream = connectionStream
+        self.buffer = buffer
+        self.recorder = recorder
+        self.logger = logger
+        state = Mutex((FrameDecoder(channel: channel), Counters()))
+    }
+
+    public var counters: Counters { state.withLock { $0.counters } }
+
+    public func streamConnected(_ stream: BybitStream.Info, url: String, at: Timestamp) async {
+        // A new socket starts with new snapshots: forget the books of the old one.
+        state.withLock {
+            $0.decoder.reset()
+            $0.counters.connects += 1
+        }
+        recorder?.append(RecordEntry(t: at.microsecondsSinceEpoch, kind: .connect, conn: stream.connectionID,
+                                     channel: channel.rawValue, url: url))
+        marker(StreamConnected(connection: stream.connectionID, channel: channel, url: url), stream: stream, at: at)
+    }
+
+    public func streamDisconnected(_ stream: BybitStream.Info, reason: String, at: Timestamp) async {
+        recorder?.append(RecordEntry(t: at.microsecondsSinceEpoch, kind: .disconnect, conn: stream.connectionID,
+                                     channel: channel.rawValue, reason: reason))
+        marker(StreamDisconnected(connection: stream.connectionID, channel: channel, reason: reason), stream: stream, at: at)
+    }
+
+    public func streamSent(_ stream: BybitStream.Info, text: String, at: Timestamp) async {
+        recorder?.append(RecordEntry(t: at.microsecondsSinceEpoch, kind: .sent, conn: stream.connectionID,
+                                     channel: channel.rawValue, text: text))
+    }
+
+    public func streamNotice(_ stream: BybitStream.Info, _ notice: StreamSession.Action, at: Timestamp) async {
+        switch notice {
+        case .subscriptionFailed(let topic, let message):
+            marker(SubscriptionFailed(connection: stream.connectionID, channel: channel, topic: topic, message: message),
+                   stream: stream, at: at)
+        case .authFailed(let message):
+            state.withLock { $0.counters.authFailures += 1 }
+            marker(StreamAuthFailed(connection: stream.connectionID, channel: channel, message: message), stream: stream, at: at)
+        default:
+            break
+        }
+    }
+
+    public func streamFrame(_ stream: BybitStream.Info, bytes: [UInt8], at: Timestamp) async -> StreamFeedback {
+        recorder?.append(RecordEntry(t: at.microsecondsSinceEpoch, kind: .frame, conn: stream.connectionID,
+                                     channel: channel.rawValue, text: String(decoding: bytes, as: UTF8.self)))
+        let source = "gateway/\(stream.connectionID)"
+        let (output, items) = state.withLock { s -> (FrameOutput, [IngestBuffer.Item]) in
+            let output = s.decoder.decode(bytes, receivedAt: at)
+            s.counters.frames += 1
+            s.counters.events += Int64(output.events.count)
+            s.counters.resyncs += Int64(output.resync.count)
+            var items: [IngestBuffer.Item] = []
+            items.reserveCapacity(output.events.count)
+            for e in output.events {
+                if e.type == "UnparsedFrame" || e.type == "UnknownTopicFrame" { s.counters.unparsed += 1 }
+                items.append(.init(stream: e.stream, event: NewEvent(
+                    eventID: e.eventID, type: e.type, data: e.data,
+                    metadata: EventMetadata(source: source, exchangeTime: e.exchangeTime, receiveTime: at))))
+            }
+            return (output, items)
+        }
+        if let buffer, !items.isEmpty {
+            let lost = buffer.enqueue(items)
+            if lost > 0 { state.withLock { $0.counters.dropped += Int64(lost) } }
+        }
+        return StreamFeedback(control: output.control.flatMap(Self.sessionControl), resync: output.resync)
+    }
+
+    private func marker<P: EventPayload>(_ payload: P, stream: BybitStream.Info, at: Timestamp) {
+        guard let buffer else { return }
+        let id = DeterministicID.derived(from: "\(connectionStream)/\(stream.connectionID)/\(at.microsecondsSinceEpoch)", kind: P.eventType)
+        guard let event = try? NewEvent(eventID: id, payload: payload,
+                                        metadata: EventMetadata(source: "gateway/\(stream.connectionID)", receiveTime: at))
+        else { return }
+        buffer.enqueue([.init(stream: connectionStream, event: event)])
+    }
+}
+
+/// `StreamConnected`: a gateway socket opened.
+public struct StreamConnected: EventPayload, Equatable {
+    public static let eventType = "StreamConnected"
+    public var connection: String
+    public var channel: BybitChannel
+    public var url: String
+}
+
+/// `StreamDisconnected`: a gateway socket closed, and why.
+public struct StreamDisconnected: EventPayload, Equatable {
+    public static let eventType = "StreamDisconnected"
+    public var connection: String
+    public var channel: BybitChannel
+    public var reason: String
+}
+
+/// `StreamAuthFailed`: Bybit refused the private stream's credentials (the key is not named).
+public struct StreamAuthFailed: EventPayload, Equatable {
+    public static let eventType = "StreamAuthFailed"
+    public var connection: String
+    public var channel: BybitChannel
+    public var message: String
+}
+
+/// `SubscriptionFailed`: Bybit refused a topic.
+public struct SubscriptionFailed: EventPayload, Equatable {
+    public static let eventType = "SubscriptionFailed"
+    public var connection: String
+    public var channel: BybitChannel
+    public var topic: String
+    public var message: String
+}
+
+extension FrameIngest {
+    /// The decoder's control frame, reduced to what the session logic needs.
+    static func sessionControl(_ control: ControlFrame) -> StreamSession.Control? {
+        switch control {
+        case .pong:
+            return .pong
+        case .subscription(let ack):
+            if ack.op == "unsubscribe" {
+                return .unsubscribeAck(success: ack.success, reqID: ack.reqID, message: ack.retMsg)
+            }
+            return .subscribeAck(success: ack.success, reqID: ack.reqID, message: ack.retMsg)
+        case .auth(let result):
+            return .authAck(success: result.success, message: result.retMsg)
+        case .commandResponse(let response):
+            let failed = response.failTopics.first
+            return .subscribeAck(success: response.success && failed == nil, reqID: response.reqID,
+                                 message: failed.map { "error:handler not found,topic:\($0)" } ?? (response.retMsg ?? ""))
+        case .orderEntry:
+            return nil
+        }
+    }
+}

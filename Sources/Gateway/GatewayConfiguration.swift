@@ -1,0 +1,81 @@
+import Bybit
+import Foundation
+import TradelogCore
+
+/// Everything the gateway needs, from the environment (or set by code in tests).
+public struct GatewayConfiguration: Sendable {
+    /// Names the subscription stream (`gateway.subscriptions-NAME`) and the connection markers.
+    public var name = "gateway"
+    public var environment: BybitEnvironment
+    /// Needed for the private stream only; never logged.
+    public var credentials: BybitCredentials?
+    /// Subscriptions from the configuration, added (as events) when missing at start.
+    public var subscriptions: [SubscriptionKey] = []
+    /// `X-API-Key` for the HTTP API; nil refuses every API call.
+    public var apiKey: String?
+    public var apiHost = "127.0.0.1"
+    /// nil: no HTTP API; 0: any free port (tests).
+    public var apiPort: Int? = 8080
+    /// Events held in memory while the log is unavailable before new ones are dropped.
+    public var bufferCapacity = 500_000
+    public var maxBatch = 4_000
+    public var initialBackoffMs: Int64 = 5_000
+    public var maximumBackoffMs: Int64 = 60_000
+    public var pingIntervalMs: Int64 = 20_000
+    public var deadAfterMs: Int64 = 35_000
+    /// Also write every raw frame to this recording (the replay-fixture format).
+    public var recordPath: String?
+
+    public init(environment: BybitEnvironment) {
+        self.environment = environment
+    }
+
+    public var subscriptionStream: String { "gateway.subscriptions-\(name)" }
+    public var connectionStream: String { "gateway.connections-\(name)" }
+    public var healthStream: String { "gateway.health-\(name)" }
+
+    /// `BYBIT_ENV` (mainnet, testnet, demo or a URL; default testnet), `BYBIT_API_KEY` +
+    /// `BYBIT_API_SECRET`, `TRADELOG_GATEWAY_SUBSCRIPTIONS` (`linear:orderbook.50.BTCUSDT,...`),
+    /// `TRADELOG_API_KEY`, `TRADELOG_API_PORT` (default 8080; `off` disables the API),
+    /// `TRADELOG_GATEWAY_BUFFER` (events, default 500000), `TRADELOG_GATEWAY_NAME`.
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfiguration {
+        let source = "environment"
+        let envName = env["BYBIT_ENV"].flatMap { $0.isEmpty ? nil : $0 } ?? "testnet"
+        guard let environment = BybitEnvironment.parse(envName) else {
+            throw ConfigurationError(field: "BYBIT_ENV", source: source,
+                                     problem: "\(envName.debugDescription) is not mainnet, testnet, demo or an http(s) URL")
+        }
+        var c = GatewayConfiguration(environment: environment)
+        let key = env["BYBIT_API_KEY"] ?? ""
+        let secret = env["BYBIT_API_SECRET"] ?? ""
+        if !key.isEmpty || !secret.isEmpty {
+            guard !key.isEmpty, !secret.isEmpty else {
+                throw ConfigurationError(field: key.isEmpty ? "BYBIT_API_KEY" : "BYBIT_API_SECRET", source: source,
+                                         problem: "is empty while the other one is set: give both or neither")
+            }
+            c.credentials = BybitCredentials(apiKey: key, secret: secret)
+        }
+        if let list = env["TRADELOG_GATEWAY_SUBSCRIPTIONS"] {
+            c.subscriptions = try parseSubscriptionList(list, source: "\(source) TRADELOG_GATEWAY_SUBSCRIPTIONS")
+        }
+        if let apiKey = env["TRADELOG_API_KEY"], !apiKey.isEmpty { c.apiKey = apiKey }
+        if let port = env["TRADELOG_API_PORT"] {
+            if port == "off" { c.apiPort = nil }
+            else if let p = Int(port), (0...65535).contains(p) { c.apiPort = p }
+            else { throw ConfigurationError(field: "TRADELOG_API_PORT", source: source, problem: "\(port.debugDescription) is not a port number or off") }
+        }
+        if let b = env["TRADELOG_GATEWAY_BUFFER"] {
+            guard let n = Int(b), n >= 1_000 else {
+                throw ConfigurationError(field: "TRADELOG_GATEWAY_BUFFER", source: source, problem: "\(b.debugDescription) is not a number ≥ 1000")
+            }
+            c.bufferCapacity = n
+        }
+        if let name = env["TRADELOG_GATEWAY_NAME"], !name.isEmpty {
+            guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else {
+                throw ConfigurationError(field: "TRADELOG_GATEWAY_NAME", source: source, problem: "use letters, digits, _ and . only")
+            }
+            c.name = name
+        }
+        return c
+    }
+}

@@ -1,0 +1,252 @@
+import Bybit
+import BybitClient
+import EventLog
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Recording
+import ServiceLifecycle
+import TradelogCore
+
+/// The gateway: Bybit WebSockets into the log. One stream per channel in use (spot, linear,
+/// inverse, private), subscriptions kept as events (restored after a restart and after every
+/// reconnect), frames decoded and appended in receive order with their receive time and
+/// connection id, through a bounded buffer that rides out a PostgreSQL outage.
+public actor GatewayService: Service, SubscriptionManaging {
+    public let configuration: GatewayConfiguration
+    private let log: EventLog
+    private let logger: Logger
+    private let buffer: IngestBuffer
+    private let writer: LogWriter
+    private let recorder: RecordingSink?
+    private var set = SubscriptionSet()
+    private var subscriptionVersion: Int64 = 0
+    private var streams: [BybitChannel: BybitStream] = [:]
+    private var ingests: [BybitChannel: FrameIngest] = [:]
+    private var streamTasks: [BybitChannel: Task<Void, Never>] = [:]
+    private var started = false
+    private var apiPort: Int?
+    private var apiPortWaiters: [CheckedContinuation<Int, Never>] = []
+
+    public init(configuration: GatewayConfiguration, log: EventLog, logger: Logger) throws {
+        self.configuration = configuration
+        self.log = log
+        var logger = logger
+        logger[metadataKey: "service"] = "gateway"
+        self.logger = logger
+        buffer = IngestBuffer(capacity: configuration.bufferCapacity)
+        writer = LogWriter(log: log, buffer: buffer, maxBatch: configuration.maxBatch,
+                           healthStream: configuration.healthStream, logger: logger)
+        recorder = try configuration.recordPath.map {
+            try RecordingSink(path: $0, info: ["source": "gateway", "environment": configuration.environment.description])
+        }
+    }
+
+    public func run() async throws {
+        try await restoreSubscriptions()
+        let writerTask = Task { await writer.run() }
+        for channel in set.channels { ensureStream(channel) }
+        logger.info("gateway started", metadata: [
+            "bybit.env": "\(configuration.environment)",
+            "gateway.subscriptions": "\(set.entries.map(\.key.id).joined(separator: ","))",
+            "gateway.private": "\(configuration.credentials == nil ? "off (no BYBIT_API_KEY)" : "on")"])
+
+        var apiGroup: ServiceGroup?
+        var apiTask: Task<Void, any Error>?
+        if let port = configuration.apiPort {
+            let app = Application(
+                router: GatewayAPI.router(manager: self, apiKey: configuration.apiKey),
+                configuration: .init(address: .hostname(configuration.apiHost, port: port), serverName: "tradelog"),
+                onServerRunning: { channel in await self.apiStarted(channel.localAddress?.port ?? port) },
+                logger: logger)
+            if configuration.apiKey == nil {
+                logger.warning("TRADELOG_API_KEY is not set: the subscription API refuses every call")
+            }
+            let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+            apiGroup = group
+            apiTask = Task { try await group.run() }
+        }
+        started = true
+
+        try? await gracefulShutdown()
+
+        logger.info("gateway stopping")
+        await apiGroup?.triggerGracefulShutdown()
+        _ = try? await apiTask?.value
+        for task in streamTasks.values { task.cancel() }
+        for task in streamTasks.values { await task.value }
+        buffer.close()
+        await writerTask.value
+        try recorder?.close()
+        let stats = writer.stats
+        logger.info("gateway stopped", metadata: [
+            "gateway.appended": "\(stats.appended)", "gateway.duplicates": "\(stats.duplicates)",
+            "gateway.dropped": "\(buffer.stats.droppedTotal)"])
+    }
+
+    /// The API's port once it listens (tests use port 0).
+    public func boundAPIPort() async -> Int {
+        if let apiPort { return apiPort }
+        return await withCheckedContinuation { apiPortWaiters.append($0) }
+    }
+
+    private func apiStarted(_ port: Int) {
+        apiPort = port
+        logger.info("gateway API listening", metadata: ["http.address": "\(configuration.apiHost):\(port)"])
+        for w in apiPortWaiters { w.resume(returning: port) }
+        apiPortWaiters.removeAll()
+    }
+
+    // MARK: - Subscriptions
+
+    private func restoreSubscriptions() async throws {
+        var from: Int64 = 1
+        while true {
+            let events = try await log.readStream(configuration.subscriptionStream, fromVersion: from, limit: 1_000)
+            for e in events {
+                try set.apply(e)
+                subscriptionVersion = e.streamVersion
+            }
+            if events.count < 1_000 { break }
+            from = subscriptionVersion + 1
+        }
+        for key in configuration.subscriptions where !set.contains(key) {
+            let added = SubscriptionAdded(channel: key.channel, topic: key.topic, channelType: nil,
+                                          symbol: key.topic.split(separator: ".").last.map(String.init),
+                                          requestedBy: "config", via: "config")
+            try await store(added)
+        }
+    }
+
+    private func store(_ added: SubscriptionAdded) async throws {
+        let id = DeterministicID.derived(from: "\(configuration.subscriptionStream)/\(subscriptionVersion + 1)", kind: "added")
+        let event = try NewEvent(eventID: id, payload: added, metadata: EventMetadata(source: "gateway", receiveTime: .now()))
+        let result = try await log.append(to: configuration.subscriptionStream, expectedVersion: .exact(subscriptionVersion), [event])
+        subscriptionVersion += 1
+        set.apply(added, position: result.head, at: event.metadata.receiveTime)
+    }
+
+    public func list() async -> [SubscriptionView] {
+        var out: [SubscriptionView] = []
+        for entry in set.entries {
+            out.append(await view(entry))
+        }
+        return out
+    }
+
+    public func add(_ request: SubscriptionRequest) async throws -> (view: SubscriptionView, created: Bool) {
+        let added = try request.resolve().get()
+        let key = SubscriptionKey(channel: added.channel, topic: added.topic)
+        if let entry = set.entry(key) { return (await view(entry), false) }
+        try await store(added)
+        logger.info("subscription added", metadata: ["ws.topic": "\(key.id)", "gateway.by": "\(added.requestedBy)"])
+        if started {
+            let stream = ensureStream(key.channel)
+            await stream?.subscribe([key.topic])
+        }
+        return (await view(set.entry(key)!), true)
+    }
+
+    public func remove(id: String, requestedBy: String) async throws -> SubscriptionView? {
+        guard let key = SubscriptionKey(id: id), let entry = set.entry(key) else { return nil }
+        let before = await view(entry)
+        let removed = SubscriptionRemoved(channel: key.channel, topic: key.topic, requestedBy: requestedBy)
+        let eventID = DeterministicID.derived(from: "\(configuration.subscriptionStream)/\(subscriptionVersion + 1)", kind: "removed")
+        let event = try NewEvent(eventID: eventID, payload: removed, metadata: EventMetadata(source: "gateway", receiveTime: .now()))
+        _ = try await log.append(to: configuration.subscriptionStream, expectedVersion: .exact(subscriptionVersion), [event])
+        subscriptionVersion += 1
+        set.apply(removed)
+        await streams[key.channel]?.unsubscribe([key.topic])
+        logger.info("subscription removed", metadata: ["ws.topic": "\(key.id)", "gateway.by": "\(requestedBy)"])
+        var gone = before
+        gone.status = "removed"
+        return gone
+    }
+
+    public func health() async -> [String: String] {
+        let w = writer.stats
+        let b = buffer.stats
+        var facts: [String: String] = [
+            "status": "ok", "appended": "\(w.appended)", "duplicates": "\(w.duplicates)",
+            "append_failures": "\(w.failures)", "queued": "\(b.queued)", "dropped": "\(b.droppedTotal)",
+            "log_head": "\(w.lastHead)",
+        ]
+        for (channel, stream) in streams.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            facts["\(channel.rawValue).connected"] = "\(await stream.isReady)"
+            facts["\(channel.rawValue).connects"] = "\(await stream.connectCount)"
+        }
+        for (channel, ingest) in ingests.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            let c = ingest.counters
+            facts["\(channel.rawValue).frames"] = "\(c.frames)"
+            facts["\(channel.rawValue).unparsed"] = "\(c.unparsed)"
+        }
+        return facts
+    }
+
+    /// Decoder and socket statistics per channel (tests and benchmarks).
+    public func ingestCounters() -> [BybitChannel: FrameIngest.Counters] {
+        ingests.mapValues(\.counters)
+    }
+
+    public var writerStats: LogWriter.Stats { writer.stats }
+    public var bufferStats: IngestBuffer.Stats { buffer.stats }
+
+    /// Closes a channel's socket (tests: the stream reconnects and resubscribes).
+    public func dropConnection(_ channel: BybitChannel) async {
+        await streams[channel]?.dropConnection(reason: "dropped on request")
+    }
+
+    public func stream(_ channel: BybitChannel) -> BybitStream? { streams[channel] }
+
+    private func view(_ entry: SubscriptionSet.Entry) async -> SubscriptionView {
+        var status = "pending"
+        var message: String?
+        if entry.key.channel == .private && configuration.credentials == nil {
+            status = "unavailable"
+            message = "private topics need BYBIT_API_KEY and BYBIT_API_SECRET"
+        } else if let stream = streams[entry.key.channel] {
+            if let auth = await stream.authFailure, !(await stream.isReady) {
+                status = "failed"
+                message = "auth refused: \(auth)"
+            } else if let failure = await stream.failedTopics[entry.key.topic] {
+                status = "failed"
+                message = failure
+            } else if await stream.activeTopics.contains(entry.key.topic) {
+                status = "active"
+            }
+        }
+        return SubscriptionView(
+            id: entry.key.id, channel: entry.key.channel.rawValue, topic: entry.key.topic,
+            channelType: entry.added.channelType, symbol: entry.added.symbol,
+            requestingService: entry.added.requestedBy, via: entry.added.via, status: status, message: message,
+            createdAt: entry.addedAt.map { ISO8601DateFormatter().string(from: $0.date) })
+    }
+
+    @discardableResult
+    private func ensureStream(_ channel: BybitChannel) -> BybitStream? {
+        if let s = streams[channel] { return s }
+        if channel == .private && configuration.credentials == nil {
+            logger.warning("private subscriptions wait for BYBIT_API_KEY and BYBIT_API_SECRET")
+            return nil
+        }
+        var config = BybitStream.Configuration(channel: channel, url: configuration.environment.streamURL(channel))
+        config.initialBackoffMs = configuration.initialBackoffMs
+        config.maximumBackoffMs = configuration.maximumBackoffMs
+        config.session.pingIntervalMs = configuration.pingIntervalMs
+        config.session.deadAfterMs = configuration.deadAfterMs
+        let ingest = FrameIngest(channel: channel, gatewayName: configuration.name,
+                                 connectionStream: configuration.connectionStream,
+                                 buffer: buffer, recorder: recorder, logger: logger)
+        let stream = BybitStream(configuration: config, credentials: channel == .private ? configuration.credentials : nil,
+                                 delegate: ingest, logger: logger)
+        streams[channel] = stream
+        ingests[channel] = ingest
+        let topics = set.topics(on: channel)
+        streamTasks[channel] = Task {
+            await stream.subscribe(topics)
+            await stream.run()
+        }
+        return stream
+    }
+}

@@ -1,0 +1,93 @@
+import EventLog
+import Foundation
+import Logging
+import Synchronization
+import TradelogCore
+
+/// Drains the ``IngestBuffer`` into the log in batches, keeping receive order: consecutive
+/// events of one stream go in one `StreamAppend`, so global positions follow the order the
+/// frames arrived. Appends are idempotent (deterministic event ids), so a frame seen twice is
+/// stored once and a batch retried after a lost connection is safe.
+public final class LogWriter: Sendable {
+    public struct Stats: Sendable, Equatable {
+        public var appended: Int64 = 0
+        public var duplicates: Int64 = 0
+        public var batches: Int64 = 0
+        public var failures: Int64 = 0
+        public var lastHead: Int64 = 0
+    }
+
+    private let log: EventLog
+    private let buffer: IngestBuffer
+    private let maxBatch: Int
+    private let healthStream: String
+    private let logger: Logger
+    private let counters = Mutex(Stats())
+
+    public init(log: EventLog, buffer: IngestBuffer, maxBatch: Int = 4_000, healthStream: String, logger: Logger) {
+        self.log = log
+        self.buffer = buffer
+        self.maxBatch = maxBatch
+        self.healthStream = healthStream
+        self.logger = logger
+    }
+
+    public var stats: Stats { counters.withLock { $0 } }
+
+    /// Runs until the buffer is closed and empty.
+    public func run() async {
+        var backoffMs: Int64 = 200
+        while true {
+            let batch = await buffer.peek(max: maxBatch)
+            if batch.isEmpty { return }
+            do {
+                let result = try await log.append(Self.runs(batch))
+                buffer.remove(batch.count)
+                counters.withLock { s in
+                    s.appended += Int64(result.appendedCount)
+                    s.duplicates += Int64(result.duplicateCount)
+                    s.batches += 1
+                    s.lastHead = result.head
+                }
+                backoffMs = 200
+                if let dropped = buffer.takeDropped() { await recordDropped(dropped) }
+            } catch {
+                counters.withLock { $0.failures += 1 }
+                logger.error("gateway cannot append to the log; events wait in memory", metadata: [
+                    "log.error": "\(error)", "gateway.queued": "\(buffer.count)", "gateway.retry_in_ms": "\(backoffMs)"])
+                try? await Task.sleep(for: .milliseconds(backoffMs))
+                backoffMs = min(backoffMs * 2, 5_000)
+            }
+        }
+    }
+
+    /// Consecutive events of the same stream form one append; order is kept.
+    static func runs(_ items: [IngestBuffer.Item]) -> [StreamAppend] {
+        var out: [StreamAppend] = []
+        for item in items {
+            if let last = out.last, last.stream == item.stream {
+                out[out.count - 1].events.append(item.event)
+            } else {
+                out.append(StreamAppend(stream: item.stream, events: [item.event]))
+            }
+        }
+        return out
+    }
+
+    private func recordDropped(_ dropped: IngestBuffer.Dropped) async {
+        logger.critical("gateway dropped events while the log was unavailable", metadata: [
+            "gateway.dropped": "\(dropped.events)", "gateway.capacity": "\(buffer.capacity)"])
+        let payload = GatewayDataDropped(
+            events: dropped.events, firstReceive: dropped.firstReceive, lastReceive: dropped.lastReceive,
+            categories: dropped.categories, capacity: buffer.capacity)
+        let key = "\(healthStream)/dropped/\(dropped.firstReceive?.microsecondsSinceEpoch ?? 0)/\(dropped.events)"
+        do {
+            let event = try NewEvent(
+                eventID: DeterministicID.derived(from: key), payload: payload,
+                metadata: EventMetadata(source: "gateway", receiveTime: dropped.lastReceive))
+            _ = try await log.append(to: healthStream, [event])
+        } catch {
+            logger.error("could not record the drop report", metadata: ["log.error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+
+/// One line of a recording: a raw WebSocket frame, a REST exchange, a connect or disconnect
+/// marker, an inbound signal, or the header. The raw text is kept byte for byte, so a replay
+/// feeds the decoders exactly what the gateway received.
+public struct RecordEntry: Codable, Sendable, Hashable {
+    public enum Kind: String, Codable, Sendable {
+        /// First line: format name, version, what was recorded.
+        case header
+        /// A WebSocket connection opened (`url`).
+        case connect
+        /// A WebSocket connection closed (`reason`).
+        case disconnect
+        /// A frame received on a WebSocket connection (`text`).
+        case frame
+        /// A frame this side sent (subscribe, auth with the signature removed, ping).
+        case sent
+        /// A REST request and its response (`method`, `path`, `query`, `status`, `text` = body).
+        case rest
+        /// An inbound signal message (`text`), for replays of order-manager sessions.
+        case signal
+    }
+
+    /// Position in the file, from 0.
+    public var seq: Int64
+    /// Receive time, microseconds since the epoch (the replay's virtual clock).
+    public var t: Int64
+    public var kind: Kind
+    /// Connection id (`linear-1`, `private-3`, ...), for frames and markers.
+    public var conn: String?
+    /// `spot`, `linear`, `inverse`, `private` or `rest`.
+    public var channel: String?
+    /// The raw frame, the response body or the signal body.
+    public var text: String?
+    public var url: String?
+    public var reason: String?
+    public var method: String?
+    public var path: String?
+    public var query: String?
+    public var status: Int?
+    /// Header only: free-form facts (format, version, symbols, source).
+    public var info: [String: String]?
+
+    public init(
+        seq: Int64 = 0, t: Int64, kind: Kind, conn: String? = nil, channel: String? = nil,
+        text: String? = nil, url: String? = nil, reason: String? = nil, method: String? = nil,
+        path: String? = nil, query: String? = nil, status: Int? = nil, info: [String: String]? = nil
+    ) {
+        self.seq = seq
+        self.t = t
+        self.kind = kind
+        self.conn = conn
+        self.channel = channel
+        self.text = text
+        self.url = url
+        self.reason = reason
+        self.method = method
+        self.path = path
+        self.query = query
+        self.status = status
+        self.info = info
+    }
+
+    public static let formatName = "tradelog-recording"
+    public static let formatVersion = "1"
+
+    public static func header(t: Int64, info: [String: String] = [:]) -> RecordEntry {
+        var facts = info
+        facts["format"] = formatName
+        facts["version"] = formatVersion
+        return RecordEntry(t: t, kind: .header, info: facts)
+    }
+}
+
+/// Errors reading or writing recordings; each names the file.
+public struct RecordingError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var problem: String
+    public var line: Int64?
+
+    public init(path: String, problem: String, line: Int64? = nil) {
+        self.path = path
+        self.problem = problem
+        self.line = line
+    }
+
+    public var description: String {
+        if let line { return "\(path):\(line): \(problem)" }
+        return "\(path): \(problem)"
+    }
+}

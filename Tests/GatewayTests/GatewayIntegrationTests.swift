@@ -1,0 +1,272 @@
+import AsyncHTTPClient
+import Bybit
+import BybitClient
+import BybitSimulator
+import EventLog
+import Foundation
+import Logging
+import NIOCore
+import PostgresClient
+import ServiceLifecycle
+import Testing
+import TradelogCore
+import TradelogTesting
+@testable import Gateway
+
+/// The gateway against the simulator, into the real PostgreSQL.
+@Suite("Gateway end to end", .serialized)
+struct GatewayIntegrationTests {
+    static let logger: Logger = {
+        var l = Logger(label: "gateway-test")
+        l.logLevel = .warning
+        return l
+    }()
+
+    static let account = SimulatorAccount(apiKey: "sim-key-1", secret: "sim-secret-1")
+
+    static func simulator(rate: GenerationRate = .perSecond(40), symbols: [String] = ["BTCUSDT"]) -> BybitSimulator {
+        var c = SimulatorConfiguration()
+        c.source = .generate(seed: 7)
+        c.symbols = symbols
+        c.rate = rate
+        c.accounts = [account]
+        return BybitSimulator(configuration: c, logger: logger)
+    }
+
+    static func configuration(port: Int, subscriptions: [String], credentials: BybitCredentials? = nil) throws -> GatewayConfiguration {
+        var c = GatewayConfiguration(environment: .custom("http://127.0.0.1:\(port)"))
+        c.subscriptions = try parseSubscriptionList(subscriptions.joined(separator: ","), source: "test")
+        c.apiKey = "test-api-key"
+        c.apiPort = 0
+        c.credentials = credentials
+        c.initialBackoffMs = 200
+        c.maximumBackoffMs = 1_000
+        return c
+    }
+
+    /// Runs a gateway around `body` and stops it gracefully.
+    static func withGateway<T: Sendable>(_ configuration: GatewayConfiguration, _ settings: PGSettings,
+                                         _ body: @Sendable (GatewayService, EventLog) async throws -> T) async throws -> T {
+        let log = EventLog(settings: settings)
+        let gateway = try GatewayService(configuration: configuration, log: log, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [gateway], logger: logger))
+        let running = Task { try await group.run() }
+        do {
+            let value = try await body(gateway, log)
+            await group.triggerGracefulShutdown()
+            try await running.value
+            return value
+        } catch {
+            await group.triggerGracefulShutdown()
+            _ = try? await running.value
+            throw error
+        }
+    }
+
+    static func events(_ log: EventLog, stream: String) async throws -> [RecordedEvent] {
+        try await log.readStream(stream, fromVersion: 1, limit: 100_000)
+    }
+
+    static func json(_ e: RecordedEvent) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(e.data)) as! [String: Any]
+    }
+
+    @Test("frames from the simulator land in the log in receive order, with receive time and connection id, books continuous")
+    func endToEnd() async throws {
+        try await TestDatabase.with { settings in
+            try await Self.simulator().withRunning { port in
+                let config = try Self.configuration(port: port, subscriptions: [
+                    "linear:orderbook.50.BTCUSDT", "linear:publicTrade.BTCUSDT", "linear:tickers.BTCUSDT",
+                    "linear:kline.1.BTCUSDT", "spot:publicTrade.BTCUSDT", "spot:orderbook.50.BTCUSDT",
+                ])
+                try await Self.withGateway(config, settings) { gateway, log in
+                    let book = "market.linear.orderbook-BTCUSDT"
+                    #expect(try await TestDatabase.eventually {
+                        let books = try await log.streamVersion(book)
+                        let trades = try await log.streamVersion("market.linear.trade-BTCUSDT")
+                        let spot = try await log.streamVersion("market.spot.trade-BTCUSDT")
+                        let tickers = try await log.streamVersion("market.linear.ticker-BTCUSDT")
+                        return books >= 30 && trades >= 3 && spot >= 3 && tickers >= 3
+                    })
+                    let bookEvents = try await Self.events(log, stream: book)
+                    let first = try Self.json(bookEvents[0])
+                    #expect(bookEvents[0].type == "OrderBookUpdated" && first["type"] as? String == "snapshot")
+                    var lastU = -1
+                    for e in bookEvents where e.type == "OrderBookUpdated" {
+                        let d = try Self.json(e)
+                        let u = (d["u"] as? NSNumber)?.intValue ?? Int(d["u"] as? String ?? "") ?? -1
+                        if d["type"] as? String == "delta" { #expect(u == lastU + 1, "u must rise by 1") }
+                        lastU = u
+                        #expect(e.metadata.receiveTime != nil && e.metadata.exchangeTime != nil)
+                        #expect(e.metadata.source?.hasPrefix("gateway/linear-") == true)
+                    }
+                    #expect(!bookEvents.contains { $0.type == "OrderBookInvalidated" })
+                    let funding = try await Self.events(log, stream: "market.linear.funding-BTCUSDT")
+                    #expect(funding.first?.type == "FundingRateUpdated")
+                    // Receive order = log order, across streams and connections.
+                    let all = try await log.read(after: 0, limit: 100_000)
+                    let times = all.compactMap { e in e.metadata.source?.hasPrefix("gateway/") == true ? e.metadata.receiveTime : nil }
+                    #expect(times == times.sorted())
+                    let markers = try await Self.events(log, stream: config.connectionStream)
+                    #expect(Set(markers.filter { $0.type == "StreamConnected" }.map { try! Self.json($0)["channel"] as! String }) == ["spot", "linear"])
+                    let health = await gateway.health()
+                    #expect(health["linear.unparsed"] == "0")
+                }
+            }
+        }
+    }
+
+    @Test("subscriptions through the API need X-API-Key, validate, are stored as events and restored after a restart")
+    func api() async throws {
+        try await TestDatabase.with { settings in
+            try await Self.simulator().withRunning { port in
+                let config = try Self.configuration(port: port, subscriptions: ["linear:publicTrade.BTCUSDT"])
+                let client = HTTPClient.shared
+                try await Self.withGateway(config, settings) { gateway, log in
+                    let api = "http://127.0.0.1:\(await gateway.boundAPIPort())/api/v1/subscriptions"
+                    func call(_ method: HTTPMethod, _ url: String, _ body: String? = nil, key: String? = "test-api-key") async throws -> (Int, [String: Any]) {
+                        var request = HTTPClientRequest(url: url)
+                        request.method = method
+                        if let key { request.headers.add(name: "X-API-Key", value: key) }
+                        if let body {
+                            request.headers.add(name: "Content-Type", value: "application/json")
+                            request.body = .bytes(ByteBuffer(string: body))
+                        }
+                        let response = try await client.execute(request, timeout: .seconds(10))
+                        let bytes = try await response.body.collect(upTo: 1 << 20)
+                        let object = (try? JSONSerialization.jsonObject(with: Data(buffer: bytes))) as? [String: Any] ?? [:]
+                        return (Int(response.status.code), object)
+                    }
+                    #expect(try await call(.GET, api, key: nil).0 == 401)
+                    #expect(try await call(.GET, api, key: "wrong").0 == 401)
+                    let bad = try await call(.POST, api, #"{"channel_type":"orderbook","symbol":"BTCUSDT","depth":7}"#)
+                    #expect(bad.0 == 400 && bad.1["field"] as? String == "depth")
+                    #expect(try await call(.POST, api, "not json").0 == 400)
+                    let created = try await call(.POST, api, #"{"channel_type":"orderbook","symbol":"BTCUSDT","category":"linear","requesting_service":"feature-service"}"#)
+                    #expect(created.0 == 201 && created.1["id"] as? String == "linear:orderbook.50.BTCUSDT")
+                    #expect(try await call(.POST, api, #"{"channel_type":"orderbook","symbol":"BTCUSDT"}"#).0 == 200)
+                    #expect(try await TestDatabase.eventually {
+                        let list = try await call(.GET, api).1["subscriptions"] as? [[String: Any]] ?? []
+                        return list.count == 2 && list.allSatisfy { $0["status"] as? String == "active" }
+                    })
+                    #expect(try await TestDatabase.eventually { try await log.streamVersion("market.linear.orderbook-BTCUSDT") > 0 })
+                    let trades = try await call(.DELETE, api + "/linear:publicTrade.BTCUSDT")
+                    #expect(trades.0 == 200 && trades.1["status"] as? String == "removed")
+                    #expect(try await call(.DELETE, api + "/linear:publicTrade.BTCUSDT").0 == 404)
+                    let stored = try await Self.events(log, stream: config.subscriptionStream).map(\.type)
+                    #expect(stored == ["SubscriptionAdded", "SubscriptionAdded", "SubscriptionRemoved"])
+                }
+                // A new gateway without config subscriptions restores the API's from the log.
+                var restarted = config
+                restarted.subscriptions = []
+                try await Self.withGateway(restarted, settings) { gateway, _ in
+                    #expect(try await TestDatabase.eventually {
+                        let list = await gateway.list()
+                        return list.map(\.id) == ["linear:orderbook.50.BTCUSDT"] && list[0].status == "active"
+                    })
+                }
+            }
+        }
+    }
+
+    @Test("a dropped socket is reconnected and resubscribed; a skipped u invalidates the book, which is resynced")
+    func reconnectAndGap() async throws {
+        try await TestDatabase.with { settings in
+            let simulator = Self.simulator()
+            try await simulator.withRunning { port in
+                let config = try Self.configuration(port: port, subscriptions: ["linear:orderbook.50.BTCUSDT", "linear:publicTrade.BTCUSDT"])
+                try await Self.withGateway(config, settings) { gateway, log in
+                    let book = "market.linear.orderbook-BTCUSDT"
+                    #expect(try await TestDatabase.eventually { try await log.streamVersion(book) >= 10 })
+                    _ = try await simulator.dropSockets(channel: .linear)
+                    #expect(try await TestDatabase.eventually {
+                        let markers = try await Self.events(log, stream: config.connectionStream).map(\.type)
+                        return markers.filter { $0 == "StreamConnected" }.count == 2 && markers.contains("StreamDisconnected")
+                    })
+                    // After the reconnect the book starts again from a snapshot and both topics are active again.
+                    #expect(try await TestDatabase.eventually {
+                        let snapshots = try await Self.events(log, stream: book).filter { (try? Self.json($0)["type"] as? String) == "snapshot" }
+                        let active = await gateway.stream(.linear)?.activeTopics ?? []
+                        return snapshots.count >= 2 && active.count == 2
+                    })
+                    let before = try await log.streamVersion(book)
+                    try await simulator.skipUpdateId(topic: "orderbook.50.BTCUSDT", channel: .linear)
+                    #expect(try await TestDatabase.eventually {
+                        let events = try await Self.events(log, stream: book)
+                        guard let gap = events.lastIndex(where: { $0.type == "OrderBookInvalidated" }) else { return false }
+                        return events[(gap + 1)...].contains { (try? Self.json($0)["type"] as? String) == "snapshot" }
+                    })
+                    let invalidated = try await Self.events(log, stream: book).filter { $0.type == "OrderBookInvalidated" }
+                    #expect(invalidated.count == 1)
+                    #expect(invalidated.first.map { $0.streamVersion > before } == true)
+                    #expect((await gateway.ingestCounters()[.linear]?.resyncs ?? 0) >= 1)
+                }
+            }
+        }
+    }
+
+    @Test("the same frames delivered twice (a reconnect replaying them) are stored once")
+    func duplicateFrames() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            let buffer = IngestBuffer(capacity: 10_000)
+            let ingest = FrameIngest(channel: .linear, gatewayName: "t", connectionStream: "gateway.connections-t",
+                                     buffer: buffer, recorder: nil, logger: Self.logger)
+            let frames = [
+                #"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1700000000000,"data":[{"T":1700000000000,"s":"BTCUSDT","S":"Buy","v":"0.001","p":"65000.5","L":"PlusTick","i":"t-1","BT":false,"seq":1}]}"#,
+                #"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1700000000001,"data":{"s":"BTCUSDT","b":[["64999","1"]],"a":[["65001","2"]],"u":10,"seq":100},"cts":1700000000001}"#,
+                #"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1700000000002,"data":{"s":"BTCUSDT","b":[["64999","0"]],"a":[],"u":11,"seq":101},"cts":1700000000002}"#,
+            ]
+            let info1 = BybitStreamInfoFactory.make("linear-1")
+            let info2 = BybitStreamInfoFactory.make("linear-2")
+            for f in frames { _ = await ingest.streamFrame(info1, bytes: Array(f.utf8), at: .now()) }
+            _ = await ingest.streamConnected(info2, url: "ws://x", at: .now())
+            for f in frames { _ = await ingest.streamFrame(info2, bytes: Array(f.utf8), at: .now()) }
+            let writer = LogWriter(log: log, buffer: buffer, healthStream: "gateway.health-t", logger: Self.logger)
+            buffer.close()
+            await writer.run()
+            #expect(writer.stats.appended == 4)  // 3 market events + 1 connection marker
+            #expect(writer.stats.duplicates == 3)
+            #expect(try await log.streamVersion("market.linear.orderbook-BTCUSDT") == 2)
+        }
+    }
+
+    @Test("a private stream with a bad key surfaces the auth error (event, API status), and never logs the secret")
+    func badKey() async throws {
+        try await TestDatabase.with { settings in
+            try await Self.simulator().withRunning { port in
+                let creds = BybitCredentials(apiKey: Self.account.apiKey, secret: "not-the-secret")
+                let config = try Self.configuration(port: port, subscriptions: ["private:order", "private:execution"], credentials: creds)
+                try await Self.withGateway(config, settings) { gateway, log in
+                    #expect(try await TestDatabase.eventually {
+                        try await Self.events(log, stream: config.connectionStream).contains { $0.type == "StreamAuthFailed" }
+                    })
+                    let list = await gateway.list()
+                    #expect(list.count == 2 && list.allSatisfy { $0.status == "failed" && ($0.message ?? "").contains("auth refused") })
+                    let all = try await log.read(after: 0, limit: 10_000)
+                    #expect(!all.contains { String(decoding: $0.data, as: UTF8.self).contains("not-the-secret") })
+                }
+            }
+        }
+    }
+
+    @Test("a private stream with a good key authenticates and subscribes")
+    func goodKey() async throws {
+        try await TestDatabase.with { settings in
+            try await Self.simulator().withRunning { port in
+                let creds = BybitCredentials(apiKey: Self.account.apiKey, secret: Self.account.secret)
+                let config = try Self.configuration(port: port, subscriptions: ["private:order", "private:execution", "private:position", "private:wallet"], credentials: creds)
+                try await Self.withGateway(config, settings) { gateway, _ in
+                    #expect(try await TestDatabase.eventually {
+                        let list = await gateway.list()
+                        return list.count == 4 && list.allSatisfy { $0.status == "active" }
+                    })
+                }
+            }
+        }
+    }
+}
+
+enum BybitStreamInfoFactory {
+    static func make(_ id: String) -> BybitStream.Info { .init(connectionID: id, channel: .linear) }
+}
