@@ -27,60 +27,20 @@ extension BybitRESTClient {
             attempt += 1
             try Task.checkCancellation()
             let ticket = try await admit(request.rateLimitGroup)
-            let outcome = await performAttempt(request, attempt: attempt)
-
             let failure: RESTFailure
             let error: any Error
-            switch outcome {
+            switch await performAttempt(request, attempt: attempt) {
             case .transport(let transportError):
                 release(ticket, .noResponse)
-                failure = .transport(mayHaveBeenSent: transportError.mayHaveBeenSent)
-                error = transportError
+                (failure, error) = (.transport(mayHaveBeenSent: transportError.mayHaveBeenSent), transportError)
                 log.warning("bybit request failed", metadata: [
                     "bybit.attempt": "\(attempt)", "bybit.error": "\(transportError.message)",
                 ])
-
             case .response(let status, let headers, let body):
-                let limits = RESTRateLimitStatus(headers: headers)
-                if status != 200 {
-                    switch status {
-                    case 403: release(ticket, .ipBlocked)
-                    case 429: release(ticket, .rateLimited(resetAtMs: limits?.resetAtMs))
-                    default: release(ticket, .response(limits))
-                    }
-                    failure = .http(status: status)
-                    error = BybitHTTPError(status: status, path: request.path, bodyPrefix: redact(RESTEnvelopeDecoder.prefix(body)))
-                    log.warning("bybit HTTP error", metadata: ["bybit.attempt": "\(attempt)", "bybit.status": "\(status)"])
-                } else {
-                    let header: RESTEnvelopeDecoder.Header
-                    do {
-                        header = try RESTEnvelopeDecoder.header(body, path: request.path)
-                    } catch {
-                        release(ticket, .response(limits))
-                        throw undecodable(request, body: body, error: error, log: log)
-                    }
-                    if header.retCode == 10006 {
-                        release(ticket, .rateLimited(resetAtMs: limits?.resetAtMs))
-                    } else {
-                        release(ticket, .response(limits))
-                    }
-                    if header.retCode == 0 {
-                        do {
-                            let decoded = try RESTEnvelopeDecoder.decode(Result.self, from: body, path: request.path)
-                            log.trace("bybit response", metadata: ["bybit.attempt": "\(attempt)", "bybit.ret_code": "0"])
-                            return decoded
-                        } catch {
-                            throw undecodable(request, body: body, error: error, log: log)
-                        }
-                    }
-                    var apiError = header.apiError(path: request.path)
-                    apiError = BybitAPIError(code: apiError.code, message: redact(apiError.message), time: apiError.time,
-                                             extInfo: apiError.extInfo, path: request.path)
-                    failure = .api(code: header.retCode)
-                    error = apiError
-                    log.warning("bybit API error", metadata: [
-                        "bybit.attempt": "\(attempt)", "bybit.ret_code": "\(apiError.code)", "bybit.ret_msg": "\(apiError.message)",
-                    ])
+                switch try interpret(request, as: Result.self, ticket: ticket, status: status, headers: headers,
+                                     body: body, attempt: attempt, log: log) {
+                case .success(let response): return response
+                case .failure(let f, let e): (failure, error) = (f, e)
                 }
             }
 
@@ -104,6 +64,54 @@ extension BybitRESTClient {
                 log.error("bybit order request outcome unknown", metadata: ["bybit.error": "\(error)"])
                 throw BybitOrderOutcomeUnknownError(path: request.path, orderLinkId: request.orderLinkId, reason: "\(error)")
             }
+        }
+    }
+
+    enum Interpretation<Result: Sendable> {
+        case success(RESTResponse<Result>)
+        case failure(RESTFailure, any Error)
+    }
+
+    /// Turns one HTTP response into a result or a failure for the retry policy, and tells
+    /// the rate limiter what the response said. Throws only for undecodable bodies.
+    private func interpret<Result: Decodable & Sendable>(
+        _ request: BybitRESTRequest, as type: Result.Type, ticket: RESTRateLimiter.Ticket, status: Int,
+        headers: [RESTHeader], body: [UInt8], attempt: Int, log: Logger
+    ) throws -> Interpretation<Result> {
+        let limits = RESTRateLimitStatus(headers: headers)
+        guard status == 200 else {
+            switch status {
+            case 403: release(ticket, .ipBlocked)
+            case 429: release(ticket, .rateLimited(resetAtMs: limits?.resetAtMs))
+            default: release(ticket, .response(limits))
+            }
+            log.warning("bybit HTTP error", metadata: ["bybit.attempt": "\(attempt)", "bybit.status": "\(status)"])
+            let error = BybitHTTPError(status: status, path: request.path, bodyPrefix: redact(RESTEnvelopeDecoder.prefix(body)))
+            return .failure(.http(status: status), error)
+        }
+        let header: RESTEnvelopeDecoder.Header
+        do {
+            header = try RESTEnvelopeDecoder.header(body, path: request.path)
+        } catch {
+            release(ticket, .response(limits))
+            throw undecodable(request, body: body, error: error, log: log)
+        }
+        release(ticket, header.retCode == 10006 ? .rateLimited(resetAtMs: limits?.resetAtMs) : .response(limits))
+        guard header.retCode == 0 else {
+            let raw = header.apiError(path: request.path)
+            let error = BybitAPIError(code: raw.code, message: redact(raw.message), time: raw.time,
+                                      extInfo: raw.extInfo, path: request.path)
+            log.warning("bybit API error", metadata: [
+                "bybit.attempt": "\(attempt)", "bybit.ret_code": "\(error.code)", "bybit.ret_msg": "\(error.message)",
+            ])
+            return .failure(.api(code: header.retCode), error)
+        }
+        do {
+            let decoded = try RESTEnvelopeDecoder.decode(Result.self, from: body, path: request.path)
+            log.trace("bybit response", metadata: ["bybit.attempt": "\(attempt)", "bybit.ret_code": "0"])
+            return .success(decoded)
+        } catch {
+            throw undecodable(request, body: body, error: error, log: log)
         }
     }
 

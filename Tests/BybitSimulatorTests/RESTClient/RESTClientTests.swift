@@ -262,6 +262,19 @@ struct RESTClientTests {
         }
     }
 
+    @Test("HTTP 403 → BybitHTTPError, then requests fail fast without reaching the server")
+    func forbidden() async throws {
+        try await withRESTStub(script: { req in
+            req.path == "/v5/market/tickers" ? StubReply(status: 403, body: "access too frequent") : nil
+        }) { stub in
+            let client = makeRESTClient(stub)
+            let error = try await #require(throws: BybitHTTPError.self) { try await client.tickers(category: .linear) }
+            #expect(error.isForbidden && error.bodyPrefix == "access too frequent")
+            await #expect(throws: BybitRESTUsageError.self) { try await client.serverTime() }
+            #expect(await stub.log.paths() == ["/v5/market/tickers"])
+        }
+    }
+
     @Test("serverTime and syncClock")
     func serverTime() async throws {
         try await withRESTStub(serverSkewMs: 30_000) { stub in
