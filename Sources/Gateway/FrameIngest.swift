@@ -28,9 +28,12 @@ public final class FrameIngest: BybitStreamDelegate {
     private let recorder: RecordingSink?
     private let logger: Logger
     private let state: Mutex<(decoder: FrameDecoder, counters: Counters)>
+    private let onAuthenticated: (@Sendable () async -> Void)?
 
     public init(channel: BybitChannel, gatewayName: String, connectionStream: String,
-                buffer: IngestBuffer?, recorder: RecordingSink?, logger: Logger) {
+                buffer: IngestBuffer?, recorder: RecordingSink?, logger: Logger,
+                onAuthenticated: (@Sendable () async -> Void)? = nil) {
+        self.onAuthenticated = onAuthenticated
         self.channel = channel
         self.gatewayName = gatewayName
         self.connectionStream = connectionStream
@@ -72,6 +75,8 @@ public final class FrameIngest: BybitStreamDelegate {
         case .authFailed(let message):
             state.withLock { $0.counters.authFailures += 1 }
             marker(StreamAuthFailed(connection: stream.connectionID, channel: channel, message: message), stream: stream, at: at)
+        case .authenticated:
+            await onAuthenticated?()
         default:
             break
         }

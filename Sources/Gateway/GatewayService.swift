@@ -20,6 +20,7 @@ public actor GatewayService: Service, SubscriptionManaging {
     private let buffer: IngestBuffer
     private let writer: LogWriter
     private let recorder: RecordingSink?
+    private let rest: BybitRESTClient?
     private var set = SubscriptionSet()
     private var subscriptionVersion: Int64 = 0
     private var streams: [BybitChannel: BybitStream] = [:]
@@ -38,8 +39,45 @@ public actor GatewayService: Service, SubscriptionManaging {
         buffer = IngestBuffer(capacity: configuration.bufferCapacity)
         writer = LogWriter(log: log, buffer: buffer, maxBatch: configuration.maxBatch,
                            healthStream: configuration.healthStream, logger: logger)
-        recorder = try configuration.recordPath.map {
+        let recorder = try configuration.recordPath.map {
             try RecordingSink(path: $0, info: ["source": "gateway", "environment": configuration.environment.description])
+        }
+        self.recorder = recorder
+        rest = configuration.credentials.map { credentials in
+            BybitRESTClient(
+                environment: configuration.environment, credentials: credentials, httpClient: .shared, logger: logger,
+                onResponse: { exchange in
+                    // Every REST response the gateway used goes into the recording too.
+                    recorder?.append(RecordEntry(
+                        t: exchange.receivedAtMicros, kind: .rest, channel: "rest",
+                        text: String(decoding: exchange.body, as: UTF8.self), method: exchange.method.rawValue,
+                        path: exchange.path, query: exchange.query, status: exchange.status))
+                })
+        }
+    }
+
+    /// Bybit pushes no wallet snapshot on subscribe: after each private auth, when `wallet` is
+    /// subscribed, the balance is loaded over REST and stored as `ExchangeWalletSnapshot`.
+    private func loadWalletSnapshot() async {
+        guard let rest, set.contains(SubscriptionKey(channel: .private, topic: "wallet")) else { return }
+        do {
+            let balance = try await rest.walletBalance(accountType: "UNIFIED")
+            let at = Timestamp.now()
+            var items: [IngestBuffer.Item] = []
+            let encoder = JSONEncoder.sorted
+            for account in balance.list {
+                let data = try encoder.encode(account)
+                let stream = "exchange.wallet-\(account.accountType)"
+                let id = DeterministicID.uuid5(namespace: DeterministicID.namespace,
+                                               name: "\(stream)/ExchangeWalletSnapshot/\(Digest.hex(Digest.sha256(Array(data))))/\(at.microsecondsSinceEpoch)")
+                items.append(.init(stream: stream, event: NewEvent(
+                    eventID: id, type: "ExchangeWalletSnapshot", data: Array(data),
+                    metadata: EventMetadata(source: "gateway/rest", receiveTime: at))))
+            }
+            buffer.enqueue(items)
+            logger.info("wallet snapshot loaded over REST", metadata: ["gateway.accounts": "\(balance.list.count)"])
+        } catch {
+            logger.error("could not load the wallet snapshot over REST", metadata: ["bybit.error": "\(error)"])
         }
     }
 
@@ -237,7 +275,11 @@ public actor GatewayService: Service, SubscriptionManaging {
         config.session.deadAfterMs = configuration.deadAfterMs
         let ingest = FrameIngest(channel: channel, gatewayName: configuration.name,
                                  connectionStream: configuration.connectionStream,
-                                 buffer: buffer, recorder: recorder, logger: logger)
+                                 buffer: buffer, recorder: recorder, logger: logger,
+                                 onAuthenticated: channel == .private ? { @Sendable [weak self] in
+                                     guard let self else { return }
+                                     Task { await self.loadWalletSnapshot() }
+                                 } : nil)
         let stream = BybitStream(configuration: config, credentials: channel == .private ? configuration.credentials : nil,
                                  delegate: ingest, logger: logger)
         streams[channel] = stream

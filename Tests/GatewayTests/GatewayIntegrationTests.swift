@@ -259,18 +259,37 @@ struct GatewayIntegrationTests {
         }
     }
 
-    @Test("a private stream with a good key authenticates and subscribes")
+    @Test("a private stream with a good key authenticates, subscribes, loads the wallet over REST, and records order and execution frames")
     func goodKey() async throws {
         try await TestDatabase.with { settings in
             try await Self.simulator().withRunning { port in
                 let creds = BybitCredentials(apiKey: Self.account.apiKey, secret: Self.account.secret)
                 let config = try Self.configuration(port: port, subscriptions: ["private:order", "private:execution", "private:position", "private:wallet"], credentials: creds)
-                try await Self.withGateway(config, settings) { gateway, _ in
+                try await Self.withGateway(config, settings) { gateway, log in
                     let active = try await TestDatabase.eventually {
                         let list = await gateway.list()
                         return list.count == 4 && list.allSatisfy { $0.status == "active" }
                     }
                     #expect(active)
+                    // No wallet snapshot on subscribe: the gateway loads it over REST.
+                    let snapshot = try await TestDatabase.eventually {
+                        try await Self.events(log, stream: "exchange.wallet-UNIFIED").contains { $0.type == "ExchangeWalletSnapshot" }
+                    }
+                    #expect(snapshot)
+                    // An order placed over REST comes back as private frames, decoded into the log.
+                    let rest = BybitRESTClient(environment: .custom("http://127.0.0.1:\(port)"), credentials: creds, httpClient: .shared)
+                    let ack = try await rest.createOrder(RESTCreateOrder(
+                        category: .linear, symbol: "BTCUSDT", side: .buy, orderType: .market, qty: Decimal(string: "0.01")!,
+                        orderLinkId: "gw-test-1"))
+                    let orderStream = "exchange.order-\(ack.orderId)"
+                    let seen = try await TestDatabase.eventually {
+                        let order = try await Self.events(log, stream: orderStream)
+                        let fills = try await log.readCategory("exchange.execution", after: 0, limit: 1_000)
+                        return order.contains { $0.type == "ExchangeOrderUpdated" } && fills.contains { $0.type == "ExchangeExecution" }
+                    }
+                    #expect(seen)
+                    let order = try await Self.events(log, stream: orderStream)
+                    #expect(order.contains { (try? Self.json($0)["orderLinkId"] as? String) == "gw-test-1" })
                 }
             }
         }
