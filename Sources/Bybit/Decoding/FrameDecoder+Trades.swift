@@ -14,7 +14,7 @@ extension FrameDecoder {
         var w = JSONWriter(capacity: 96 + count * 176)
         let type = MarketTrades.eventType
         var name = IDName(stream, type)
-        name.add(UnsafeRawBufferPointer(start: nil, count: 0))
+        name.separator()  // then the trade ids, comma-separated
         w.beginObject()
         w.key("category"); w.raw(channelJSON)
         w.key("symbol"); w.raw(topics[slot].symbolJSON)

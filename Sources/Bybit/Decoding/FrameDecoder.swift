@@ -18,7 +18,7 @@ import TradelogCore
 public struct FrameDecoder: Sendable {
     public let channel: BybitChannel
 
-    /// Frames passed to ``decode(_:receivedAt:)-7ty9x``.
+    /// Frames passed to `decode`.
     public private(set) var frames = 0
     /// Events returned.
     public private(set) var events = 0
@@ -268,6 +268,9 @@ struct IDName {
             m /= 10
         } while m > 0
     }
+
+    /// Starts an empty part, to be filled with `extend`.
+    mutating func separator() { bytes.append(UInt8(ascii: "|")) }
 
     /// Appends to the last part (no separator), e.g. a list of trade ids.
     mutating func extend(_ part: UnsafeRawBufferPointer) { bytes.appendRaw(part) }

@@ -114,6 +114,9 @@ public struct OrderBook: Sendable, Hashable {
     /// (and the book switches to ``PriceKey`` compares for good) when it does not fit.
     @inline(__always)
     private mutating func rank(_ price: PriceKey) -> Int64? {
+        // The search relies on ranks ≥ 0; a negative price (never seen in a book) switches
+        // the book to PriceKey compares.
+        if price.mantissa < 0 { dropRanks() }
         if Int(price.exponent) < scale { rescale(to: Int(price.exponent)) }
         guard ranked else { return nil }
         guard let r = Self.scaled(price.mantissa, by: Int(price.exponent) - scale) else {
@@ -124,6 +127,7 @@ public struct OrderBook: Sendable, Hashable {
     }
 
     private mutating func rescale(to newScale: Int) {
+        guard ranked else { return }
         let digits = scale - newScale
         for i in bidRanks.indices {
             guard let r = Self.scaled(bidRanks[i], by: digits) else { return dropRanks() }
@@ -150,19 +154,26 @@ public struct OrderBook: Sendable, Hashable {
         return overflow ? nil : r
     }
 
-    /// First index whose rank is not better than `r` (branch-free search).
+    /// First index whose rank is not better than `r`. Branch-free: which half a delta's
+    /// price falls in is a coin toss, and mispredicted branches cost more than the compares
+    /// (LLVM turns a select back into a branch, so the step is plain arithmetic).
     @inline(__always)
     private static func position(ofRank r: Int64, _ a: UnsafeBufferPointer<Int64>, descending: Bool) -> Int {
-        var lo = 0
-        var len = a.count
-        while len > 0 {
-            let half = len >> 1
-            let mid = lo &+ half
-            let better = descending ? a[mid] > r : a[mid] < r
-            lo = better ? mid &+ 1 : lo
-            len = better ? len &- half &- 1 : half
+        var n = a.count
+        guard n > 0 else { return 0 }
+        var base = 0
+        // Ranks are ≥ 0; bids are searched as ~rank (< 0) so one ascending search serves
+        // both sides. Both operands of each difference have the same sign: no overflow, and
+        // its sign bit says "better than r".
+        let flip: Int64 = descending ? -1 : 0
+        let key = r ^ flip
+        while n > 1 {
+            let half = n >> 1
+            let better = Int(truncatingIfNeeded: ((a[base &+ half] ^ flip) &- key) >> 63)
+            base &+= half & better
+            n &-= half
         }
-        return lo
+        return base &+ Int(truncatingIfNeeded: (((a[base] ^ flip) &- key) >> 63) & 1)
     }
 
     @inline(__always)

@@ -269,22 +269,16 @@ private struct TapeParser {
     /// untouched and returns false.
     @inline(__always)
     mutating func pairOfPlainStrings() -> Bool {
-        @inline(__always) func plain(_ c: UInt8) -> Bool {
-            c >= 0x20 && c < 0x80 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\")
-        }
         var j = i + 1
         guard j < n, p[j] == UInt8(ascii: "\"") else { return false }
         let s1 = j + 1
-        j = s1
-        while j < n && plain(p[j]) { j += 1 }
-        guard j + 2 < n, p[j] == UInt8(ascii: "\""), p[j + 1] == UInt8(ascii: ","), p[j + 2] == UInt8(ascii: "\"") else {
-            return false
-        }
-        let e1 = j
+        guard let e1 = plainRun(from: s1) else { return false }
+        j = e1
+        guard j + 2 < n, p[j + 1] == UInt8(ascii: ","), p[j + 2] == UInt8(ascii: "\"") else { return false }
         let s2 = j + 3
-        j = s2
-        while j < n && plain(p[j]) { j += 1 }
-        guard j + 1 < n, p[j] == UInt8(ascii: "\""), p[j + 1] == UInt8(ascii: "]") else { return false }
+        guard let e2 = plainRun(from: s2) else { return false }
+        j = e2
+        guard j + 1 < n, p[j + 1] == UInt8(ascii: "]") else { return false }
         let index = count
         out[index] = JSONNode(kind: .array, flags: 0, start: UInt32(truncatingIfNeeded: i),
                               end: UInt32(truncatingIfNeeded: j + 2), next: UInt32(truncatingIfNeeded: index + 3), count: 2)
@@ -295,6 +289,30 @@ private struct TapeParser {
         count += 3
         i = j + 2
         return true
+    }
+
+    /// The index of the quote ending a string of plain bytes (ASCII, no escape, no
+    /// control) that starts at `from`; nil when another special byte comes first.
+    @inline(__always)
+    func plainRun(from start: Int) -> Int? {
+        var j = start
+        #if _endian(little)
+        while n - j >= 8 {
+            let mask = Self.specialBytes(UnsafeRawPointer(p + j).loadUnaligned(as: UInt64.self))
+            if mask != 0 {
+                j += mask.trailingZeroBitCount >> 3
+                return p[j] == UInt8(ascii: "\"") ? j : nil
+            }
+            j += 8
+        }
+        #endif
+        while j < n {
+            let c = p[j]
+            if c == UInt8(ascii: "\"") { return j }
+            if c < 0x20 || c >= 0x80 || c == UInt8(ascii: "\\") { return nil }
+            j += 1
+        }
+        return nil
     }
 
     mutating func object(depth: Int) throws(JSONParseError) {
@@ -332,18 +350,5 @@ private struct TapeParser {
         out[index].end = UInt32(truncatingIfNeeded: i)
         out[index].next = UInt32(truncatingIfNeeded: count)
         out[index].count = members
-    }
-}
-
-@inline(__always)
-func isDigit(_ c: UInt8) -> Bool { c &- UInt8(ascii: "0") < 10 }
-
-@inline(__always)
-func hexValue(_ c: UInt8) -> UInt32? {
-    switch c {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): return UInt32(c - UInt8(ascii: "0"))
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): return UInt32(c - UInt8(ascii: "a") + 10)
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): return UInt32(c - UInt8(ascii: "A") + 10)
-    default: return nil
     }
 }

@@ -331,14 +331,16 @@ public struct JSONWriter: ~Copyable {
         if intLen == 0 {
             base[o] = UInt8(ascii: "0")
             o += 1
+            if fracLen > 0 {
+                base[o] = UInt8(ascii: ".")
+                copy(src.baseAddress! + scan.fracStart, to: base + o + 1, fracLen)
+                o += fracLen + 1
+            }
         } else {
-            copy(src.baseAddress! + scan.intStart, to: base + o, intLen)
-            o += intLen
-        }
-        if fracLen > 0 {
-            base[o] = UInt8(ascii: ".")
-            copy(src.baseAddress! + scan.fracStart, to: base + o + 1, fracLen)
-            o += fracLen + 1
+            // "1.95" sits in the source as one run: integer digits, point, fraction.
+            let run = fracLen > 0 ? scan.fracEnd - scan.intStart : intLen
+            copy(src.baseAddress! + scan.intStart, to: base + o, run)
+            o += run
         }
         base[o] = UInt8(ascii: "\"")
         count = o + 1
@@ -388,25 +390,5 @@ public struct JSONWriter: ~Copyable {
             runStart = i
         }
         if runStart < n { put(UnsafeRawBufferPointer(rebasing: s[runStart..<n])) }
-    }
-}
-
-/// Length of the well-formed UTF-8 sequence starting at `i`, or 0 when it is ill-formed
-/// (overlongs, surrogates and values above U+10FFFF are ill-formed, per Unicode 3.9).
-func validUTF8SequenceLength(_ s: UnsafeRawBufferPointer, at i: Int) -> Int {
-    let n = s.count
-    let b0 = s[i]
-    func cont(_ k: Int, _ lo: UInt8 = 0x80, _ hi: UInt8 = 0xBF) -> Bool {
-        i + k < n && s[i + k] >= lo && s[i + k] <= hi
-    }
-    switch b0 {
-    case 0xC2...0xDF: return cont(1) ? 2 : 0
-    case 0xE0: return cont(1, 0xA0, 0xBF) && cont(2) ? 3 : 0
-    case 0xE1...0xEC, 0xEE...0xEF: return cont(1) && cont(2) ? 3 : 0
-    case 0xED: return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0
-    case 0xF0: return cont(1, 0x90, 0xBF) && cont(2) && cont(3) ? 4 : 0
-    case 0xF1...0xF3: return cont(1) && cont(2) && cont(3) ? 4 : 0
-    case 0xF4: return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0
-    default: return 0
     }
 }

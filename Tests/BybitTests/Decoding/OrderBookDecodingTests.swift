@@ -188,6 +188,9 @@ struct OrderBookDecodingTests {
         let snap = d.decodeAll(try Fixtures.frames("ws_orderbook_snapshot_linear_ob500.json"))[0]
         let delta = d.decodeAll(try Fixtures.frames("ws_orderbook_delta_linear_ob500.json"))[0]
         #expect(snap.events.count == 1 && delta.events.count == 1 && delta.resync.isEmpty)
+        let s = try payload(OrderBookUpdated.self, snap.events[0])
+        #expect(s.type == "snapshot" && s.u == 20_254_869 && s.seq == 130_020_238_981 && s.bids.count == 500 && s.asks.count == 500)
+        #expect(s.asks[0] == BookLevel(price: dec("1.9532"), size: 10480) && s.cts == 1_733_011_200_589)
         #expect(try payload(OrderBookUpdated.self, delta.events[0]).u == 20_254_870)
         #expect(d.book(topic: Self.topic)?.book.size(at: PriceKey("1.9531")!, side: .bid) == PriceKey("6198"))
     }
@@ -328,6 +331,18 @@ struct OrderBookTests {
         #expect(b.checksum != c.checksum)
     }
 
+    @Test func negativePricesStillOrderExactly() {
+        // Never in a real book, but the public API accepts them (the fast integer search
+        // steps aside).
+        var b = OrderBook()
+        for text in ["2", "-1", "0", "-3.5", "1"] { b.set(.ask, price: PriceKey(text)!, size: PriceKey("1")!) }
+        for text in ["2", "-1", "0", "-3.5", "1"] { b.set(.bid, price: PriceKey(text)!, size: PriceKey("1")!) }
+        #expect(b.asks.map(\.price.description) == ["-3.5", "-1", "0", "1", "2"])
+        #expect(b.bids.map(\.price.description) == ["2", "1", "0", "-1", "-3.5"])
+        b.set(.ask, price: PriceKey("-1")!, size: .zero)
+        #expect(b.askCount == 4 && b.size(at: PriceKey("-3.5")!, side: .ask) == PriceKey("1"))
+    }
+
     @Test func randomOperationsMatchADictionary() {
         // Seeded generator: deterministic.
         var state: UInt64 = 7
@@ -340,15 +355,20 @@ struct OrderBookTests {
         }
         var book = OrderBook()
         var bids: [Decimal: Decimal] = [:]
-        for _ in 0..<5000 {
+        var asks: [Decimal: Decimal] = [:]
+        for _ in 0..<8000 {
             let ticks = Int(next() % 200)
             let decimals = Int(next() % 3)  // mixes 1.9, 1.95, 1.953 ...
             let price = Decimal(ticks) / 10 + Decimal(Int(next() % 10)) / Decimal(sign: .plus, exponent: decimals + 1, significand: 1)
             let size = next() % 4 == 0 ? Decimal(0) : Decimal(Int(next() % 1000))
-            book.set(.bid, price: PriceKey(price)!, size: PriceKey(size)!)
-            bids[price] = size == 0 ? nil : size
+            let side: OrderBook.Side = next() % 2 == 0 ? .bid : .ask
+            book.set(side, price: PriceKey(price)!, size: PriceKey(size)!)
+            if side == .bid { bids[price] = size == 0 ? nil : size } else { asks[price] = size == 0 ? nil : size }
         }
         #expect(book.bids.map(\.price.decimal) == bids.keys.sorted(by: >))
         #expect(book.bids.map(\.size.decimal) == bids.sorted(by: { $0.key > $1.key }).map(\.value))
+        #expect(book.asks.map(\.price.decimal) == asks.keys.sorted())
+        #expect(book.asks.map(\.size.decimal) == asks.sorted(by: { $0.key < $1.key }).map(\.value))
+        for (p, s) in asks { #expect(book.size(at: PriceKey(p)!, side: .ask) == PriceKey(s)) }
     }
 }
