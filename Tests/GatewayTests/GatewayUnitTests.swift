@@ -152,7 +152,7 @@ struct RecordingTests {
     @Test("a corrupt file is an error naming the file")
     func corrupt() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tradelog-bad-\(getpid()).lz4").path
-        FileManager.default.createFile(atPath: path, contents: Data([0x04, 0x22, 0x4D, 0x18, 0xFF, 0xFF, 0x00, 0x01]))
+        _ = FileManager.default.createFile(atPath: path, contents: Data([0x04, 0x22, 0x4D, 0x18, 0xFF, 0xFF, 0x00, 0x01]))
         defer { try? FileManager.default.removeItem(atPath: path) }
         do {
             _ = try RecordingReader(path: path)

@@ -9,7 +9,7 @@ struct RecordCommandTests {
     /// Runs the tradelog binary with its output in a file (a pipe would fill up and block it).
     static func run(_ args: [String], timeout: Duration = .seconds(60)) async throws -> (status: Int32, output: String) {
         let outPath = FileManager.default.temporaryDirectory.appendingPathComponent("tradelog-out-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-        FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outPath) }
         let p = Process()
         p.executableURL = TestDatabase.tradelogExecutable

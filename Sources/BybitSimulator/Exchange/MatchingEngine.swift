@@ -174,6 +174,7 @@ public struct MatchingEngine: Sendable {
             order.status = .cancelled
             order.rejectReason = "EC_PostOnlyWillTakeLiquidity"
             order.updatedTime = now
+            reconcileReserve(&order, account: &account, now: now)  // an amended order held a reserve
             return
         }
         let fills = Self.takerFills(order, levels: opposite, step: market.instrument.qtyStep)
@@ -183,6 +184,7 @@ public struct MatchingEngine: Sendable {
                 order.status = .cancelled
                 order.rejectReason = "EC_CancelForNoFullFill"
                 order.updatedTime = now
+                reconcileReserve(&order, account: &account, now: now)
                 return
             }
         }

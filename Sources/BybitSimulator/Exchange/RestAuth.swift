@@ -3,8 +3,12 @@ import Bybit
 /// Checks a signed REST request as Bybit does (reference §2.2): key known (10003), timestamp
 /// in `[server − recvWindow, server + 1000)` (10002), HMAC over
 /// `timestamp + apiKey + recvWindow + (raw query | raw body)` (10004). Secrets never leave.
-public struct RestAuthenticator: Sendable {
+public struct RestAuthenticator: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     let secrets: [String: String]
+
+    /// Keys only: secrets never reach logs or test failure dumps.
+    public var description: String { "RestAuthenticator(keys: \(secrets.keys.sorted()))" }
+    public var debugDescription: String { description }
 
     public init(secrets: [String: String]) { self.secrets = secrets }
 

@@ -26,7 +26,7 @@ public enum GenerationRate: Sendable, Hashable {
 }
 
 /// An API key the simulator accepts, with starting balances. `description` hides the secret.
-public struct SimulatorAccount: Sendable, CustomStringConvertible {
+public struct SimulatorAccount: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     public var apiKey: String
     public var secret: String
     /// Starting coin balances; nil gives 100 000 USDT plus about 50 000 USDT worth of each base coin.
@@ -41,6 +41,7 @@ public struct SimulatorAccount: Sendable, CustomStringConvertible {
     }
 
     public var description: String { "SimulatorAccount(apiKey: \(apiKey), secret: <redacted>)" }
+    public var debugDescription: String { description }
 }
 
 /// Everything the simulator needs to start.

@@ -43,7 +43,7 @@ struct MatchingTests {
         #expect(o.cumExecQty == fx("1.5"))
         #expect(o.leavesQty == fx("0.5"))
         #expect(u.executions.count == 2)
-        #expect(a.orders[o.orderId]!.reserved == fx("6501"))  // 0.5 × 65010 / 10x
+        #expect(a.orders[o.orderId]!.reserved == fx("3250.5"))  // 0.5 × 65010 / 10x
     }
 
     @Test func iocCancelsWhatDidNotFill() throws {
@@ -188,5 +188,33 @@ struct MatchingTests {
         #expect(a.coins["USDT"]!.locked == fx("600"))
         _ = try engine.cancel(category: .spot, symbol: "BTCUSDT", orderId: o.orderId, orderLinkId: nil, account: &a, now: 2)
         #expect(a.coins["USDT"]!.locked.isZero)
+    }
+}
+
+@Suite("Matching engine: amend")
+struct AmendTests {
+    @Test func amendingPostOnlyAcrossTheBookCancelsAndReleases() throws {
+        let engine = MatchingEngine()
+        var a = testAccount()
+        let spot = spotMarket()
+        let (o, _) = try engine.place(OrderRequest(category: .spot, symbol: "BTCUSDT", side: .buy, kind: .limit, qty: fx("0.01"),
+                                                   price: fx("60000"), timeInForce: .postOnly), account: &a, market: spot, prices: PriceBoard(), now: 1)
+        #expect(a.coins["USDT"]!.locked == fx("600"))
+        let (amended, _) = try engine.amend(category: .spot, symbol: "BTCUSDT", orderId: o.orderId, orderLinkId: nil, qty: nil,
+                                            price: fx("65000"), account: &a, market: spot, prices: PriceBoard(), now: 2)
+        #expect(amended.status == .cancelled && amended.rejectReason == "EC_PostOnlyWillTakeLiquidity")
+        #expect(a.coins["USDT"]!.locked.isZero)
+    }
+
+    @Test func amendingAcrossTheBookTakes() throws {
+        let engine = MatchingEngine()
+        var a = testAccount()
+        let m = linearMarket()
+        let (o, _) = try engine.place(OrderRequest(category: .linear, symbol: "BTCUSDT", side: .buy, kind: .limit, qty: fx("0.2"), price: fx("64000")),
+                                      account: &a, market: m, prices: PriceBoard(), now: 1)
+        let (amended, u) = try engine.amend(category: .linear, symbol: "BTCUSDT", orderId: o.orderId, orderLinkId: nil, qty: nil,
+                                            price: fx("65000"), account: &a, market: m, prices: PriceBoard(), now: 2)
+        #expect(amended.status == .filled && u.executions.count == 1 && !u.executions[0].isMaker)
+        #expect(a.orders[o.orderId]!.reserved.isZero)
     }
 }

@@ -3,6 +3,7 @@ import Bybit
 import Foundation
 import HummingbirdWSClient
 import Logging
+import Recording
 import NIOCore
 import Testing
 @testable import BybitSimulator
@@ -204,6 +205,41 @@ struct ServerTests {
         }
     }
 
+    /// Replay at recorded pace: a subscriber joining mid-stream gets a snapshot, then the recorded deltas.
+    @Test func fixtureReplay() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sim-server-\(getpid()).lz4").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let lines = try Fixtures.lines("seq_linear_orderbook500_XRPUSDT_2024-12-01.jsonl")
+        let writer = try RecordingWriter(path: path, header: .header(t: 0))
+        for (n, line) in lines.enumerated() {
+            try writer.append(RecordEntry(t: 5_000_000 + Int64(n) * 30_000, kind: .frame, conn: "linear-1", channel: "linear", text: line))
+        }
+        try writer.close()
+        let config = SimulatorConfiguration(port: 0, source: .fixture(path: path, speed: .recorded(multiplier: 1)))
+        let sim = BybitSimulator(configuration: config, logger: Logger(label: "sim-replay"))
+        try await sim.withRunning { port in
+            let ws = TestSocket("ws://127.0.0.1:\(port)/v5/public/linear")
+            defer { ws.stop() }
+            ws.send(#"{"op":"subscribe","args":["orderbook.500.XRPUSDT","orderbook.50.BTCUSDT"]}"#)
+            let ack = await ws.nextObject()
+            #expect(ack["success"] as? Bool == false)  // BTCUSDT is not in the recording
+            #expect(ack["ret_msg"] as? String == "error:handler not found,topic:orderbook.50.BTCUSDT")
+            let snapshot = await ws.nextObject()
+            #expect(snapshot["type"] as? String == "snapshot")
+            var u = (snapshot["data"] as? [String: Any])?["u"] as? Int64 ?? -1
+            var deltas = 0
+            while let text = await ws.next(within: 2) {
+                let o = object(text)
+                let next = (o["data"] as? [String: Any])?["u"] as? Int64 ?? -1
+                #expect(next == u + 1)
+                u = next
+                deltas += 1
+            }
+            #expect(deltas > 10)
+            #expect(u == 20_254_918)  // the recording's last update id
+        }
+    }
+
     @Test func faultsAndDrops() async throws {
         let sim = simulator()
         try await sim.withRunning { port in
@@ -232,6 +268,17 @@ struct ServerTests {
             #expect(!(await spot.closed(within: 0.3)))
             #expect(try await sim.dropSockets() == 1)
             #expect(await spot.closed())
+
+            // Paused markets produce nothing until resumed.
+            let watcher = TestSocket("ws://127.0.0.1:\(port)/v5/public/linear")
+            defer { watcher.stop() }
+            watcher.send(#"{"op":"subscribe","args":["orderbook.50.ETHUSDT"]}"#)
+            _ = await watcher.next()
+            _ = await watcher.next()
+            _ = try await http("POST", port, "/sim/pause")
+            #expect(try await sim.advance(steps: 5) == 0)
+            _ = try await http("POST", port, "/sim/resume")
+            #expect(try await sim.advance(steps: 5) > 0)
         }
     }
 }

@@ -13,7 +13,7 @@ enum Fixtures {
     }
 
     static func lines(_ name: String) throws -> [String] {
-        try text(name).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        try text(name).split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
     }
 
     static func json(_ name: String) throws -> Any {

@@ -7,6 +7,25 @@ import Testing
 /// dependent): `SIM_BENCH=1 swift test --filter ThroughputTests` (use `-c release` for real numbers).
 @Suite("Throughput", .serialized, .enabled(if: ProcessInfo.processInfo.environment["SIM_BENCH"] == "1"))
 struct ThroughputTests {
+    /// Generation and frame writing alone, without sockets.
+    @Test func generatorFramesPerSecond() {
+        let instruments = ["BTCUSDT", "ETHUSDT"].map { SimInstrument.defaults(symbol: $0, category: .linear) }
+        var feed = GeneratedFeed(instruments: instruments, seed: 1, levels: 200, startMs: 1_700_000_000_000)
+        var active: [MarketKey: [PublicTopic]] = [:]
+        for key in feed.keys {
+            let topics: [PublicTopic] = [.orderbook(depth: 50, symbol: key.symbol), .orderbook(depth: 1, symbol: key.symbol),
+                                         .trade(symbol: key.symbol), .ticker(symbol: key.symbol)]
+            for t in topics { _ = feed.snapshot(key, t, now: 1_700_000_000_000, firstSubscriber: true) }
+            active[key] = topics
+        }
+        let start = ContinuousClock.now
+        var frames = 0
+        for n in 0..<20_000 { frames += feed.step(now: 1_700_000_000_000 + Int64(n / 10), active: active).frames.count }
+        let d = ContinuousClock.now - start
+        let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        print("generator: \(Int(Double(frames) / seconds)) frames/s (\(frames) frames)")
+    }
+
     @Test func maxRateToOneSocket() async throws {
         var config = SimulatorConfiguration(port: 0, source: .generate(seed: 1), rate: .max)
         config.bookLevels = 200
