@@ -75,7 +75,7 @@ public final class LogWriter: Sendable {
     }
 
     private func recordDropped(_ dropped: IngestBuffer.Dropped) async {
-        logger.critical("gateway dropped events while the log was unavailable", metadata: [
+        logger.critical("gateway queue was full: events dropped (the log was unavailable or slower than the feed)", metadata: [
             "gateway.dropped": "\(dropped.events)", "gateway.capacity": "\(buffer.capacity)"])
         let payload = GatewayDataDropped(
             events: dropped.events, firstReceive: dropped.firstReceive, lastReceive: dropped.lastReceive,

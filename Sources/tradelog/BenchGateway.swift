@@ -31,6 +31,9 @@ struct BenchGateway: AsyncParsableCommand {
     @Option(help: "Symbols streamed in the ingest phase (each: orderbook.50 + publicTrade on linear).")
     var ingestSymbols = 4
 
+    @Option(help: "Frames per second the simulator offers in the ingest phase.")
+    var offered = 50_000
+
     @Flag(help: "Only the decode figures (no database, no child processes).")
     var decodeOnly = false
 
@@ -47,7 +50,7 @@ struct BenchGateway: AsyncParsableCommand {
         print("decode orderbook.50 delta: \(frames) frames, \(fmt0(bookRate)) frames/s")
         var ingest: IngestFigures?
         if !decodeOnly {
-            ingest = try await GatewayIngestBench(db: db, seconds: seconds, symbols: ingestSymbols).run()
+            ingest = try await GatewayIngestBench(db: db, seconds: seconds, symbols: ingestSymbols, offered: offered).run()
         }
         print("")
         print("decode_trade_frames_per_s: \(fmt0(tradeRate))")
