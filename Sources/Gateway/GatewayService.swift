@@ -29,6 +29,26 @@ public actor GatewayService: Service, SubscriptionManaging {
     private var started = false
     private var apiPort: Int?
     private var apiPortWaiters: [CheckedContinuation<Int, Never>] = []
+    /// Subscription changes run one at a time (the actor is reentrant at every await).
+    private var changing = false
+    private var changeWaiters: [CheckedContinuation<Void, Never>] = []
+    /// How long a stopping gateway waits for the log to take what is still queued.
+    public var drainTimeout: Duration = .seconds(30)
+
+    private func beginChange() async {
+        if changing {
+            await withCheckedContinuation { changeWaiters.append($0) }
+        }
+        changing = true
+    }
+
+    private func endChange() {
+        if changeWaiters.isEmpty {
+            changing = false
+        } else {
+            changeWaiters.removeFirst().resume()
+        }
+    }
 
     public init(configuration: GatewayConfiguration, log: EventLog, logger: Logger) throws {
         self.configuration = configuration
@@ -103,7 +123,14 @@ public actor GatewayService: Service, SubscriptionManaging {
             }
             let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
             apiGroup = group
-            apiTask = Task { try await group.run() }
+            let logger = self.logger
+            apiTask = Task {
+                do {
+                    try await group.run()
+                } catch {
+                    logger.error("gateway API stopped", metadata: ["http.error": "\(error)"])
+                }
+            }
         }
         started = true
 
@@ -115,7 +142,18 @@ public actor GatewayService: Service, SubscriptionManaging {
         for task in streamTasks.values { task.cancel() }
         for task in streamTasks.values { await task.value }
         buffer.close()
-        await writerTask.value
+        let drained = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await writerTask.value; return true }
+            group.addTask { [drainTimeout] in try? await Task.sleep(for: drainTimeout); return false }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        if !drained {
+            writer.abandon()
+            logger.critical("gateway stopped with events not in the log (PostgreSQL unavailable)", metadata: [
+                "gateway.lost": "\(buffer.count)"])
+        }
         try recorder?.close()
         let stats = writer.stats
         logger.info("gateway stopped", metadata: [
@@ -176,6 +214,8 @@ public actor GatewayService: Service, SubscriptionManaging {
     public func add(_ request: SubscriptionRequest) async throws -> (view: SubscriptionView, created: Bool) {
         let added = try request.resolve().get()
         let key = SubscriptionKey(channel: added.channel, topic: added.topic)
+        await beginChange()
+        defer { endChange() }
         if let entry = set.entry(key) { return (await view(entry), false) }
         try await store(added)
         logger.info("subscription added", metadata: ["ws.topic": "\(key.id)", "gateway.by": "\(added.requestedBy)"])
@@ -183,10 +223,15 @@ public actor GatewayService: Service, SubscriptionManaging {
             let stream = ensureStream(key.channel)
             await stream?.subscribe([key.topic])
         }
-        return (await view(set.entry(key)!), true)
+        guard let entry = set.entry(key) else {
+            throw SubscriptionRequestError(field: "topic", problem: "was removed while being added")
+        }
+        return (await view(entry), true)
     }
 
     public func remove(id: String, requestedBy: String) async throws -> SubscriptionView? {
+        await beginChange()
+        defer { endChange() }
         guard let key = SubscriptionKey(id: id), let entry = set.entry(key) else { return nil }
         let before = await view(entry)
         let removed = SubscriptionRemoved(channel: key.channel, topic: key.topic, requestedBy: requestedBy)

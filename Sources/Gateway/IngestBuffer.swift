@@ -116,6 +116,16 @@ public final class IngestBuffer: Sendable {
         }
     }
 
+    /// Puts back a drop report that could not be recorded (merged with any new drops).
+    public func restoreDropped(_ d: Dropped) {
+        state.withLock { s in
+            s.dropped.events += d.events
+            if let f = d.firstReceive, s.dropped.firstReceive.map({ f < $0 }) ?? true { s.dropped.firstReceive = f }
+            if s.dropped.lastReceive == nil { s.dropped.lastReceive = d.lastReceive }
+            for (k, v) in d.categories { s.dropped.categories[k, default: 0] += v }
+        }
+    }
+
     /// Wakes a waiting ``peek(max:)`` for good: it returns what is left, then `[]`.
     public func close() {
         let w = state.withLock { s -> CheckedContinuation<Void, Never>? in

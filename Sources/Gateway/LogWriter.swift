@@ -15,6 +15,8 @@ public final class LogWriter: Sendable {
         public var batches: Int64 = 0
         public var failures: Int64 = 0
         public var lastHead: Int64 = 0
+        /// Events the log refused as invalid (logged and skipped, never retried forever).
+        public var rejected: Int64 = 0
     }
 
     private let log: EventLog
@@ -23,6 +25,12 @@ public final class LogWriter: Sendable {
     private let healthStream: String
     private let logger: Logger
     private let counters = Mutex(Stats())
+    private let abandoned = Mutex(false)
+
+    /// Stops the retry loop (shutdown gave up waiting for the log).
+    public func abandon() {
+        abandoned.withLock { $0 = true }
+    }
 
     public init(log: EventLog, buffer: IngestBuffer, maxBatch: Int = 4_000, healthStream: String, logger: Logger) {
         self.log = log
@@ -38,6 +46,7 @@ public final class LogWriter: Sendable {
     public func run() async {
         var backoffMs: Int64 = 200
         while true {
+            if abandoned.withLock({ $0 }) { return }
             let batch = await buffer.peek(max: maxBatch)
             if batch.isEmpty { return }
             do {
@@ -51,6 +60,29 @@ public final class LogWriter: Sendable {
                 }
                 backoffMs = 200
                 if let dropped = buffer.takeDropped() { await recordDropped(dropped) }
+            } catch EventLogError.invalidAppend(let problem) {
+                // One bad event must not block the queue: store the others one by one.
+                logger.error("the log refused a gateway batch; appending its events one by one", metadata: ["log.error": "\(problem)"])
+                var done = 0
+                for item in batch {
+                    do {
+                        let result = try await log.append([StreamAppend(stream: item.stream, events: [item.event])])
+                        counters.withLock { s in
+                            s.appended += Int64(result.appendedCount)
+                            s.duplicates += Int64(result.duplicateCount)
+                            s.lastHead = result.head
+                        }
+                    } catch EventLogError.invalidAppend(let problem) {
+                        counters.withLock { $0.rejected += 1 }
+                        logger.error("event refused by the log and skipped", metadata: [
+                            "log.error": "\(problem)", "log.stream": "\(item.stream)", "log.type": "\(item.event.type)"])
+                    } catch {
+                        // The log went away: keep the rest queued for the retry.
+                        break
+                    }
+                    done += 1
+                }
+                buffer.remove(done)
             } catch {
                 counters.withLock { $0.failures += 1 }
                 logger.error("gateway cannot append to the log; events wait in memory", metadata: [
@@ -87,7 +119,8 @@ public final class LogWriter: Sendable {
                 metadata: EventMetadata(source: "gateway", receiveTime: dropped.lastReceive))
             _ = try await log.append(to: healthStream, [event])
         } catch {
-            logger.error("could not record the drop report", metadata: ["log.error": "\(error)"])
+            logger.error("could not record the drop report; it is kept for the next append", metadata: ["log.error": "\(error)"])
+            buffer.restoreDropped(dropped)
         }
     }
 }

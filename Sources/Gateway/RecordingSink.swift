@@ -40,8 +40,8 @@ public final class RecordingSink: Sendable {
 
     public func close() throws {
         try box.withLock { b in
+            defer { b = nil }
             try b?.writer.close()
-            b = nil
         }
     }
 }

@@ -11,6 +11,7 @@ public final class RecordingWriter {
     private var output: [UInt8] = []
     private var nextSeq: Int64 = 0
     private var closed = false
+    private var prefs = LZ4F_preferences_t()
     private let encoder: JSONEncoder
     private static let blockSize = 256 * 1024
 
@@ -30,7 +31,6 @@ public final class RecordingWriter {
             throw RecordingError(path: path, problem: "LZ4 context: \(Self.lz4Error(rc))")
         }
         context = ctx
-        var prefs = LZ4F_preferences_t()
         prefs.frameInfo.blockSizeID = LZ4F_max256KB
         prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled
         output = [UInt8](repeating: 0, count: Int(LZ4F_HEADER_SIZE_MAX))
@@ -63,7 +63,7 @@ public final class RecordingWriter {
     /// Compresses and writes what is buffered (the LZ4 frame stays open).
     public func flush() throws {
         try compressPending()
-        let bound = LZ4F_compressBound(0, nil)
+        let bound = LZ4F_compressBound(0, &prefs)
         ensureOutput(bound)
         let n = output.withUnsafeMutableBytes { LZ4F_flush(context, $0.baseAddress, $0.count, nil) }
         guard LZ4F_isError(n) == 0 else { throw RecordingError(path: path, problem: "LZ4 flush: \(Self.lz4Error(n))") }
@@ -75,7 +75,7 @@ public final class RecordingWriter {
         guard !closed else { return }
         closed = true
         try compressPending()
-        ensureOutput(LZ4F_compressBound(0, nil))
+        ensureOutput(LZ4F_compressBound(0, &prefs))
         let n = output.withUnsafeMutableBytes { LZ4F_compressEnd(context, $0.baseAddress, $0.count, nil) }
         guard LZ4F_isError(n) == 0 else { throw RecordingError(path: path, problem: "LZ4 end: \(Self.lz4Error(n))") }
         try write(output.prefix(n))
@@ -85,7 +85,7 @@ public final class RecordingWriter {
 
     private func compressPending() throws {
         guard !pending.isEmpty else { return }
-        ensureOutput(LZ4F_compressBound(pending.count, nil))
+        ensureOutput(LZ4F_compressBound(pending.count, &prefs))
         let n = pending.withUnsafeBytes { src in
             output.withUnsafeMutableBytes { dst in
                 LZ4F_compressUpdate(context, dst.baseAddress, dst.count, src.baseAddress, src.count, nil)
@@ -117,18 +117,34 @@ public struct RecordingReader: Sequence {
     private let lines: [ArraySlice<UInt8>]
 
     public init(path: String) throws {
-        self.path = path
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RecordingError(path: path, problem: "cannot read the file")
         }
-        let raw = [UInt8](data)
-        let text: [UInt8]
+        try self.init(bytes: [UInt8](data), path: path)
+    }
+
+    /// A recording already in memory (`path` only names it in errors).
+    public init(bytes raw: [UInt8], path: String) throws {
+        self.path = path
+        var text: [UInt8]
         if raw.count >= 4, raw[0] == 0x04, raw[1] == 0x22, raw[2] == 0x4D, raw[3] == 0x18 {
-            text = try Self.decompress(raw, path: path)
+            let (bytes, complete) = try Self.decompress(raw, path: path)
+            text = bytes
+            // A file whose writer never closed it (a crash, a kill) can end mid-line.
+            if !complete, let lastNewline = text.lastIndex(of: UInt8(ascii: "\n")) {
+                text.removeSubrange((lastNewline + 1)...)
+            } else if !complete {
+                text.removeAll()
+            }
         } else {
             text = raw
         }
         lines = text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
+    }
+
+    /// Whether bytes start with the LZ4 frame magic number.
+    public static func isLZ4(_ bytes: [UInt8]) -> Bool {
+        bytes.starts(with: [0x04, 0x22, 0x4D, 0x18])
     }
 
     /// All entries, or the first line that is not a valid entry as an error.
@@ -162,7 +178,8 @@ public struct RecordingReader: Sequence {
         }
     }
 
-    static func decompress(_ input: [UInt8], path: String) throws -> [UInt8] {
+    /// The decompressed bytes, and whether the frame was complete (its end mark was read).
+    static func decompress(_ input: [UInt8], path: String) throws -> ([UInt8], Bool) {
         var dctx: OpaquePointer?
         let rc = LZ4F_createDecompressionContext(&dctx, UInt32(LZ4F_VERSION))
         guard LZ4F_isError(rc) == 0, let dctx else {
@@ -173,6 +190,7 @@ public struct RecordingReader: Sequence {
         out.reserveCapacity(input.count * 4)
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         var offset = 0
+        var lastHint = 0
         while true {
             var srcSize = input.count - offset
             var dstSize = chunk.count
@@ -186,10 +204,11 @@ public struct RecordingReader: Sequence {
             }
             out.append(contentsOf: chunk.prefix(dstSize))
             offset += srcSize
+            lastHint = hint
             // Done when the input is used up and nothing more comes out. A file still being
             // written (no end mark yet) yields everything flushed so far.
             if offset >= input.count && (dstSize == 0 || hint == 0) { break }
         }
-        return out
+        return (out, lastHint == 0)
     }
 }

@@ -70,8 +70,8 @@ struct Decode: AsyncParsableCommand {
             data = d
         }
         let bytes = [UInt8](data)
-        if bytes.starts(with: [0x04, 0x22, 0x4D, 0x18]) {
-            let reader = try RecordingReader(path: file)
+        if RecordingReader.isLZ4(bytes) {
+            let reader = try RecordingReader(bytes: bytes, path: file == "-" ? "stdin" : file)
             for entry in try reader.entries() {
                 guard let conn = entry.conn, let ch = entry.channel.flatMap(BybitChannel.init(rawValue:)) else { continue }
                 switch entry.kind {

@@ -213,6 +213,33 @@ struct GatewayIntegrationTests {
         }
     }
 
+    @Test("a socket that goes silent is declared dead and replaced, without waiting for TCP")
+    func deadSocket() async throws {
+        try await TestDatabase.with { settings in
+            let simulator = Self.simulator()
+            try await simulator.withRunning { port in
+                var config = try Self.configuration(port: port, subscriptions: ["linear:publicTrade.BTCUSDT"])
+                config.pingIntervalMs = 60_000
+                config.deadAfterMs = 1_500
+                let connections = config.connectionStream
+                try await Self.withGateway(config, settings) { gateway, log in
+                    let warm = try await TestDatabase.eventually { try await log.streamVersion("market.linear.trade-BTCUSDT") >= 2 }
+                    #expect(warm)
+                    try await simulator.setPaused(true)
+                    let replaced = try await TestDatabase.eventually(timeout: .seconds(20)) {
+                        let markers = try await Self.events(log, stream: connections)
+                        let reasons = markers.filter { $0.type == "StreamDisconnected" }.compactMap { try? Self.json($0)["reason"] as? String }
+                        return markers.filter { $0.type == "StreamConnected" }.count >= 2 && reasons.contains { $0.contains("no frame") }
+                    }
+                    #expect(replaced)
+                    try await simulator.setPaused(false)
+                    let resumed = try await TestDatabase.eventually { (await gateway.stream(.linear)?.activeTopics.count ?? 0) == 1 }
+                    #expect(resumed)
+                }
+            }
+        }
+    }
+
     @Test("the same frames delivered twice (a reconnect replaying them) are stored once")
     func duplicateFrames() async throws {
         try await TestDatabase.with { settings in

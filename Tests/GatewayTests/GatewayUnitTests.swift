@@ -149,6 +149,28 @@ struct RecordingTests {
         #expect(magic == [0x04, 0x22, 0x4D, 0x18])
     }
 
+    @Test("large entries span many 256 KiB blocks; a file cut off mid-block reads up to its last whole line")
+    func largeAndTruncated() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tradelog-big-\(getpid()).lz4").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var rng = SystemRandomNumberGenerator()
+        // Book-like text that compresses poorly enough to need many blocks.
+        func text(_ i: Int) -> String {
+            (0..<2_000).map { _ in String(UInt32.random(in: 0...999_999, using: &rng)) }.joined(separator: ",") + "#\(i)"
+        }
+        let writer = try RecordingWriter(path: path, header: .header(t: 1))
+        for i in 0..<400 { try writer.append(RecordEntry(t: Int64(i), kind: .frame, conn: "linear-1", channel: "linear", text: text(i))) }
+        try writer.close()
+        let all = try RecordingReader(path: path).entries()
+        #expect(all.count == 401)
+        #expect(all.last?.text?.hasSuffix("#399") == true)
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        bytes.removeLast(bytes.count * 2 / 5)
+        let cut = try RecordingReader(bytes: bytes, path: "cut").entries()
+        #expect(cut.count > 100 && cut.count < 401)
+        #expect(cut.last?.text?.hasSuffix("#\(cut.count - 2)") == true)
+    }
+
     @Test("a corrupt file is an error naming the file")
     func corrupt() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tradelog-bad-\(getpid()).lz4").path

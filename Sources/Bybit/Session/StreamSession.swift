@@ -110,7 +110,7 @@ public struct StreamSession: Sendable {
     public mutating func unsubscribe(_ topics: [String]) -> [Action] {
         desired.removeAll { topics.contains($0) }
         for t in topics { failed[t] = nil }
-        let live = topics.filter { active.contains($0) }
+        let live = topics.filter { active.contains($0) || isPending($0) }
         for t in live { active.remove(t) }
         guard phase == .ready, !live.isEmpty else { return [] }
         return requests(op: "unsubscribe", topics: live)
@@ -204,8 +204,9 @@ public struct StreamSession: Sendable {
     }
 
     private mutating func takePending(reqID: String?, op: String) -> [String] {
-        if let reqID, !reqID.isEmpty, let request = pending.removeValue(forKey: reqID) {
-            return request.topics
+        if let reqID, !reqID.isEmpty {
+            // An ack for a request we do not know (stale, or another client's) settles nothing.
+            return pending.removeValue(forKey: reqID)?.topics ?? []
         }
         // Linear acks may carry `req_id:""`: take the oldest request of that op.
         let oldest = pending.filter { $0.value.op == op }.keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.first

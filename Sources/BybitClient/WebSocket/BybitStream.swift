@@ -81,6 +81,7 @@ public actor BybitStream {
     private var current: Info?
     public private(set) var connectCount = 0
     private var closeReason: String?
+    private var connection: Task<WebSocketCloseFrame?, any Error>?
 
     public init(configuration: Configuration, credentials: BybitCredentials? = nil,
                 delegate: any BybitStreamDelegate, logger: Logger) {
@@ -112,7 +113,7 @@ public actor BybitStream {
     /// Closes the current socket (tests; the loop reconnects after the backoff).
     public func dropConnection(reason: String) async {
         closeReason = reason
-        try? await outbound?.close(.goingAway, reason: reason)
+        connection?.cancel()
     }
 
     /// Connects and keeps reconnecting until the task is cancelled.
@@ -130,13 +131,22 @@ public actor BybitStream {
                 ) { inbound, outbound, _ in
                     try await self.serve(info: info, inbound: inbound, outbound: outbound)
                 }
-                let close = try await client.run()
+                // A task of its own, so that a dead socket (no close handshake possible) can be
+                // torn down by cancelling it.
+                let task = Task { try await client.run() }
+                connection = task
+                let close = try await withTaskCancellationHandler {
+                    try await task.value
+                } onCancel: {
+                    task.cancel()
+                }
                 failure = closeReason ?? close.map { "closed by server (\($0.closeCode))" } ?? "closed"
             } catch is CancellationError {
-                failure = "cancelled"
+                failure = closeReason ?? "cancelled"
             } catch {
                 failure = closeReason ?? "\(error)"
             }
+            connection = nil
             closeReason = nil
             let wasConnected = outbound != nil
             outbound = nil
@@ -165,7 +175,6 @@ public actor BybitStream {
             group.addTask { await self.heartbeat() }
             var iterator = inbound.makeAsyncIterator()
             var message = ByteBuffer()
-            var frames = 0
             while let frame = try await iterator.next() {
                 switch frame.opcode {
                 case .text, .binary:
@@ -178,8 +187,6 @@ public actor BybitStream {
                 let bytes = message.readBytes(length: message.readableBytes) ?? []
                 message = ByteBuffer()
                 await self.deliver(info: info, bytes: bytes)
-                frames += 1
-                if frames == 1 { self.backoff.reset() }
             }
             group.cancelAll()
         }
@@ -223,7 +230,8 @@ public actor BybitStream {
             case .reconnect(let reason):
                 logger.warning("bybit stream reconnecting", metadata: ["ws.reason": "\(reason)"])
                 closeReason = reason
-                try? await outbound?.close(.goingAway, reason: String(reason.prefix(100)))
+                // No close handshake: the socket may be dead. Cancelling closes the channel.
+                connection?.cancel()
             case .subscriptionFailed(let topic, let message):
                 logger.error("bybit refused a subscription", metadata: ["ws.topic": "\(topic)", "ws.message": "\(message)"])
                 if let info = current { await delegate.streamNotice(info, action, at: now) }
@@ -232,6 +240,9 @@ public actor BybitStream {
                 logger.error("bybit private auth refused", metadata: ["ws.message": "\(message)"])
                 if let info = current { await delegate.streamNotice(info, action, at: now) }
             case .subscribed(let topics):
+                // Only a connection that got as far as an accepted subscription resets the
+                // backoff; a server that answers and then refuses keeps backing off.
+                backoff.reset()
                 logger.debug("bybit subscribed", metadata: ["ws.topics": "\(topics.joined(separator: ","))"])
                 if let info = current { await delegate.streamNotice(info, action, at: now) }
             case .authenticated:

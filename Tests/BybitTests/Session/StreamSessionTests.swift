@@ -69,6 +69,20 @@ struct StreamSessionTests {
         #expect(StreamSession.topic(in: "args size >10") == nil)
     }
 
+    @Test("an ack with an unknown req_id settles nothing; unsubscribing a pending topic sends the unsubscribe")
+    func staleAcksAndPendingUnsubscribe() {
+        var s = StreamSession(configuration: .init(channel: .linear))
+        _ = s.connected(nowMs: 0)
+        _ = s.subscribe(["publicTrade.BTCUSDT"])
+        #expect(s.received(.subscribeAck(success: true, reqID: "999", message: ""), nowMs: 1).isEmpty)
+        #expect(s.active.isEmpty && s.pendingTopics == ["publicTrade.BTCUSDT"])
+        let out = sends(s.unsubscribe(["publicTrade.BTCUSDT"]))
+        #expect(out.count == 1 && out[0].contains("unsubscribe"))
+        // The late ack of the original request does not bring it back.
+        _ = s.received(.subscribeAck(success: true, reqID: "1", message: ""), nowMs: 2)
+        #expect(s.active.isEmpty)
+    }
+
     @Test("ping every 20 s; a silent socket is declared dead")
     func heartbeat() {
         var s = StreamSession(configuration: .init(channel: .linear))
