@@ -67,7 +67,7 @@ struct GatewayIngestBench {
         let simPort = try freePort()
         let apiPort = try freePort()
         let simulator = try spawn(exe, ["simulate-exchange", "--port", "\(simPort)", "--generate", "42",
-                                        "--symbols", simulatorSymbols.joined(separator: ","), "--rate", rate], env: [:])
+                                        "--symbols", simulatorSymbols.joined(separator: ","), "--rate", rate], env: [:], quiet: true)
         defer { stop(simulator) }
         try await waitForPort(simPort)
         var env = ProcessInfo.processInfo.environment
@@ -120,8 +120,9 @@ struct GatewayIngestBench {
         return 0
     }
 
-    private func spawn(_ exe: String, _ args: [String], env: [String: String]) throws -> Process {
+    private func spawn(_ exe: String, _ args: [String], env: [String: String], quiet: Bool = false) throws -> Process {
         let p = Process()
+        if quiet { p.standardError = FileHandle.nullDevice }
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
         if !env.isEmpty { p.environment = env }
