@@ -6,10 +6,10 @@
 #   docker build -t tradelog:local .
 #   docker compose up          (see docker-compose.yml)
 
-# Must be >= the swift-tools-version in Package.swift (6.1).  Keep a -bookworm
-# tag: an Ubuntu-based swift image would link against a newer glibc than the
-# runtime stage has.
-ARG SWIFT_IMAGE=swift:6.1-bookworm
+# Must be >= 6.2 (hummingbird-websocket's swift-tools-version; Package.swift says
+# 6.1). Keep a -bookworm tag: an Ubuntu-based swift image would link against a
+# newer glibc than the runtime stage has.
+ARG SWIFT_IMAGE=swift:6.3-bookworm
 
 # ---------------------------------------------------------------- build stage
 FROM ${SWIFT_IMAGE} AS build

@@ -37,6 +37,7 @@ public struct GatewayConfiguration: Sendable {
     /// `BYBIT_ENV` (mainnet, testnet, demo or a URL; default testnet), `BYBIT_API_KEY` +
     /// `BYBIT_API_SECRET`, `TRADELOG_GATEWAY_SUBSCRIPTIONS` (`linear:orderbook.50.BTCUSDT,...`),
     /// `TRADELOG_API_KEY`, `TRADELOG_API_PORT` (default 8080; `off` disables the API),
+    /// `TRADELOG_API_HOST` (default 127.0.0.1),
     /// `TRADELOG_GATEWAY_BUFFER` (events, default 500000), `TRADELOG_GATEWAY_NAME`.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfiguration {
         let source = "environment"
@@ -64,6 +65,7 @@ public struct GatewayConfiguration: Sendable {
             else if let p = Int(port), (0...65535).contains(p) { c.apiPort = p }
             else { throw ConfigurationError(field: "TRADELOG_API_PORT", source: source, problem: "\(port.debugDescription) is not a port number or off") }
         }
+        if let host = env["TRADELOG_API_HOST"], !host.isEmpty { c.apiHost = host }
         if let b = env["TRADELOG_GATEWAY_BUFFER"] {
             guard let n = Int(b), n >= 1_000 else {
                 throw ConfigurationError(field: "TRADELOG_GATEWAY_BUFFER", source: source, problem: "\(b.debugDescription) is not a number ≥ 1000")
