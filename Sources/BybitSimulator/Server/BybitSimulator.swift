@@ -112,13 +112,29 @@ public final class BybitSimulator: Service, Sendable {
             case .manual:
                 try? await Task.sleep(for: .seconds(86_400 * 365))
             case .perSecond(let n):
-                let interval = Duration.nanoseconds(Int64(1e9 / n))
-                var next = clock.now
+                // Steps owed are computed from the elapsed time and taken in bursts, so high
+                // rates (thousands of steps per second) are met without a sleep per step.
+                let start = clock.now
+                var done: Int64 = 0
                 while !Task.isCancelled {
-                    _ = await engine.step(now: Self.nowMs())
-                    next = next.advanced(by: interval)
-                    if next < clock.now.advanced(by: .seconds(-1)) { next = clock.now }  // fell far behind: don't burst
-                    try? await Task.sleep(until: next, clock: clock)
+                    let elapsed = clock.now - start
+                    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    let due = Int64(seconds * n) + 1
+                    // More than a second behind: drop the backlog rather than burst for long.
+                    if due - done > Int64(max(n, 1)) { done = due - Int64(max(n, 1)) }
+                    var burst = 0
+                    while done < due && burst < 256 && !Task.isCancelled {
+                        _ = await engine.step(now: Self.nowMs())
+                        done += 1
+                        burst += 1
+                    }
+                    while !Task.isCancelled, await engine.largestPending() > configuration.highWaterFrames {
+                        try? await Task.sleep(for: .microseconds(500))
+                    }
+                    if done >= due {
+                        let next = start.advanced(by: .nanoseconds(Int64(Double(done) / n * 1e9)))
+                        try? await Task.sleep(until: next, clock: clock)
+                    }
                 }
             case .max:
                 while !Task.isCancelled {
