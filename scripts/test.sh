@@ -20,4 +20,4 @@ fi
 
 swift build --build-tests
 swift test --skip-build
-TRADELOG_DISRUPTIVE_TESTS=1 swift test --skip-build --filter DisruptiveTests
+TRADELOG_DISRUPTIVE_TESTS=1 swift test --skip-build --no-parallel --filter DisruptiveTests
