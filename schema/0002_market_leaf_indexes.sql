@@ -8,14 +8,12 @@
 -- back to the primary key with a filter, which is fine for the dense market categories.
 -- Domain events keep every index.
 
+-- The keys of any leaf, minus the category index.
 CREATE FUNCTION tl_index_market_leaf(p_table text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (global_position)', p_table);
-    EXECUTE format('CREATE UNIQUE INDEX %I ON %I (event_id)', p_table || '_event_id_key', p_table);
-    EXECUTE format('CREATE UNIQUE INDEX %I ON %I (stream, stream_version)', p_table || '_stream_key', p_table);
-    EXECUTE format('CREATE INDEX %I ON %I (correlation_id) WHERE correlation_id IS NOT NULL',
-                   p_table || '_correlation_idx', p_table);
+    PERFORM tl_index_events_leaf(p_table);
+    EXECUTE format('DROP INDEX %I', p_table || '_category_idx');
 END
 $$;
 

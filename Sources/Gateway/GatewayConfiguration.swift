@@ -39,6 +39,18 @@ public struct GatewayConfiguration: Sendable {
     /// `TRADELOG_API_KEY`, `TRADELOG_API_PORT` (default 8080; `off` disables the API),
     /// `TRADELOG_API_HOST` (default 127.0.0.1),
     /// `TRADELOG_GATEWAY_BUFFER` (events, default 500000), `TRADELOG_GATEWAY_NAME`.
+    /// `BYBIT_API_KEY` + `BYBIT_API_SECRET`: both or neither.
+    public static func credentials(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> BybitCredentials? {
+        let key = env["BYBIT_API_KEY"] ?? ""
+        let secret = env["BYBIT_API_SECRET"] ?? ""
+        guard !key.isEmpty || !secret.isEmpty else { return nil }
+        guard !key.isEmpty, !secret.isEmpty else {
+            throw ConfigurationError(field: key.isEmpty ? "BYBIT_API_KEY" : "BYBIT_API_SECRET", source: "environment",
+                                     problem: "is empty while the other one is set: give both or neither")
+        }
+        return BybitCredentials(apiKey: key, secret: secret)
+    }
+
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfiguration {
         let source = "environment"
         let envName = env["BYBIT_ENV"].flatMap { $0.isEmpty ? nil : $0 } ?? "testnet"
@@ -47,15 +59,7 @@ public struct GatewayConfiguration: Sendable {
                                      problem: "\(envName.debugDescription) is not mainnet, testnet, demo or an http(s) URL")
         }
         var c = GatewayConfiguration(environment: environment)
-        let key = env["BYBIT_API_KEY"] ?? ""
-        let secret = env["BYBIT_API_SECRET"] ?? ""
-        if !key.isEmpty || !secret.isEmpty {
-            guard !key.isEmpty, !secret.isEmpty else {
-                throw ConfigurationError(field: key.isEmpty ? "BYBIT_API_KEY" : "BYBIT_API_SECRET", source: source,
-                                         problem: "is empty while the other one is set: give both or neither")
-            }
-            c.credentials = BybitCredentials(apiKey: key, secret: secret)
-        }
+        c.credentials = try credentials(env)
         if let list = env["TRADELOG_GATEWAY_SUBSCRIPTIONS"] {
             c.subscriptions = try parseSubscriptionList(list, source: "\(source) TRADELOG_GATEWAY_SUBSCRIPTIONS")
         }

@@ -52,12 +52,7 @@ public final class LogWriter: Sendable {
             do {
                 let result = try await log.append(Self.runs(batch))
                 buffer.remove(batch.count)
-                counters.withLock { s in
-                    s.appended += Int64(result.appendedCount)
-                    s.duplicates += Int64(result.duplicateCount)
-                    s.batches += 1
-                    s.lastHead = result.head
-                }
+                count(result, batches: 1)
                 backoffMs = 200
                 if let dropped = buffer.takeDropped() { await recordDropped(dropped) }
             } catch EventLogError.invalidAppend(let problem) {
@@ -66,12 +61,7 @@ public final class LogWriter: Sendable {
                 var done = 0
                 for item in batch {
                     do {
-                        let result = try await log.append([StreamAppend(stream: item.stream, events: [item.event])])
-                        counters.withLock { s in
-                            s.appended += Int64(result.appendedCount)
-                            s.duplicates += Int64(result.duplicateCount)
-                            s.lastHead = result.head
-                        }
+                        count(try await log.append([StreamAppend(stream: item.stream, events: [item.event])]), batches: 0)
                     } catch EventLogError.invalidAppend(let problem) {
                         counters.withLock { $0.rejected += 1 }
                         logger.error("event refused by the log and skipped", metadata: [
@@ -90,6 +80,15 @@ public final class LogWriter: Sendable {
                 try? await Task.sleep(for: .milliseconds(backoffMs))
                 backoffMs = min(backoffMs * 2, 5_000)
             }
+        }
+    }
+
+    private func count(_ result: AppendResult, batches: Int64) {
+        counters.withLock { s in
+            s.appended += Int64(result.appendedCount)
+            s.duplicates += Int64(result.duplicateCount)
+            s.batches += batches
+            s.lastHead = result.head
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bybit
+import BybitSimulator
 import EventLog
 import Foundation
 import Logging
@@ -86,7 +87,7 @@ struct BenchGateway: AsyncParsableCommand {
 /// Synthetic frames with Bybit's real shapes (keys, numbers as strings).
 enum GatewayBenchFrames {
     static func trades(count: Int) -> [[UInt8]] {
-        var rng = BenchRandom(seed: 7)
+        var rng = SplitMix64(seed: 7)
         var out: [[UInt8]] = []
         out.reserveCapacity(count)
         var id = 1_000_000
@@ -107,7 +108,7 @@ enum GatewayBenchFrames {
     }
 
     static func bookDeltas(count: Int) -> [[UInt8]] {
-        var rng = BenchRandom(seed: 11)
+        var rng = SplitMix64(seed: 11)
         var out: [[UInt8]] = []
         out.reserveCapacity(count + 1)
         func levels(_ n: Int, base: Double, dir: Double) -> String {
@@ -124,17 +125,5 @@ enum GatewayBenchFrames {
             out.append(Array(#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":\#(1_700_000_000_000 + i),"data":{"s":"BTCUSDT","b":[\#(levels(nb, base: 64999.9 - Double(rng.next() % 20) * 0.1, dir: -1))],"a":[\#(levels(na, base: 65000.0 + Double(rng.next() % 20) * 0.1, dir: 1))],"u":\#(1000 + i),"seq":\#(9000 + i * 3)},"cts":\#(1_700_000_000_000 + i)}"#.utf8))
         }
         return out
-    }
-}
-
-struct BenchRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

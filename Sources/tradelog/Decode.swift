@@ -41,18 +41,26 @@ struct Decode: AsyncParsableCommand {
             for e in output.events {
                 totals.events += 1
                 if e.type == "UnparsedFrame" || e.type == "UnknownTopicFrame" { totals.unparsed += 1 }
-                buffer.append(contentsOf: #"{"type":"#.utf8)
-                JSONText.appendString(e.type, to: &buffer)
-                buffer.append(contentsOf: #","stream":"#.utf8)
-                JSONText.appendString(e.stream, to: &buffer)
-                buffer.append(contentsOf: #","data":"#.utf8)
-                buffer.append(contentsOf: e.data)
-                buffer.append(contentsOf: "}\n".utf8)
+                var line = JSONWriter()
+                line.beginObject()
+                line.key("type")
+                line.string(e.type)
+                line.key("stream")
+                line.string(e.stream)
+                line.key("data")
+                line.raw(e.data)
+                line.endObject()
+                buffer.append(contentsOf: line.take())
+                buffer.append(UInt8(ascii: "\n"))
             }
             if controls, let c = output.control {
-                buffer.append(contentsOf: #"{"control":"#.utf8)
-                JSONText.appendString(String(describing: c), to: &buffer)
-                buffer.append(contentsOf: "}\n".utf8)
+                var line = JSONWriter()
+                line.beginObject()
+                line.key("control")
+                line.string(String(describing: c))
+                line.endObject()
+                buffer.append(contentsOf: line.take())
+                buffer.append(UInt8(ascii: "\n"))
             }
             if buffer.count > 1 << 16 {
                 out.write(Data(buffer))
@@ -97,26 +105,5 @@ struct Decode: AsyncParsableCommand {
         out.write(Data(buffer))
         FileHandle.standardError.write(Data(
             "frames: \(totals.frames) events: \(totals.events) unparsed: \(totals.unparsed) resyncs: \(totals.resyncs)\n".utf8))
-    }
-}
-
-/// Minimal JSON string escaping for the CLI's own output lines.
-enum JSONText {
-    static func appendString(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-            case 0x0A: out.append(contentsOf: [92, 110])
-            case 0x0D: out.append(contentsOf: [92, 114])
-            case 0x09: out.append(contentsOf: [92, 116])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [92, 117, 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

@@ -60,11 +60,7 @@ struct Record: AsyncParsableCommand {
             }
         }
         keys += try parseSubscriptionList(topics, source: "--topics")
-        let env = ProcessInfo.processInfo.environment
-        let credentials: BybitCredentials? = {
-            guard let k = env["BYBIT_API_KEY"], let s = env["BYBIT_API_SECRET"], !k.isEmpty, !s.isEmpty else { return nil }
-            return BybitCredentials(apiKey: k, secret: s)
-        }()
+        let credentials = try GatewayConfiguration.credentials()
         let sink = try RecordingSink(path: out, info: [
             "source": "tradelog record", "environment": environment.description,
             "subscriptions": keys.map(\.id).joined(separator: ","),
