@@ -29,6 +29,10 @@ let package = Package(
         .systemLibrary(
             name: "CRabbitMQ", pkgConfig: "librabbitmq",
             providers: [.apt(["librabbitmq-dev"]), .brew(["rabbitmq-c"])]),
+        // rabbitmq-c's variadic login, field tables and confirm frames, wrapped in plain C.
+        .target(
+            name: "CAMQPShim",
+            dependencies: ["CRabbitMQ"]),
         .systemLibrary(
             name: "CLZ4", pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]),
@@ -44,7 +48,7 @@ let package = Package(
         .target(
             name: "PostgresClient",
             dependencies: [
-                "CLibPQ",
+                "CLibPQ", "TradelogCore",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // The event log: append, read, subscriptions, checkpoints, migrations, retention.
@@ -52,6 +56,25 @@ let package = Package(
             name: "EventLog",
             dependencies: [
                 "TradelogCore", "PostgresClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        // RabbitMQ on rabbitmq-c: one thread per connection, publisher confirms, consumers.
+        .target(
+            name: "AMQP",
+            dependencies: [
+                "CAMQPShim", "TradelogCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // Inbound trading signals (seed 002) without I/O: parsing, validation, their events.
+        .target(
+            name: "Signals",
+            dependencies: ["TradelogCore", "Bybit"]),
+        // The relay (log → documented queues) and the signal intake (queue → log).
+        .target(
+            name: "Relay",
+            dependencies: [
+                "AMQP", "Signals", "Bybit", "EventLog", "TradelogCore", "PostgresClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
@@ -100,6 +123,7 @@ let package = Package(
             dependencies: [
                 "EventLog", "TradelogCore", "PostgresClient",
                 "Bybit", "BybitClient", "BybitSimulator", "Gateway", "Recording",
+                "AMQP", "Relay", "Signals",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,7 +133,7 @@ let package = Package(
         // Test harness shared by the integration tests (real PostgreSQL).
         .target(
             name: "TradelogTesting",
-            dependencies: ["EventLog", "PostgresClient"]),
+            dependencies: ["EventLog", "PostgresClient", "AMQP"]),
 
         .testTarget(
             name: "TradelogCoreTests",
@@ -138,6 +162,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
+        .testTarget(
+            name: "SignalsTests",
+            dependencies: ["Signals", "TradelogCore", "Bybit"]),
+        .testTarget(
+            name: "RelayTests",
+            dependencies: [
+                "Relay", "AMQP", "Signals", "Bybit", "EventLog", "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["validate_queues.py"]),
         .testTarget(
             name: "EventLogTests",
             dependencies: [

@@ -7,6 +7,8 @@
 #   scripts/servers.sh stop             stop both (idempotent)
 #   scripts/servers.sh status           state, ports, loopback check, URLs; exit 0 iff both up
 #   scripts/servers.sh restart-postgres pg_ctl restart -m fast, wait until ready
+#   scripts/servers.sh stop-rabbitmq    stop the broker only (tests of outages)
+#   scripts/servers.sh start-rabbitmq   start the broker only, wait until ready
 #   scripts/servers.sh psql [ARGS...]   psql against DATABASE_URL
 #   scripts/servers.sh urls             print the connection URLs only
 #
@@ -604,7 +606,7 @@ cmd_psql() {
     exec "$PG_BIN/psql" "$DATABASE_URL" "$@"
 }
 
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 main() {
     local cmd="${1:-start}"
@@ -614,6 +616,8 @@ main() {
         stop)             cmd_stop ;;
         status)           cmd_status ;;
         restart-postgres) pg_restart ;;
+        stop-rabbitmq)    rmq_stop ;;
+        start-rabbitmq)   rmq_start ;;
         psql)             cmd_psql "$@" ;;
         urls)             print_urls ;;
         -h|--help|help)   usage ;;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README): starts the local servers if they are not running, builds,
-# runs every test against the real PostgreSQL, then runs the tests that restart
-# PostgreSQL on their own (they would break the connections of tests running beside them).
+# runs every test against the real PostgreSQL and RabbitMQ, then runs the tests that restart
+# a server on their own (they would break the connections of tests running beside them).
 #
 # With DATABASE_URL and AMQP_URL both set, tests use those servers; otherwise the local
 # servers are started and their URLs fill in whichever variable is not set.
@@ -17,6 +17,11 @@ if [[ -z "${DATABASE_URL:-}" || -z "${AMQP_URL:-}" ]]; then
         esac
     done <<< "$urls"
 fi
+
+# The independent message validator of the relay tests: Python with pika and jsonschema,
+# in a venv under .data/ (installed from PyPI on the first run).
+TRADELOG_PYTHON="$(bash scripts/pyenv.sh)"
+export TRADELOG_PYTHON
 
 swift build --build-tests
 swift test --skip-build

@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import TradelogCore
 import Logging
 
 /// One PostgreSQL connection on libpq, running on its own thread.

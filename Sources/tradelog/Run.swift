@@ -3,6 +3,8 @@ import EventLog
 import Foundation
 import Gateway
 import Logging
+import AMQP
+import Relay
 import PostgresClient
 import ServiceLifecycle
 
@@ -11,9 +13,11 @@ struct Run: AsyncParsableCommand {
         abstract: "Run tradelog's services until SIGINT/SIGTERM.",
         discussion: """
             Services so far: the gateway (Bybit WebSockets into the log, with the subscription \
-            API), the category_stats projection (shown by `status`) and market-data retention \
-            (which also makes the coming days' market partitions). The relay, order and position \
-            managers join as they are built. The gateway is configured by environment variables: \
+            API), the relay (the log to the documented RabbitMQ queues, at AMQP_URL), the signal \
+            intake (model-service.trading_signals into the log, rejects to its .dlq), the \
+            category_stats projection (shown by `status`) and market-data retention (which also \
+            makes the coming days' market partitions). The order and position managers join as \
+            they are built. The gateway is configured by environment variables: \
             BYBIT_ENV (mainnet, testnet, demo or a URL such as a simulator's; default testnet), \
             BYBIT_API_KEY and BYBIT_API_SECRET (private topics), TRADELOG_GATEWAY_SUBSCRIPTIONS \
             (channel:topic,...), TRADELOG_API_KEY and TRADELOG_API_PORT (default 8080, or off), \
@@ -23,7 +27,7 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var db: DatabaseOptions
 
-    @Option(help: "Run only this service: gateway, projections or retention (default: all).")
+    @Option(help: "Run only this service: gateway, relay, signals, projections or retention (default: all).")
     var only: String?
 
     func run() async throws {
@@ -36,7 +40,7 @@ struct Run: AsyncParsableCommand {
         }
         await probe.close()
 
-        let known = ["gateway", "projections", "retention"]
+        let known = ["gateway", "relay", "signals", "projections", "retention"]
         if let only, !known.contains(only) {
             throw ValidationError("--only \(only): unknown service (known: \(known.joined(separator: ", ")))")
         }
@@ -45,6 +49,16 @@ struct Run: AsyncParsableCommand {
             let configuration = try GatewayConfiguration.fromEnvironment()
             services.append(.init(service: try GatewayService(
                 configuration: configuration, log: EventLog(settings: settings.with(applicationName: "tradelog:gateway")), logger: logger)))
+        }
+        if only == nil || only == "relay" || only == "signals" {
+            let amqp = try AMQPSettings.fromEnvironment()
+            if only != "signals" {
+                services.append(.init(service: RelayService(amqp: amqp, settings: settings, logger: logger)))
+            }
+            if only != "relay" {
+                let log = EventLog(settings: settings.with(applicationName: "tradelog:signals"))
+                services.append(.init(service: SignalIntake(amqp: amqp, sink: LogSignalSink(log: log), logger: logger)))
+            }
         }
         if only == nil || only == "projections" {
             let projection = try CategoryStatsProjection()

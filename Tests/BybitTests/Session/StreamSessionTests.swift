@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Bybit
+import TradelogCore
 
 @Suite("WebSocket session logic")
 struct StreamSessionTests {

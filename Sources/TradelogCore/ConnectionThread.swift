@@ -2,26 +2,27 @@ import Foundation
 
 /// A serial executor that owns one OS thread.
 ///
-/// libpq calls block; running them on Swift's cooperative pool would starve it. Each
-/// ``PGConnection`` actor runs on its own `ConnectionThread`, so its blocking calls only
-/// ever block that thread.
-final class ConnectionThread: SerialExecutor, @unchecked Sendable {
+/// libpq and rabbitmq-c calls block; running them on Swift's cooperative pool would starve
+/// it. Each connection actor (`PGConnection`, `AMQPConnection`) runs on its own
+/// `ConnectionThread`, so its blocking calls only ever block that thread (rabbitmq-c is not
+/// thread-safe either, which this also answers).
+public final class ConnectionThread: SerialExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var stopping = false
     private var threadID: pthread_t?
 
     /// True when called on this executor's own thread.
-    var isCurrent: Bool {
+    public var isCurrent: Bool {
         condition.lock()
         defer { condition.unlock() }
         guard let threadID else { return false }
         return pthread_equal(threadID, pthread_self()) != 0
     }
 
-    let name: String
+    public let name: String
 
-    init(name: String) {
+    public init(name: String) {
         self.name = name
         let thread = Thread { [self] in
             self.condition.lock()
@@ -34,7 +35,7 @@ final class ConnectionThread: SerialExecutor, @unchecked Sendable {
         thread.start()
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
         condition.lock()
         jobs.append(unowned)
@@ -42,12 +43,12 @@ final class ConnectionThread: SerialExecutor, @unchecked Sendable {
         condition.unlock()
     }
 
-    func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+    public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
         UnownedSerialExecutor(ordinary: self)
     }
 
     /// Lets the thread exit once the queued jobs have run.
-    func shutdown() {
+    public func shutdown() {
         condition.lock()
         stopping = true
         condition.signal()

@@ -1,0 +1,264 @@
+import AMQP
+import EventLog
+import Foundation
+import Logging
+import ServiceLifecycle
+import Signals
+import Synchronization
+import TradelogCore
+
+/// Where the intake stores what it receives: the event log, or a test double.
+public protocol SignalSink: Sendable {
+    /// Appends atomically; returns once the events are durable.
+    func append(_ appends: [StreamAppend]) async throws -> AppendResult
+    /// The `SignalReceived` already logged for a signal id, if any.
+    func received(signalID: String) async throws -> SignalReceived?
+}
+
+/// The event log as a ``SignalSink``.
+public struct LogSignalSink: SignalSink {
+    let log: EventLog
+    let registry: EventRegistry
+
+    public init(log: EventLog) {
+        self.log = log
+        var r = EventRegistry()
+        SignalEvents.register(&r)
+        registry = r
+    }
+
+    public func append(_ appends: [StreamAppend]) async throws -> AppendResult { try await log.append(appends) }
+
+    public func received(signalID: String) async throws -> SignalReceived? {
+        let events = try await log.readStream(SignalEvents.stream(signalID: signalID), limit: 100)
+        guard let event = events.first(where: { $0.type == SignalReceived.eventType }) else { return nil }
+        return try registry.decode(SignalReceived.self, from: event)
+    }
+}
+
+public struct SignalIntakeOptions: Sendable {
+    public var queue = "model-service.trading_signals"
+    /// Dead letters: the original bodies of rejected signals.
+    public var deadLetterQueue = "model-service.trading_signals.dlq"
+    /// Unacked deliveries the broker may send ahead; also the most handled in one batch.
+    public var prefetch = 500
+    public var queueArguments = QueueArguments.documented
+    /// The dead-letter queue keeps what it holds until someone reads it.
+    public var deadLetterArguments = QueueArguments(durable: true)
+    public var backoff = ReconnectBackoff(initialMs: 500, maximumMs: 15_000)
+    /// How long one wait for deliveries lasts (heartbeats are serviced in between).
+    public var pollTimeout: Duration = .milliseconds(500)
+
+    public init() {}
+}
+
+/// Counters of the intake.
+public struct SignalIntakeCounters: Sendable, Hashable {
+    public var received: Int64 = 0
+    public var rejected: Int64 = 0
+    /// Deliveries of a body already logged (a redelivery): acked, nothing appended.
+    public var redelivered: Int64 = 0
+    public var deadLettered: Int64 = 0
+    public var acked: Int64 = 0
+}
+
+/// Consumes `model-service.trading_signals` (seed 002) into the log.
+///
+/// A delivery is acked only once its event is durable: `SignalReceived` for a valid signal
+/// (its id derived from `signal_id`, so a redelivery appends nothing), or `SignalRejected`
+/// with a reason, whose original body then also goes to the dead-letter queue (confirmed)
+/// before the ack. Any failure closes the connections, so unacked deliveries return to
+/// the queue, and the intake reconnects with backoff.
+public final class SignalIntake: Service, Sendable {
+    public let options: SignalIntakeOptions
+    let amqp: AMQPSettings
+    let sink: any SignalSink
+    let logger: Logger
+    private let state = Mutex(SignalIntakeCounters())
+
+    public init(amqp: AMQPSettings, sink: any SignalSink, options: SignalIntakeOptions = SignalIntakeOptions(),
+                logger: Logger = Logger(label: "tradelog.signals")) {
+        self.amqp = amqp
+        self.sink = sink
+        self.options = options
+        self.logger = logger
+    }
+
+    public var counters: SignalIntakeCounters { state.withLock { $0 } }
+
+    public func run() async throws {
+        // SIGTERM/SIGINT: stop consuming; unacked deliveries go back to the queue.
+        do {
+            try await cancelWhenGracefulShutdown { try await self.consume() }
+        } catch is CancellationError {}
+    }
+
+    func consume() async throws {
+        let consumer = AMQPConnection(settings: amqp, name: "signals", logger: logger)
+        let deadLetters = AMQPConnection(settings: amqp, name: "signals-dlq", logger: logger)
+        var backoff = options.backoff
+        logger.info("signal intake starting", metadata: ["queue": "\(options.queue)", "amqp.url": "\(amqp.redactedURL)"])
+        while !Task.isCancelled {
+            do {
+                try await deadLetters.open(confirms: true)
+                try await deadLetters.declare(queue: options.deadLetterQueue, arguments: options.deadLetterArguments)
+                try await consumer.open(confirms: false)
+                try await consumer.declare(queue: options.queue, arguments: options.queueArguments)
+                try await consumer.consume(queue: options.queue, prefetch: options.prefetch)
+                logger.info("signal intake consuming", metadata: ["queue": "\(options.queue)"])
+                while !Task.isCancelled {
+                    let deliveries = try await consumer.nextDeliveries(max: options.prefetch, timeout: options.pollTimeout)
+                    if deliveries.isEmpty {
+                        _ = try await deadLetters.readConfirms(timeout: .zero)  // heartbeats
+                        continue
+                    }
+                    try await handle(deliveries, consumer: consumer, deadLetters: deadLetters)
+                    backoff.reset()
+                }
+            } catch {
+                await consumer.close()
+                await deadLetters.close()
+                if Task.isCancelled { break }
+                let delay = backoff.next()
+                logger.warning("signal intake interrupted; unacked signals go back to the queue",
+                               metadata: ["error": "\(error)", "retry.in.ms": "\(delay)"])
+                try? await Task.sleep(for: .milliseconds(delay))
+            }
+        }
+        await consumer.close()
+        await deadLetters.close()
+        logger.info("signal intake stopped")
+    }
+
+    /// One batch: events appended (durable), dead letters confirmed, then one ack for all.
+    func handle(_ deliveries: [AMQPDelivery], consumer: AMQPConnection, deadLetters: AMQPConnection) async throws {
+        let queue = options.queue
+        let now = Timestamp.now()
+        var plan = IntakePlan(deadLetterQueue: options.deadLetterQueue)
+        for d in deliveries {
+            try plan.add(d, queue: queue, receiveTime: now)
+        }
+        let result = try await sink.append(plan.appends)
+        // A SignalReceived already in the log: the same body again (a redelivery, nothing to
+        // do) or another body reusing the signal_id (rejected as a duplicate).
+        var duplicates: [StreamAppend] = []
+        for (i, outcome) in result.outcomes.enumerated() {
+            guard case .duplicate = outcome, let pending = plan.received[plan.appends[i].events[0].eventID] else { continue }
+            let existing = try await sink.received(signalID: pending.signal.signalID)
+            switch SignalDisposition(existing: existing, body: pending.delivery.body) {
+            case .new, .redelivery:
+                plan.redeliveries += 1
+            case .duplicate:
+                let (stream, event) = try SignalEvents.duplicate(
+                    signal: pending.signal, body: pending.delivery.body, queue: queue, receiveTime: now,
+                    messageID: pending.delivery.messageID)
+                duplicates.append(StreamAppend(stream: stream, events: [event]))
+                plan.deadLetter(pending.delivery, event: event, reason: .duplicateSignalID, field: "signal_id",
+                                detail: "signal_id \(pending.signal.signalID) is already in the log with a different body",
+                                signalID: pending.signal.signalID)
+            }
+        }
+        if !duplicates.isEmpty { _ = try await sink.append(duplicates) }
+
+        if !plan.deadLetters.isEmpty {
+            let report = try await deadLetters.publish(plan.deadLetters, window: plan.deadLetters.count)
+            var acked = report.resolutions.filter(\.acked).count
+            var nacked = report.resolutions.count - acked
+            while acked + nacked < plan.deadLetters.count {
+                let more = try await deadLetters.readConfirms(timeout: .seconds(10))
+                if more.resolutions.isEmpty { throw AMQPError(.timeout, "dead letters not confirmed within 10 s") }
+                acked += more.resolutions.filter(\.acked).count
+                nacked += more.resolutions.count - more.resolutions.filter(\.acked).count
+            }
+            if nacked > 0 { throw AMQPError(.nacked, "the broker nacked \(nacked) dead letter(s)") }
+        }
+        try await consumer.ack(deliveries.last!.deliveryTag, multiple: true)
+        for r in plan.rejections {
+            logger.warning("signal rejected", metadata: [
+                "reason": "\(r.reason.rawValue)", "field": "\(r.field ?? "-")", "detail": "\(r.detail)",
+                "signal_id": "\(r.signalID ?? "-")",
+            ])
+        }
+        let counts = plan
+        state.withLock {
+            $0.received += Int64(counts.received.count)
+            $0.rejected += Int64(counts.rejections.count)
+            $0.redelivered += Int64(counts.redeliveries)
+            $0.deadLettered += Int64(counts.deadLetters.count)
+            $0.acked += Int64(deliveries.count)
+        }
+    }
+}
+
+/// The events and dead letters of one batch of deliveries.
+struct IntakePlan {
+    struct Pending {
+        var signal: TradingSignal
+        var delivery: AMQPDelivery
+    }
+
+    var appends: [StreamAppend] = []
+    /// Valid signals by the id of their `SignalReceived`.
+    var received: [UUID: Pending] = [:]
+    let deadLetterQueue: String
+    var deadLetters: [AMQPMessage] = []
+    /// What was rejected, for the log lines.
+    var rejections: [SignalRejection] = []
+    var redeliveries = 0
+    private var bodiesBySignal: [String: String] = [:]
+    private var eventIDs: Set<UUID> = []
+
+    init(deadLetterQueue: String) { self.deadLetterQueue = deadLetterQueue }
+
+    mutating func add(_ d: AMQPDelivery, queue: String, receiveTime: Timestamp) throws {
+        switch SignalParser.parse(d.body) {
+        case .success(let signal):
+            let digest = SignalEvents.bodySHA256(d.body)
+            if let earlier = bodiesBySignal[signal.signalID] {
+                // Twice in one batch: the same body is one signal, another body a duplicate.
+                if earlier == digest {
+                    redeliveries += 1
+                    return
+                }
+                let (stream, event) = try SignalEvents.duplicate(
+                    signal: signal, body: d.body, queue: queue, receiveTime: receiveTime, messageID: d.messageID)
+                append(stream, event)
+                deadLetter(d, event: event, reason: .duplicateSignalID, field: "signal_id",
+                           detail: "signal_id \(signal.signalID) appears twice with different bodies", signalID: signal.signalID)
+                return
+            }
+            bodiesBySignal[signal.signalID] = digest
+            let (stream, event) = try SignalEvents.received(
+                signal: signal, body: d.body, queue: queue, redelivered: d.redelivered, receiveTime: receiveTime,
+                messageID: d.messageID)
+            append(stream, event)
+            received[event.eventID] = Pending(signal: signal, delivery: d)
+        case .failure(let rejection):
+            let (stream, event) = try SignalEvents.rejected(
+                rejection, body: d.body, queue: queue, receiveTime: receiveTime, messageID: d.messageID)
+            append(stream, event)
+            deadLetter(d, event: event, reason: rejection.reason, field: rejection.field, detail: rejection.detail,
+                       signalID: rejection.signalID)
+        }
+    }
+
+    private mutating func append(_ stream: String, _ event: NewEvent) {
+        // The same malformed body twice in a batch is one event (its id is the body's digest).
+        guard eventIDs.insert(event.eventID).inserted else { return }
+        appends.append(StreamAppend(stream: stream, events: [event]))
+    }
+
+    mutating func deadLetter(_ d: AMQPDelivery, event: NewEvent, reason: SignalRejectionReason, field: String?,
+                             detail: String, signalID: String?) {
+        rejections.append(SignalRejection(reason: reason, field: field, detail: detail, signalID: signalID))
+        var headers: [AMQPMessage.Header] = [
+            .init("rejection_reason", reason.rawValue),
+            .init("rejection_detail", String(detail.prefix(512))),
+        ]
+        if let field { headers.append(.init("rejection_field", field)) }
+        if let id = d.messageID { headers.append(.init("original_message_id", id)) }
+        deadLetters.append(AMQPMessage(
+            queue: deadLetterQueue, body: d.body, messageID: event.eventID.lowercasedString, type: "SignalRejected",
+            timestamp: event.metadata.receiveTime.map { $0.microsecondsSinceEpoch / 1_000_000 }, headers: headers))
+    }
+}

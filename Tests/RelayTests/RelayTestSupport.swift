@@ -1,0 +1,166 @@
+import AMQP
+import Bybit
+import EventLog
+import Foundation
+import Relay
+import Signals
+import TradelogCore
+import TradelogTesting
+
+/// Events of every routed type: the gateway's decoded from the Bybit fixtures (the real
+/// shapes), the later issues' as plain objects, and a generated signal.
+enum RelaySamples {
+    static let fixtures = TestDatabase.repositoryRoot.appendingPathComponent("Tests/BybitTests/Fixtures")
+
+    static func frame(_ name: String) throws -> [UInt8] {
+        var bytes = Array(try Data(contentsOf: fixtures.appendingPathComponent(name)))
+        while let last = bytes.last, last == 0x0a || last == 0x0d || last == 0x20 { bytes.removeLast() }
+        return bytes
+    }
+
+    static func docsExample(_ name: String, _ index: Int) throws -> [UInt8] {
+        let doc = try JSONDocument(parsing: Array(try Data(contentsOf: fixtures.appendingPathComponent("docs_examples/" + name))))
+        return Array(doc.root.elements[index].rawBytes)
+    }
+
+    static func events() throws -> [StreamAppend] {
+        let at = Timestamp(microsecondsSinceEpoch: 1_764_106_500_000_000)
+        var decoded: [DecodedEvent] = []
+        var spot = FrameDecoder(channel: .spot)
+        decoded += spot.decode(try frame("ws_public_trade_spot.json"), receivedAt: at).events
+        var linear = FrameDecoder(channel: .linear)
+        for f in ["ws_ticker_linear_snapshot_2023.json", "ws_orderbook_snapshot_linear_ob500.json",
+                  "ws_orderbook_delta_linear_ob500.json", "ws_kline_linear_2024.json", "ws_all_liquidation.json"] {
+            decoded += linear.decode(try frame(f), receivedAt: at).events
+        }
+        var priv = FrameDecoder(channel: .private)
+        for f in ["ws_private_order_linear_market_close_testnet_2024.json", "ws_private_wallet_testnet_2024.json"] {
+            decoded += priv.decode(try frame(f), receivedAt: at).events
+        }
+        decoded += priv.decode(try docsExample("ws_private_position.json", 1), receivedAt: at).events
+        var out = decoded.map { e in
+            StreamAppend(stream: e.stream, events: [NewEvent(
+                eventID: e.eventID, type: e.type, data: e.data,
+                metadata: EventMetadata(source: "gateway:test", exchangeTime: e.exchangeTime, receiveTime: at))])
+        }
+        let later = ["FeaturesComputed", "DatasetReady", "OrderLifecycleChanged", "OrderExecuted", "PositionUpdated",
+                     "PortfolioUpdated", "PositionSnapshotCreated"]
+        for (i, type) in later.enumerated() {
+            out.append(StreamAppend(stream: "sample-\(type)", events: [NewEvent(
+                eventID: DeterministicID.uuid5(namespace: DeterministicID.namespace, name: "relay-sample/\(type)"),
+                type: type, data: Array(#"{"sample": true, "n": \#(i)}"#.utf8),
+                metadata: EventMetadata(correlationID: "corr-\(i)", traceID: "trace-\(i)", source: "test"))]))
+        }
+        let signal = try SignalParser.parse(SignalSamples.valid(index: 0, seed: 7)).get()
+        out.append(StreamAppend(stream: "model.signals-test", events: [try NewEvent(
+            eventID: DeterministicID.uuid5(namespace: DeterministicID.namespace, name: "relay-sample/signal"),
+            payload: SignalGenerated(signal: signal),
+            metadata: EventMetadata(correlationID: signal.signalID, traceID: signal.traceID, source: "model"))]))
+        return out
+    }
+
+    /// `n` small events spread over a few routed types (for the failure tests).
+    static func load(_ n: Int, from start: Int = 0) -> [StreamAppend] {
+        let types = [("MarketTrades", "market.linear.trade-BTCUSDT"), ("TickerUpdated", "market.linear.ticker-BTCUSDT"),
+                     ("OrderBookUpdated", "market.linear.orderbook-BTCUSDT"), ("ExchangeOrderUpdated", "exchange.order-x"),
+                     ("SystemNote", "notes-1")]
+        var out: [StreamAppend] = []
+        for i in start..<(start + n) {
+            let (type, stream) = types[i % types.count]
+            out.append(StreamAppend(stream: stream, events: [NewEvent(
+                eventID: DeterministicID.uuid5(namespace: DeterministicID.namespace, name: "relay-load/\(i)"),
+                type: type, data: Array(#"{"i": \#(i), "type": "delta"}"#.utf8))]))
+        }
+        return out
+    }
+}
+
+/// Drains queues with our own client (the Python validator is the independent one).
+enum QueueReader {
+    struct Message {
+        var messageID: String
+        var globalPosition: Int64
+    }
+
+    static func drain(_ queue: String, _ settings: AMQPSettings, idle: Duration = .seconds(1)) async throws -> [Message] {
+        let c = AMQPConnection(settings: settings, name: "test-reader")
+        try await c.open(confirms: false)
+        try await c.consume(queue: queue, prefetch: 1000)
+        var out: [Message] = []
+        while true {
+            let batch = try await c.nextDeliveries(max: 1000, timeout: idle)
+            if batch.isEmpty { break }
+            for d in batch {
+                let body = try JSONSerialization.jsonObject(with: Data(d.body)) as? [String: Any]
+                out.append(Message(messageID: d.messageID ?? "", globalPosition: (body?["global_position"] as? NSNumber)?.int64Value ?? -1))
+            }
+            try await c.ack(batch.last!.deliveryTag, multiple: true)
+        }
+        await c.close()
+        return out
+    }
+
+    /// Every body (and string headers) left in a queue, consumed and acked.
+    static func drainBodies(_ queue: String, _ settings: AMQPSettings) async throws -> [(body: [UInt8], headers: [String: String])] {
+        let c = AMQPConnection(settings: settings, name: "test-reader")
+        try await c.open(confirms: false)
+        try await c.declare(queue: queue, arguments: queue.hasSuffix(".dlq") ? QueueArguments(durable: true) : .documented)
+        try await c.consume(queue: queue, prefetch: 1000)
+        var out: [(body: [UInt8], headers: [String: String])] = []
+        while true {
+            let batch = try await c.nextDeliveries(max: 1000, timeout: .milliseconds(500))
+            if batch.isEmpty { break }
+            out += batch.map { ($0.body, $0.headers) }
+            try await c.ack(batch.last!.deliveryTag, multiple: true)
+        }
+        await c.close()
+        return out
+    }
+
+    /// Checks "every event delivered, order kept per queue, duplicates only with the same
+    /// message_id" and returns the number of duplicates.
+    static func checkDelivery(_ messages: [Message], expected: [Int64: String]) -> (missing: [Int64], outOfOrder: Int, badDuplicates: Int, duplicates: Int) {
+        var seen: [Int64: String] = [:]
+        var last: Int64 = 0
+        var outOfOrder = 0, badDuplicates = 0, duplicates = 0
+        for m in messages {
+            if let id = seen[m.globalPosition] {
+                duplicates += 1
+                if id != m.messageID { badDuplicates += 1 }
+                continue
+            }
+            if m.globalPosition < last { outOfOrder += 1 }
+            last = m.globalPosition
+            seen[m.globalPosition] = m.messageID
+            if expected[m.globalPosition] != m.messageID { badDuplicates += 1 }
+        }
+        let missing = expected.keys.filter { seen[$0] == nil }.sorted()
+        return (missing, outOfOrder, badDuplicates, duplicates)
+    }
+}
+
+/// The independent validator: Python, pika and jsonschema (venv made by scripts/pyenv.sh).
+enum PythonValidator {
+    static func python() async throws -> String {
+        if let p = ProcessInfo.processInfo.environment["TRADELOG_PYTHON"], !p.isEmpty { return p }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("tradelog-pyenv-\(UUID().uuidString)").path
+        let rc = try await runShell("bash '\(TestDatabase.repositoryRoot.path)/scripts/pyenv.sh' > '\(out)'")
+        guard rc == 0 else { throw TestBrokerError(message: "scripts/pyenv.sh failed (\(rc))") }
+        return try String(contentsOfFile: out, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs validate_queues.py; returns its exit status and its JSON report.
+    static func validate(_ settings: AMQPSettings, queues: [String]) async throws -> (Int32, [String: Any]) {
+        let python = try await python()
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("tradelog-validate-\(UUID().uuidString).json").path
+        let url = "amqp://\(settings.user):\(settings.password)@\(settings.host):\(settings.port)/\(settings.virtualHost)"
+        let root = TestDatabase.repositoryRoot.path
+        let rc = try await runShell(
+            "'\(python)' '\(root)/Tests/RelayTests/validate_queues.py' --amqp-url '\(url)' --schemas '\(root)/schema/messages' "
+                + "--out '\(out)' --idle-seconds 1 " + queues.map { "'\($0)'" }.joined(separator: " ") + " 1>&2")
+        let data = (try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()
+        try? FileManager.default.removeItem(atPath: out)
+        let report = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+        return (rc, report)
+    }
+}
