@@ -1,0 +1,69 @@
+import AMQP
+import EventLog
+import Foundation
+import PostgresClient
+import Testing
+import TradelogCore
+import TradelogTesting
+@testable import Relay
+
+/// Stops the local RabbitMQ for 30 s under a running relay: run alone
+/// (`TRADELOG_DISRUPTIVE_TESTS=1`, see scripts/test.sh), it would break the tests beside it.
+@Suite("Relay across a RabbitMQ outage (disruptive)",
+       .enabled(if: ProcessInfo.processInfo.environment["TRADELOG_DISRUPTIVE_TESTS"] == "1"),
+       .serialized)
+struct RelayDisruptiveTests {
+    static func servers(_ command: String) async throws -> Int32 {
+        try await runShell("bash '\(TestDatabase.repositoryRoot.path)/scripts/servers.sh' \(command) 1>&2")
+    }
+
+    @Test("RabbitMQ stopped for 30 s mid-run: afterwards every event is delivered, order kept per queue, duplicates only with the same message_id")
+    func brokerOutage() async throws {
+        try await TestDatabase.with { pg in
+            try await TestBroker.with { amqp in
+                let log = EventLog(settings: pg)
+                var options = RelayOptions()
+                options.idleWait = .milliseconds(200)
+                options.backoff = ReconnectBackoff(initialMs: 500, maximumMs: 2000)
+                let relay = RelayService(amqp: amqp, settings: pg, options: options)
+                let task = Task { try await relay.run() }
+                defer { task.cancel() }
+                let conn = PGConnection(settings: pg)
+                // Events keep arriving before, during and after the outage.
+                let writer = Task {
+                    for chunk in 0..<60 {
+                        _ = try await log.append(RelaySamples.load(500, from: chunk * 500))
+                        try await Task.sleep(for: .milliseconds(700))
+                    }
+                }
+                #expect(try await TestDatabase.eventually(timeout: .seconds(60)) {
+                    Int(try await conn.scalar("SELECT coalesce(sum(confirmed), 0) FROM relay_queues") ?? "0")! > 2000
+                })
+                #expect(try await Self.servers("stop-rabbitmq") == 0)
+                let stoppedAt = try await log.head()
+                try await Task.sleep(for: .seconds(30))
+                #expect(try await log.head() > stoppedAt, "events were still appended while the broker was down")
+                #expect(try await Self.servers("start-rabbitmq") == 0)
+                try await writer.value
+                let head = try await log.head()
+                #expect(try await TestDatabase.eventually(timeout: .seconds(120)) {
+                    try await conn.scalar("SELECT position FROM checkpoints WHERE name = 'relay'") == String(head)
+                })
+                task.cancel()
+                _ = try? await task.value
+
+                let events = try await log.read(after: 0, limit: 100_000)
+                for queue in ["ws-gateway.trade", "ws-gateway.ticker", "ws-gateway.orderbook", "ws-gateway.order"] {
+                    let types = RelayRoutes.standard.eventTypes(for: queue)
+                    let expected = Dictionary(uniqueKeysWithValues: events.filter { types.contains($0.type) }
+                        .map { ($0.globalPosition, $0.eventID.lowercasedString) })
+                    let got = try await QueueReader.drain(queue, amqp)
+                    let check = QueueReader.checkDelivery(got, expected: expected)
+                    #expect(check.missing.isEmpty, "\(queue): \(check.missing.count) missing")
+                    #expect(check.outOfOrder == 0 && check.badDuplicates == 0, "\(queue)")
+                    #expect(expected.count == 6000, "\(queue)")
+                }
+            }
+        }
+    }
+}
