@@ -116,11 +116,24 @@ int tl_amqp_open(tl_amqp *c, const char *host, int port, const char *vhost, cons
     struct timeval rpc = { 30, 0 };
     amqp_set_rpc_timeout(c->conn, &rpc);
 
-    amqp_table_entry_t props[1];
+    // Capabilities beside rabbitmq-c's own: without consumer_cancel_notify the broker
+    // would not tell a consumer that its queue was deleted (it would wait forever).
+    amqp_table_entry_t caps[3];
+    const char *cap_names[3] = { "consumer_cancel_notify", "publisher_confirms", "basic.nack" };
+    for (int i = 0; i < 3; i++) {
+        caps[i].key = amqp_cstring_bytes(cap_names[i]);
+        caps[i].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+        caps[i].value.value.boolean = 1;
+    }
+    amqp_table_entry_t props[2];
     props[0].key = amqp_cstring_bytes("connection_name");
     props[0].value.kind = AMQP_FIELD_KIND_UTF8;
     props[0].value.value.bytes = amqp_cstring_bytes(connection_name ? connection_name : "tradelog");
-    amqp_table_t table = { 1, props };
+    props[1].key = amqp_cstring_bytes("capabilities");
+    props[1].value.kind = AMQP_FIELD_KIND_TABLE;
+    props[1].value.value.table.num_entries = 3;
+    props[1].value.value.table.entries = caps;
+    amqp_table_t table = { 2, props };
     amqp_rpc_reply_t r = amqp_login_with_properties(c->conn, vhost, 0, 131072, heartbeat_s, &table,
                                                     AMQP_SASL_METHOD_PLAIN, user, password);
     if (check_reply(c, r, "login") != 0) return -1;

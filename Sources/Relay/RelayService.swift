@@ -191,15 +191,17 @@ struct RelaySession {
     /// Applies confirms to the progress and the counters; a nack or a returned message
     /// ends the session (the relay republishes from the checkpoints).
     private mutating func settle(_ report: PublishReport) throws {
+        // A returned (unroutable) message is acked right after its return: drop the whole
+        // report unapplied, so its checkpoint never passes it, and declare again.
+        if report.returned > 0 {
+            declared.removeAll()
+            throw AMQPError(.unroutable, "\(report.returned) message(s) returned as unroutable (queue deleted?)")
+        }
         let (acked, nacked) = progress.apply(report.resolutions)
         for (queue, n) in acked { relay.metrics.update(queue) { $0.confirmed += n } }
         for n in nacked { relay.metrics.update(n.queue) { $0.nacked += 1 } }
         if let first = nacked.first {
             throw AMQPError(.nacked, "broker nacked the message at position \(first.position) for \(first.queue)")
-        }
-        if report.returned > 0 {
-            declared.removeAll()
-            throw AMQPError(.unroutable, "\(report.returned) message(s) returned as unroutable (queue deleted?)")
         }
     }
 
@@ -257,7 +259,7 @@ struct RelaySession {
     }
 
     private func acquireLease() async throws -> Int {
-        let key = "tradelog.relay:" + options.name
+        let key = RelayStore.leaseKey(options.name)
         var waiting = false
         while true {
             try Task.checkCancellation()

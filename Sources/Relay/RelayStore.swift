@@ -4,6 +4,8 @@ import PostgresClient
 /// The relay's rows: per-queue checkpoints and counters (`relay_queues`) and the overall
 /// checkpoint (`checkpoints`), saved together.
 enum RelayStore {
+    static func leaseKey(_ relay: String) -> String { "tradelog.relay:" + relay }
+
     static func load(relay: String, on conn: isolated PGConnection) throws -> (overall: Int64, queues: [QueueMetrics]) {
         let overall = try Checkpoints.load(relay, on: conn)
         let r = try conn.query(
@@ -22,6 +24,11 @@ enum RelayStore {
 
     static func save(relay: String, overall: Int64, queues: [QueueMetrics], on conn: isolated PGConnection) throws {
         try conn.withTransaction { tx in
+            // Only under the relay's lease: if the connection was reopened (and another
+            // relay may hold the lease now), the session lock is gone and this fails.
+            guard try tx.scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", [leaseKey(relay)]) == "t" else {
+                throw SubscriptionError.leaseLost(relay)
+            }
             for q in queues {
                 try tx.execute(
                     """

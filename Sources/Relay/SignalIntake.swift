@@ -2,6 +2,7 @@ import AMQP
 import EventLog
 import Foundation
 import Logging
+import PostgresClient
 import ServiceLifecycle
 import Signals
 import Synchronization
@@ -108,11 +109,11 @@ public final class SignalIntake: Service, Sendable {
                 logger.info("signal intake consuming", metadata: ["queue": "\(options.queue)"])
                 while !Task.isCancelled {
                     let deliveries = try await consumer.nextDeliveries(max: options.prefetch, timeout: options.pollTimeout)
-                    if deliveries.isEmpty {
-                        _ = try await deadLetters.readConfirms(timeout: .zero)  // heartbeats
-                        continue
-                    }
-                    try await handle(deliveries, consumer: consumer, deadLetters: deadLetters)
+                    // The dead-letter connection is otherwise touched only on rejects: keep
+                    // its heartbeats going whatever the load.
+                    _ = try await deadLetters.readConfirms(timeout: .zero)
+                    if deliveries.isEmpty { continue }
+                    try await handleIsolatingPoison(deliveries, consumer: consumer, deadLetters: deadLetters)
                     backoff.reset()
                 }
             } catch {
@@ -130,13 +131,36 @@ public final class SignalIntake: Service, Sendable {
         logger.info("signal intake stopped")
     }
 
+    /// A batch the log refuses for its content (not for a lost connection) is handled one
+    /// delivery at a time, so that one message PostgreSQL cannot store does not hold the
+    /// queue: that one is recorded as `storage_refused` (body kept as base64) and dead-lettered.
+    func handleIsolatingPoison(_ deliveries: [AMQPDelivery], consumer: AMQPConnection, deadLetters: AMQPConnection) async throws {
+        do {
+            try await handle(deliveries, consumer: consumer, deadLetters: deadLetters)
+        } catch let error as PGError where error.isContentError {
+            logger.warning("the log refused a batch of signals; storing them one by one", metadata: ["error": "\(error)"])
+            for d in deliveries {
+                do {
+                    try await handle([d], consumer: consumer, deadLetters: deadLetters)
+                } catch let error as PGError where error.isContentError {
+                    try await handle([d], consumer: consumer, deadLetters: deadLetters, refused: error)
+                }
+            }
+        }
+    }
+
     /// One batch: events appended (durable), dead letters confirmed, then one ack for all.
-    func handle(_ deliveries: [AMQPDelivery], consumer: AMQPConnection, deadLetters: AMQPConnection) async throws {
+    func handle(_ deliveries: [AMQPDelivery], consumer: AMQPConnection, deadLetters: AMQPConnection,
+                refused: PGError? = nil) async throws {
         let queue = options.queue
         let now = Timestamp.now()
         var plan = IntakePlan(deadLetterQueue: options.deadLetterQueue)
         for d in deliveries {
-            try plan.add(d, queue: queue, receiveTime: now)
+            if let refused {
+                try plan.refuse(d, queue: queue, receiveTime: now, error: refused)
+            } else {
+                try plan.add(d, queue: queue, receiveTime: now)
+            }
         }
         let result = try await sink.append(plan.appends)
         // A SignalReceived already in the log: the same body again (a redelivery, nothing to
@@ -161,15 +185,19 @@ public final class SignalIntake: Service, Sendable {
         if !duplicates.isEmpty { _ = try await sink.append(duplicates) }
 
         if !plan.deadLetters.isEmpty {
-            let report = try await deadLetters.publish(plan.deadLetters, window: plan.deadLetters.count)
-            var acked = report.resolutions.filter(\.acked).count
-            var nacked = report.resolutions.count - acked
-            while acked + nacked < plan.deadLetters.count {
-                let more = try await deadLetters.readConfirms(timeout: .seconds(10))
-                if more.resolutions.isEmpty { throw AMQPError(.timeout, "dead letters not confirmed within 10 s") }
-                acked += more.resolutions.filter(\.acked).count
-                nacked += more.resolutions.count - more.resolutions.filter(\.acked).count
+            var report = try await deadLetters.publish(plan.deadLetters, window: plan.deadLetters.count)
+            var settled = report.resolutions
+            while settled.count < plan.deadLetters.count && report.returned == 0 {
+                report = try await deadLetters.readConfirms(timeout: .seconds(10))
+                if report.resolutions.isEmpty && report.returned == 0 {
+                    throw AMQPError(.timeout, "dead letters not confirmed within 10 s")
+                }
+                settled += report.resolutions
             }
+            // A returned dead letter is acked too, but it reached no queue (the .dlq was
+            // deleted): fail, so the connection is reopened and the queue declared again.
+            if report.returned > 0 { throw AMQPError(.unroutable, "a dead letter was returned: \(options.deadLetterQueue) is gone") }
+            let nacked = settled.filter { !$0.acked }.count
             if nacked > 0 { throw AMQPError(.nacked, "the broker nacked \(nacked) dead letter(s)") }
         }
         try await consumer.ack(deliveries.last!.deliveryTag, multiple: true)
@@ -242,6 +270,17 @@ struct IntakePlan {
         }
     }
 
+    /// A delivery the log refused to store as parsed: kept as a `storage_refused` rejection
+    /// with its body in base64 only.
+    mutating func refuse(_ d: AMQPDelivery, queue: String, receiveTime: Timestamp, error: PGError) throws {
+        let rejection = SignalRejection(
+            reason: .storageRefused, detail: "the log refused the message: \(error.sqlState ?? "?") \(error.message)")
+        let (stream, event) = try SignalEvents.rejected(rejection, body: d.body, queue: queue, receiveTime: receiveTime,
+                                                        messageID: d.messageID, forceBase64: true)
+        append(stream, event)
+        deadLetter(d, event: event, reason: rejection.reason, field: nil, detail: rejection.detail, signalID: nil)
+    }
+
     private mutating func append(_ stream: String, _ event: NewEvent) {
         // The same malformed body twice in a batch is one event (its id is the body's digest).
         guard eventIDs.insert(event.eventID).inserted else { return }
@@ -260,5 +299,14 @@ struct IntakePlan {
         deadLetters.append(AMQPMessage(
             queue: deadLetterQueue, body: d.body, messageID: event.eventID.lowercasedString, type: "SignalRejected",
             timestamp: event.metadata.receiveTime.map { $0.microsecondsSinceEpoch / 1_000_000 }, headers: headers))
+    }
+}
+
+extension PGError {
+    /// The server refused the data itself (data exception, integrity or program limit),
+    /// as opposed to a lost connection: retrying the same content would fail again.
+    var isContentError: Bool {
+        guard !isConnectionProblem, let state = sqlState, state != PGError.uniqueViolation else { return false }
+        return state.hasPrefix("22") || state.hasPrefix("23") || state.hasPrefix("54")
     }
 }

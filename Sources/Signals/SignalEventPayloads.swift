@@ -61,7 +61,8 @@ public struct SignalRejected: EventPayload, Hashable {
     public var queue: String
 
     /// The event for `rejection` of `body`, consumed from `queue`.
-    public init(_ rejection: SignalRejection, body: [UInt8], queue: String) {
+    /// `forceBase64` keeps the body as base64 even when it is clean UTF-8 text.
+    public init(_ rejection: SignalRejection, body: [UInt8], queue: String, forceBase64: Bool = false) {
         reason = rejection.reason
         field = rejection.field
         detail = rejection.detail
@@ -72,7 +73,7 @@ public struct SignalRejected: EventPayload, Hashable {
         self.queue = queue
         bodyTruncated = body.count > Self.maxStoredBodyBytes
         let kept = bodyTruncated ? Array(body.prefix(Self.maxStoredBodyBytes)) : body
-        if !kept.contains(0), SignalParser.firstInvalidUTF8(kept) == nil {
+        if !forceBase64, !kept.contains(0), SignalParser.firstInvalidUTF8(kept) == nil {
             self.body = String(decoding: kept, as: UTF8.self)
             bodyBase64 = nil
         } else {

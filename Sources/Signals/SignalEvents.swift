@@ -65,9 +65,10 @@ public enum SignalEvents {
 
     /// The `SignalRejected` event of a body the parser refused.
     public static func rejected(
-        _ rejection: SignalRejection, body: [UInt8], queue: String, receiveTime: Timestamp?, messageID: String?
+        _ rejection: SignalRejection, body: [UInt8], queue: String, receiveTime: Timestamp?, messageID: String?,
+        forceBase64: Bool = false
     ) throws -> (stream: String, event: NewEvent) {
-        let payload = SignalRejected(rejection, body: body, queue: queue)
+        let payload = SignalRejected(rejection, body: body, queue: queue, forceBase64: forceBase64)
         let id = rejectedEventID(bodySHA256: payload.bodySHA256)
         let metadata = EventMetadata(
             correlationID: rejection.signalID, causationID: messageID, traceID: rejection.traceID,

@@ -21,6 +21,10 @@ public enum SignalRejectionReason: String, Codable, Hashable, Sendable, CaseIter
     case duplicateSignalID = "duplicate_signal_id"
     /// Larger than ``SignalParser/maxBodyBytes``.
     case bodyTooLarge = "body_too_large"
+    /// The log refused to store the message as parsed (a content error of PostgreSQL that
+    /// the parser did not foresee); the body is kept in base64 and dead-lettered, so one
+    /// such message never holds the queue.
+    case storageRefused = "storage_refused"
 }
 
 /// A refused signal: the reason, the field (JSON path such as `market_data_snapshot.price`)

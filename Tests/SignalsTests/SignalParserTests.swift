@@ -146,7 +146,7 @@ struct RejectionCase: Sendable, CustomTestStringConvertible {
 
     @Test func everyParseReasonIsCovered() {
         let covered = Set(Self.cases.map(\.reason))
-        let parseReasons = Set(SignalRejectionReason.allCases).subtracting([.duplicateSignalID])
+        let parseReasons = Set(SignalRejectionReason.allCases).subtracting([.duplicateSignalID, .storageRefused])
         #expect(covered == parseReasons)
     }
 

@@ -25,7 +25,7 @@ import TradelogCore
         }
         #expect(mismatches.isEmpty, "\(mismatches.count) mismatches, first: \(mismatches.prefix(5))")
         // Every parse-time reason is exercised, and none dominates.
-        let expected = Set(SignalRejectionReason.allCases).subtracting([.duplicateSignalID])
+        let expected = Set(SignalRejectionReason.allCases).subtracting([.duplicateSignalID, .storageRefused])
         #expect(Set(byReason.keys) == expected)
         #expect(byReason.values.allSatisfy { $0 >= 10 })
     }
