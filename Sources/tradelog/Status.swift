@@ -5,7 +5,7 @@ import PostgresClient
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the log's head, its streams by category, subscriptions and their lag, and market partitions.")
+        abstract: "Show the log's head, its streams by category, subscriptions and their lag, the relay's queues, and market partitions.")
 
     @OptionGroup var db: DatabaseOptions
 
@@ -41,6 +41,19 @@ struct Status: AsyncParsableCommand {
                 out.append(table(["name", "checkpoint", "lag", "updated"], subs.map {
                     [$0[0]!, $0[1]!, String(head - (Int64($0[1]!) ?? 0)), $0[2] ?? ""]
                 }))
+            }
+
+            if try conn.scalar("SELECT to_regclass('relay_queues') IS NOT NULL") == "t" {
+                let queues = try conn.rows("""
+                    SELECT relay, queue, position::text, published::text, confirmed::text, nacked::text, updated_at::text
+                    FROM relay_queues ORDER BY relay, queue
+                    """)
+                out.append("relay queues \(queues.count) (published, confirmed, nacked are totals; lag = head − checkpoint)")
+                if !queues.isEmpty {
+                    out.append(table(["relay", "queue", "checkpoint", "lag", "published", "confirmed", "nacked", "updated"], queues.map {
+                        [$0[0]!, $0[1]!, $0[2]!, String(head - (Int64($0[2]!) ?? 0)), $0[3]!, $0[4]!, $0[5]!, $0[6] ?? ""]
+                    }))
+                }
             }
 
             if try conn.scalar("SELECT to_regclass('category_stats') IS NOT NULL") == "t" {
