@@ -111,8 +111,7 @@ public actor AMQPConnection {
     public func open(confirms: Bool) throws {
         close()
         guard let h = tl_amqp_new() else { throw AMQPError(.connect, "out of memory") }
-        let timeoutMs = Int32(settings.connectTimeout.components.seconds * 1000
-            + settings.connectTimeout.components.attoseconds / 1_000_000_000_000_000)
+        let timeoutMs = Int32(settings.connectTimeout.wholeMilliseconds)
         let rc = tl_amqp_open(h, settings.host, Int32(settings.port), settings.virtualHost, settings.user,
                               settings.password, Int32(settings.heartbeat), timeoutMs, "tradelog:\(name)")
         if rc != 0 {
@@ -208,8 +207,7 @@ public actor AMQPConnection {
     public func readConfirms(timeout: Duration) throws -> PublishReport {
         let h = try live()
         var report = PublishReport(firstTag: window.nextTag, resolutions: [], returned: 0)
-        let ms = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        try readConfirms(h, timeoutMs: ms, into: &report, requireOne: false)
+        try readConfirms(h, timeoutMs: timeout.wholeMilliseconds, into: &report, requireOne: false)
         return report
     }
 
@@ -245,7 +243,7 @@ public actor AMQPConnection {
     public func nextDeliveries(max: Int, timeout: Duration) throws -> [AMQPDelivery] {
         let h = try live()
         var out: [AMQPDelivery] = []
-        var wait = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        var wait = Int32(timeout.wholeMilliseconds)
         var d = tl_amqp_delivery()
         while out.count < max {
             let rc = tl_amqp_next_delivery(h, wait, &d)

@@ -129,25 +129,11 @@ public final class Subscription: Service, Sendable {
         await listener.close()
     }
 
-    /// Waits until this process holds the subscription's advisory lock (on `connection`)
-    /// and returns that connection's connect count, which tells when the lock was lost.
+    /// Waits until this process holds the subscription's lease (on `connection`).
     private func acquireLease() async throws -> Int {
-        let key = "tradelog.subscription:" + name
-        var waiting = false
-        while true {
-            try Task.checkCancellation()
-            let got = try await connection.scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", [key])
-            if got == "t" {
-                if waiting { logger.info("subscription lease won; taking over") }
-                return await connection.connectCount
-            }
-            if !waiting {
-                logger.info("another process runs this subscription; standing by")
-                waiting = true
-            }
-            state.withLock { $0.standingBy = true }
-            try await Task.sleep(for: options.pollInterval)
-        }
+        try await LogFollowing.acquireLease(
+            "tradelog.subscription:" + name, on: connection, retryEvery: options.pollInterval, logger: logger,
+            what: "subscription", standingBy: { state.withLock { $0.standingBy = true } })
     }
 
     private func deliver(_ batch: [RecordedEvent], from: Int64) async throws {
@@ -186,20 +172,8 @@ public final class Subscription: Service, Sendable {
 
     /// Waits for a NOTIFY or the poll interval, whichever comes first.
     private func waitForMore() async {
-        let timeout = Int(options.pollInterval.components.seconds * 1000
-            + options.pollInterval.components.attoseconds / 1_000_000_000_000_000)
-        guard options.useNotifications else {
-            try? await Task.sleep(for: options.pollInterval)
-            return
-        }
-        do {
-            // Reconnecting renews the LISTEN (see PGConnection).
-            _ = try await listener.waitForNotifications(timeoutMilliseconds: timeout)
-        } catch {
-            logger.info("notification channel lost; polling", metadata: ["error": "\(error)"])
-            await listener.close()
-            try? await Task.sleep(for: options.pollInterval)
-        }
+        await LogFollowing.waitForAppends(on: listener, useNotifications: options.useNotifications,
+                                          timeout: options.pollInterval, logger: logger)
     }
 }
 

@@ -215,17 +215,8 @@ struct RelaySession {
         try settle(try await channel.readConfirms(timeout: .zero))
         try await save(force: true)
         if let stopAt, progress.readPosition >= stopAt { return }
-        let wait = options.idleWait
-        if options.useNotifications {
-            let ms = Int(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)
-            do {
-                _ = try await listener.waitForNotifications(timeoutMilliseconds: ms)
-            } catch {
-                try await Task.sleep(for: wait)
-            }
-        } else {
-            try await Task.sleep(for: wait)
-        }
+        await LogFollowing.waitForAppends(on: listener, useNotifications: options.useNotifications,
+                                          timeout: options.idleWait, logger: logger)
     }
 
     /// Stores the checkpoints when they moved (at most every `saveInterval` unless forced).
@@ -259,19 +250,7 @@ struct RelaySession {
     }
 
     private func acquireLease() async throws -> Int {
-        let key = RelayStore.leaseKey(options.name)
-        var waiting = false
-        while true {
-            try Task.checkCancellation()
-            if try await store.scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", [key]) == "t" {
-                if waiting { logger.info("relay lease won; taking over") }
-                return await store.connectCount
-            }
-            if !waiting {
-                logger.info("another process runs this relay; standing by")
-                waiting = true
-            }
-            try await Task.sleep(for: options.idleWait)
-        }
+        try await LogFollowing.acquireLease(RelayStore.leaseKey(options.name), on: store, retryEvery: options.idleWait,
+                                            logger: logger, what: "relay")
     }
 }

@@ -126,16 +126,8 @@ struct RelayIntegrationTests {
                 second.terminate()
                 while second.isRunning { try await Task.sleep(for: .milliseconds(20)) }
 
-                let events = try await log.read(after: 0, limit: total + 10)
-                for queue in ["ws-gateway.trade", "ws-gateway.ticker", "ws-gateway.orderbook", "ws-gateway.order"] {
-                    let type = RelayRoutes.standard.eventTypes(for: queue)
-                    let expected = Dictionary(uniqueKeysWithValues: events.filter { type.contains($0.type) }
-                        .map { ($0.globalPosition, $0.eventID.lowercasedString) })
-                    let got = try await QueueReader.drain(queue, amqp)
-                    let check = QueueReader.checkDelivery(got, expected: expected)
-                    #expect(check.missing.isEmpty, "\(queue): \(check.missing.count) missing")
-                    #expect(check.outOfOrder == 0 && check.badDuplicates == 0, "\(queue)")
-                }
+                _ = try await QueueReader.expectEveryEventDelivered(
+                    ["ws-gateway.trade", "ws-gateway.ticker", "ws-gateway.orderbook", "ws-gateway.order"], log: log, amqp)
             }
         }
     }

@@ -4,6 +4,7 @@ import EventLog
 import Foundation
 import Relay
 import Signals
+import Testing
 import TradelogCore
 import TradelogTesting
 
@@ -82,35 +83,29 @@ enum QueueReader {
         var globalPosition: Int64
     }
 
-    static func drain(_ queue: String, _ settings: AMQPSettings, idle: Duration = .seconds(1)) async throws -> [Message] {
-        let c = AMQPConnection(settings: settings, name: "test-reader")
-        try await c.open(confirms: false)
-        try await c.consume(queue: queue, prefetch: 1000)
-        var out: [Message] = []
-        while true {
-            let batch = try await c.nextDeliveries(max: 1000, timeout: idle)
-            if batch.isEmpty { break }
-            for d in batch {
-                let body = try JSONSerialization.jsonObject(with: Data(d.body)) as? [String: Any]
-                out.append(Message(messageID: d.messageID ?? "", globalPosition: (body?["global_position"] as? NSNumber)?.int64Value ?? -1))
-            }
-            try await c.ack(batch.last!.deliveryTag, multiple: true)
+    static func drain(_ queue: String, _ settings: AMQPSettings) async throws -> [Message] {
+        try await drainDeliveries(queue, settings).map { d in
+            let body = try JSONSerialization.jsonObject(with: Data(d.body)) as? [String: Any]
+            return Message(messageID: d.messageID ?? "", globalPosition: (body?["global_position"] as? NSNumber)?.int64Value ?? -1)
         }
-        await c.close()
-        return out
     }
 
     /// Every body (and string headers) left in a queue, consumed and acked.
     static func drainBodies(_ queue: String, _ settings: AMQPSettings) async throws -> [(body: [UInt8], headers: [String: String])] {
+        try await drainDeliveries(queue, settings).map { ($0.body, $0.headers) }
+    }
+
+    /// Every delivery left in a queue (declared first if missing), consumed and acked.
+    static func drainDeliveries(_ queue: String, _ settings: AMQPSettings) async throws -> [AMQPDelivery] {
         let c = AMQPConnection(settings: settings, name: "test-reader")
         try await c.open(confirms: false)
         try await c.declare(queue: queue, arguments: queue.hasSuffix(".dlq") ? QueueArguments(durable: true) : .documented)
         try await c.consume(queue: queue, prefetch: 1000)
-        var out: [(body: [UInt8], headers: [String: String])] = []
+        var out: [AMQPDelivery] = []
         while true {
             let batch = try await c.nextDeliveries(max: 1000, timeout: .milliseconds(500))
             if batch.isEmpty { break }
-            out += batch.map { ($0.body, $0.headers) }
+            out += batch
             try await c.ack(batch.last!.deliveryTag, multiple: true)
         }
         await c.close()
@@ -136,6 +131,24 @@ enum QueueReader {
         }
         let missing = expected.keys.filter { seen[$0] == nil }.sorted()
         return (missing, outOfOrder, badDuplicates, duplicates)
+    }
+
+    /// Drains each queue and checks it against the log's events routed to it: every event
+    /// delivered, log order kept, duplicates only with the same message_id. Returns how many
+    /// events each queue should have had.
+    static func expectEveryEventDelivered(_ queues: [String], log: EventLog, _ settings: AMQPSettings) async throws -> [String: Int] {
+        let events = try await log.read(after: 0, limit: 1_000_000)
+        var counts: [String: Int] = [:]
+        for queue in queues {
+            let types = RelayRoutes.standard.eventTypes(for: queue)
+            let expected = Dictionary(uniqueKeysWithValues: events.filter { types.contains($0.type) }
+                .map { ($0.globalPosition, $0.eventID.lowercasedString) })
+            let check = checkDelivery(try await drain(queue, settings), expected: expected)
+            #expect(check.missing.isEmpty, "\(queue): \(check.missing.count) missing")
+            #expect(check.outOfOrder == 0 && check.badDuplicates == 0, "\(queue)")
+            counts[queue] = expected.count
+        }
+        return counts
     }
 }
 
