@@ -1,0 +1,113 @@
+import Bybit
+import Foundation
+import TradelogCore
+
+/// Best bid and ask per instrument, folded from the gateway's book and ticker events.
+public struct MarketView: Sendable {
+    struct Book {
+        var book = OrderBook()
+        var synced = false
+    }
+    /// Keyed by `category/symbol/depth`.
+    private var books: [String: Book] = [:]
+    /// The book key last updated per `category/symbol`.
+    private var lastBook: [String: String] = [:]
+    private var tickers: [String: (bidAsk: BidAsk, last: Decimal?, mark: Decimal?)] = [:]
+
+    public init() {}
+
+    static func key(_ category: String, _ symbol: String) -> String { "\(category)/\(symbol)" }
+
+    public mutating func apply(_ e: OrderBookUpdated) {
+        let k = Self.key(e.category, e.symbol)
+        let bk = "\(k)/\(e.depth)"
+        var b = books[bk] ?? Book()
+        if e.isSnapshot { b.book.removeAll() }
+        for l in e.bids { if let p = PriceKey(l.price), let s = PriceKey(l.size) { b.book.set(.bid, price: p, size: s) } }
+        for l in e.asks { if let p = PriceKey(l.price), let s = PriceKey(l.size) { b.book.set(.ask, price: p, size: s) } }
+        b.synced = e.synced
+        books[bk] = b
+        lastBook[k] = bk
+    }
+
+    public mutating func invalidate(_ e: OrderBookInvalidated) {
+        let bk = "\(Self.key(e.category, e.symbol))/\(e.depth)"
+        books[bk]?.synced = false
+    }
+
+    public mutating func apply(_ t: TickerUpdated) {
+        let k = Self.key(t.category, t.symbol)
+        var cur = tickers[k] ?? (BidAsk(bid: nil, ask: nil), nil, nil)
+        if let b = t.bid1Price, b > 0 { cur.bidAsk.bid = b }
+        if let a = t.ask1Price, a > 0 { cur.bidAsk.ask = a }
+        if let l = t.lastPrice, l > 0 { cur.last = l }
+        if let m = t.markPrice, m > 0 { cur.mark = m }
+        tickers[k] = cur
+    }
+
+    /// The top of the most recently updated synced book, if any.
+    public func book(_ category: RESTCategory, _ symbol: String) -> BidAsk? {
+        guard let bk = lastBook[Self.key(category.rawValue, symbol)], let b = books[bk], b.synced, !b.book.isEmpty else { return nil }
+        return BidAsk(bid: b.book.bestBid?.price.decimal, ask: b.book.bestAsk?.price.decimal)
+    }
+
+    public func ticker(_ category: RESTCategory, _ symbol: String) -> BidAsk? {
+        tickers[Self.key(category.rawValue, symbol)]?.bidAsk
+    }
+
+    public func lastPrice(_ category: RESTCategory, _ symbol: String) -> Decimal? {
+        tickers[Self.key(category.rawValue, symbol)]?.last
+    }
+
+    /// A price to value a position with: mark, else last, else the book's mid.
+    public func valuationPrice(_ category: RESTCategory, _ symbol: String) -> Decimal? {
+        let t = tickers[Self.key(category.rawValue, symbol)]
+        if let m = t?.mark { return m }
+        if let l = t?.last { return l }
+        if let b = book(category, symbol), let bid = b.bid, let ask = b.ask { return (bid + ask) / 2 }
+        return nil
+    }
+}
+
+/// Wallet balances and positions, as the exchange reports them.
+public struct AccountView: Sendable {
+    public struct Position: Sendable, Hashable {
+        /// Positive long, negative short.
+        public var signedSize: Decimal
+        public var markPrice: Decimal?
+        public var positionValue: Decimal?
+    }
+    public private(set) var walletKnown = false
+    /// Free balance per coin (wallet balance less locked and margin in use).
+    public private(set) var free: [String: Decimal] = [:]
+    public private(set) var balance: [String: Decimal] = [:]
+    public private(set) var totalAvailable: Decimal?
+    /// Linear positions by `symbol`.
+    public private(set) var positions: [String: Position] = [:]
+
+    public init() {}
+
+    public mutating func apply(_ w: ExchangeWalletUpdated) {
+        walletKnown = true
+        if let t = w.totalAvailableBalance { totalAvailable = t }
+        for c in w.coin {
+            let bal = c.walletBalance ?? 0
+            balance[c.coin] = bal
+            let used = (c.locked ?? 0) + (c.totalOrderIM ?? 0) + (c.totalPositionIM ?? 0)
+            free[c.coin] = c.free ?? (bal - used)
+        }
+    }
+
+    public mutating func apply(_ p: ExchangePositionUpdated) {
+        guard p.category == nil || p.category == "linear" else { return }
+        let size = p.size ?? 0
+        let signed = p.side == "Sell" ? -size : (p.side == "Buy" ? size : 0)
+        positions[p.symbol] = Position(signedSize: signed, markPrice: p.markPrice, positionValue: p.positionValue)
+    }
+
+    /// Free balance of a coin; the account total for USDT/USD when per-coin is missing.
+    public func freeBalance(_ coin: String) -> Decimal? {
+        if let f = free[coin] { return f }
+        return walletKnown ? totalAvailable : nil
+    }
+}

@@ -1,0 +1,252 @@
+import Bybit
+import Foundation
+import Signals
+import TradelogCore
+
+/// An event the fold asks its runner to append: a derived lifecycle or fill event, or a new
+/// intent (a re-price or a timeout cancel). Ids derive from the cause, so appending twice stores once.
+public struct DerivedEvent: Sendable {
+    public var stream: String
+    public var event: NewEvent
+    /// Set for intents the runner must send to the exchange once durable.
+    public var intent: OrderAction?
+    public var orderLinkId: String
+}
+
+/// The order manager's state, a pure fold of the log (DESIGN invariant 5): orders, trading
+/// state, instruments, market tops, wallet and positions, signal rates, daily PnL.
+public struct OrderManagerState: Sendable {
+    public var config: OrderManagerConfig
+    public let registry: EventRegistry
+    /// The last log position folded in order.
+    public var position: Int64 = 0
+    public private(set) var tradingState: TradingState = .active
+    public private(set) var instruments: [String: InstrumentRules] = [:]
+    public private(set) var instrumentCategoriesLoaded: Set<RESTCategory> = []
+    public var market = MarketView()
+    public var account = AccountView()
+    public private(set) var orders: [String: OrderRecord] = [:]
+    private var linkByOrderID: [String: String] = [:]
+    /// Receive times (µs) of recent signals per strategy.
+    private var signalTimes: [String: [Int64]] = [:]
+    /// Realized PnL less fees of our fills, per UTC day number.
+    public private(set) var dailyRealized: (day: Int64, pnl: Decimal) = (0, 0)
+    /// Our orders that have executions not yet matched to an intent (fills racing the ack).
+    public private(set) var externalOrderIDs: Set<String> = []
+
+    public init(config: OrderManagerConfig) {
+        self.config = config
+        var r = EventRegistry()
+        OrderEvents.register(&r)
+        SignalEvents.register(&r)
+        r.register(OrderBookUpdated.self)
+        r.register(OrderBookInvalidated.self)
+        r.register(TickerUpdated.self)
+        r.register(ExchangeOrderUpdated.self)
+        r.register(ExchangeExecution.self)
+        r.register(ExchangePositionUpdated.self)
+        r.register(ExchangeWalletUpdated.self)
+        registry = r
+    }
+
+    /// The event types the fold reads; the rest of the log is skipped without decoding.
+    public static let foldedTypes: Set<String> = [
+        OrderBookUpdated.eventType, OrderBookInvalidated.eventType, TickerUpdated.eventType,
+        ExchangeOrderUpdated.eventType, ExchangeExecution.eventType, ExchangePositionUpdated.eventType,
+        ExchangeWalletUpdated.eventType, SignalReceived.eventType, OrderRequested.eventType,
+        OrderAmendRequested.eventType, OrderCancelRequested.eventType, OrderAccepted.eventType,
+        OrderRejected.eventType, OrderOutcomeUnknown.eventType, OrderNotPlaced.eventType, OrderExpired.eventType,
+        TradingStateChanged.eventType, InstrumentsLoaded.eventType,
+    ]
+
+    public func instrument(_ category: RESTCategory, _ symbol: String) -> InstrumentRules? {
+        instruments["\(category.rawValue)/\(symbol)"]
+    }
+
+    public func order(_ linkId: String) -> OrderRecord? { orders[linkId] }
+
+    /// Our orders on an asset that may rest at the exchange, oldest first.
+    public func openOrders(category: RESTCategory, symbol: String) -> [OrderRecord] {
+        orders.values.filter { $0.category == category && $0.symbol == symbol && $0.status.isOpen && !$0.external }
+            .sorted { $0.sequence < $1.sequence }
+    }
+
+    /// Every order waiting for an answer from the exchange, oldest first.
+    public var pendingOrders: [OrderRecord] {
+        orders.values.filter { $0.pending != nil && !$0.status.isFinal || $0.status == .requested || $0.status == .unknown }
+            .sorted { $0.sequence < $1.sequence }
+    }
+
+    public var allOrders: [OrderRecord] { orders.values.sorted { $0.sequence < $1.sequence } }
+
+    /// Signals of a strategy received in the 60 s up to `now` (µs).
+    public func signalsInLastMinute(strategy: String, now: Int64) -> Int {
+        (signalTimes[strategy] ?? []).filter { $0 > now - 60_000_000 && $0 <= now }.count
+    }
+
+    /// Realized loss today (positive number) as of `now` (µs).
+    public func realizedLossToday(now: Int64) -> Decimal {
+        dailyRealized.day == Self.day(now) ? max(0, -dailyRealized.pnl) : 0
+    }
+
+    static func day(_ micros: Int64) -> Int64 { micros / 86_400_000_000 }
+
+    static func time(of e: RecordedEvent) -> Timestamp { e.metadata.receiveTime ?? e.recordedAt }
+
+    // MARK: fold
+
+    /// Folds one event; returns what it derives (lifecycle and fill events, re-price intents).
+    public mutating func apply(_ e: RecordedEvent) -> [DerivedEvent] {
+        guard Self.foldedTypes.contains(e.type),
+              let payload = try? registry.decode(type: e.type, schemaVersion: e.schemaVersion, data: e.data) else { return [] }
+        let t = Self.time(of: e)
+        var out: [DerivedEvent] = []
+        switch payload {
+        case let p as OrderBookUpdated:
+            market.apply(p)
+            out = repriceDue(category: p.category, symbol: p.symbol, now: t, cause: e)
+        case let p as OrderBookInvalidated: market.invalidate(p)
+        case let p as TickerUpdated:
+            market.apply(p)
+            out = repriceDue(category: p.category, symbol: p.symbol, now: t, cause: e)
+        case let p as ExchangeWalletUpdated: account.apply(p)
+        case let p as ExchangePositionUpdated: account.apply(p)
+        case let p as SignalReceived:
+            let now = t.microsecondsSinceEpoch
+            var times = (signalTimes[p.signal.strategyID] ?? []).filter { $0 > now - 60_000_000 }
+            times.append(now)
+            signalTimes[p.signal.strategyID] = times
+        case let p as TradingStateChanged: tradingState = p.state
+        case let p as InstrumentsLoaded:
+            instrumentCategoriesLoaded.insert(p.category)
+            for i in p.instruments { instruments["\(i.category.rawValue)/\(i.symbol)"] = i }
+        case let p as OrderRequested:
+            if orders[p.orderLinkId] == nil {
+                var rec = OrderRecord(requested: p, at: t, sequence: e.globalPosition)
+                rec.reason = p.reason
+                orders[p.orderLinkId] = rec
+                out.append(lifecycle(rec, previous: nil, cause: e, reason: p.reason))
+            }
+        case let p as OrderAmendRequested: orders[p.orderLinkId]?.applyAmendRequested(p)
+        case let p as OrderCancelRequested: orders[p.orderLinkId]?.applyCancelRequested(p)
+        case let p as OrderAccepted:
+            if let c = orders[p.orderLinkId]?.applyAccepted(p, at: t) {
+                linkByOrderID[p.orderId] = p.orderLinkId
+                if c.statusChanged || p.action == .amend { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: "\(p.action.rawValue) accepted")) }
+            }
+        case let p as OrderRejected:
+            if let c = orders[p.orderLinkId]?.applyRejected(p), c.statusChanged {
+                out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: "\(p.retCode): \(p.retMsg)"))
+            }
+        case let p as OrderOutcomeUnknown:
+            if let c = orders[p.orderLinkId]?.applyUnknown(p), c.statusChanged { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: p.reason)) }
+        case let p as OrderNotPlaced:
+            if let c = orders[p.orderLinkId]?.applyNotPlaced(p), c.statusChanged { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: p.reason)) }
+        case let p as OrderExpired:
+            if let c = orders[p.orderLinkId]?.applyExpired(p), c.statusChanged { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: "expired")) }
+        case let p as ExchangeOrderUpdated:
+            guard let link = linkID(orderId: p.orderId, orderLinkId: p.orderLinkId) else { break }
+            linkByOrderID[p.orderId] = link
+            if let c = orders[link]?.applyExchange(p), c.statusChanged {
+                out.append(lifecycleOf(link, c, cause: e, reason: orders[link]?.reason))
+            }
+        case let p as ExchangeExecution:
+            let x = p.execution
+            guard let link = linkID(orderId: x.orderId ?? "", orderLinkId: x.orderLinkId) else { break }
+            if let c = orders[link]?.applyExecution(x, at: t), let fill = c.fill {
+                addRealized(x, at: t)
+                out.append(executed(link, fill, cause: e))
+                out.append(lifecycleOf(link, c, cause: e, reason: nil))
+            }
+        default: break
+        }
+        position = max(position, e.globalPosition)
+        return out
+    }
+
+    func linkID(orderId: String, orderLinkId: String?) -> String? {
+        if let l = orderLinkId, !l.isEmpty, orders[l] != nil { return l }
+        if let l = linkByOrderID[orderId] { return l }
+        return nil
+    }
+
+    mutating func addRealized(_ x: ExecutionReport, at t: Timestamp) {
+        let d = Self.day(t.microsecondsSinceEpoch)
+        if dailyRealized.day != d { dailyRealized = (d, 0) }
+        dailyRealized.pnl += (x.execPnl ?? 0) - (x.execFee ?? 0)
+    }
+
+    // MARK: re-pricing
+
+    /// Resting limit orders of ours on this instrument, unfilled for ``OrderManagerConfig/repriceAfterMs``
+    /// of event time since their ack or last amend: amended to the near touch, or cancelled after ``OrderManagerConfig/maxReprices``.
+    mutating func repriceDue(category: String, symbol: String, now: Timestamp, cause: RecordedEvent) -> [DerivedEvent] {
+        guard let cat = RESTCategory(rawValue: category), config.repriceAfterMs > 0 else { return [] }
+        var out: [DerivedEvent] = []
+        for rec in openOrders(category: cat, symbol: symbol)
+        where rec.orderType == .limit && rec.pending == nil && (rec.status == .new || rec.status == .partiallyFilled) {
+            guard let since = rec.lastRestingSince,
+                  now.microsecondsSinceEpoch - since.microsecondsSinceEpoch >= config.repriceAfterMs * 1000 else { continue }
+            if rec.repriceCount < config.maxReprices {
+                let top = market.book(cat, symbol) ?? market.ticker(cat, symbol)
+                let touch = rec.side == .buy ? top?.bid : top?.ask
+                guard let price = touch, price > 0 else { continue }
+                let amend = OrderAmendRequested(
+                    orderLinkId: rec.orderLinkId, category: cat, symbol: symbol, amendIndex: rec.amendCount + 1,
+                    qty: nil, price: price, signalID: rec.signalID, reason: "unfilled_timeout")
+                let id = DeterministicID.derived(from: rec.orderLinkId, index: rec.amendCount + 1, kind: "amend")
+                guard let ev = try? NewEvent(eventID: id, payload: amend, metadata: meta(rec, cause: cause)) else { continue }
+                orders[rec.orderLinkId]?.applyAmendRequested(amend)
+                orders[rec.orderLinkId]?.lastRestingSince = now
+                out.append(DerivedEvent(stream: OrderEvents.stream(orderLinkId: rec.orderLinkId), event: ev, intent: .amend,
+                                        orderLinkId: rec.orderLinkId))
+            } else {
+                let cancel = OrderCancelRequested(orderLinkId: rec.orderLinkId, category: cat, symbol: symbol,
+                                                  signalID: rec.signalID, reason: "unfilled_timeout")
+                let id = DeterministicID.derived(from: rec.orderLinkId, index: 0, kind: "timeout-cancel")
+                guard let ev = try? NewEvent(eventID: id, payload: cancel, metadata: meta(rec, cause: cause)) else { continue }
+                orders[rec.orderLinkId]?.applyCancelRequested(cancel)
+                out.append(DerivedEvent(stream: OrderEvents.stream(orderLinkId: rec.orderLinkId), event: ev, intent: .cancel,
+                                        orderLinkId: rec.orderLinkId))
+            }
+        }
+        return out
+    }
+
+    // MARK: derived events
+
+    func meta(_ rec: OrderRecord, cause: RecordedEvent) -> EventMetadata {
+        EventMetadata(correlationID: rec.signalID, causationID: cause.eventID.lowercasedString, traceID: rec.traceID,
+                      source: OrderEvents.source, receiveTime: Self.time(of: cause))
+    }
+
+    func lifecycleOf(_ link: String, _ c: OrderRecord.Change, cause: RecordedEvent, reason: String?) -> DerivedEvent {
+        lifecycle(orders[link]!, previous: c.previous, cause: cause, reason: reason)
+    }
+
+    func lifecycle(_ r: OrderRecord, previous: OrderStatus?, cause: RecordedEvent, reason: String?) -> DerivedEvent {
+        let p = OrderLifecycleChanged(
+            orderLinkId: r.orderLinkId, orderId: r.orderId, signalID: r.signalID, strategyID: r.strategyID, traceID: r.traceID,
+            category: r.category, symbol: r.symbol, side: r.side, orderType: r.orderType, status: r.status,
+            previousStatus: previous, cause: cause.type, reason: reason, requestedAmount: r.requestedAmount,
+            requestedQty: r.qty, price: r.price, executedQty: r.executedQty, averagePrice: r.averagePrice, fees: r.cumFee,
+            feeCurrency: r.feeCurrency, slippageBps: r.slippageBps, latencyToAckMs: r.latencyToAckMs,
+            latencyToFillMs: r.latencyToFillMs)
+        let id = DeterministicID.derived(from: cause.eventID.lowercasedString, index: 0, kind: "lifecycle:\(r.orderLinkId)")
+        let ev = try! NewEvent(eventID: id, payload: p, metadata: meta(r, cause: cause))
+        return DerivedEvent(stream: OrderEvents.stream(orderLinkId: r.orderLinkId), event: ev, intent: nil, orderLinkId: r.orderLinkId)
+    }
+
+    func executed(_ link: String, _ x: ExecutionReport, cause: RecordedEvent) -> DerivedEvent {
+        let r = orders[link]!
+        let p = OrderExecuted(
+            orderLinkId: link, orderId: r.orderId, execId: x.execId, signalID: r.signalID, strategyID: r.strategyID,
+            traceID: r.traceID, category: r.category, symbol: r.symbol, side: r.side, execQty: x.execQty ?? 0,
+            execPrice: x.execPrice ?? 0, execFee: x.execFee ?? 0, feeCurrency: x.feeCurrency, isMaker: x.isMaker,
+            execTime: x.execTime, executedQty: r.executedQty, averagePrice: r.averagePrice, slippageBps: r.slippageBps,
+            latencyToFillMs: r.latencyToFillMs)
+        let id = DeterministicID.derived(from: cause.eventID.lowercasedString, index: 0, kind: "executed:\(link)")
+        let ev = try! NewEvent(eventID: id, payload: p, metadata: meta(r, cause: cause))
+        return DerivedEvent(stream: OrderEvents.stream(orderLinkId: link), event: ev, intent: nil, orderLinkId: link)
+    }
+}

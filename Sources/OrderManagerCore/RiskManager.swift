@@ -1,0 +1,99 @@
+import Bybit
+import Foundation
+import Signals
+import TradelogCore
+
+/// The risk manager (issue item 2): pure checks of a prospective order against the limits
+/// and the state folded from the log. Every denial carries the figures that caused it.
+public enum RiskManager {
+    /// Checks that do not depend on the order's size: trading state, allow-list, signal rate, daily loss.
+    public static func preCheck(_ s: TradingSignal, receivedAt: Timestamp, state: OrderManagerState) -> Refusal? {
+        let limits = state.config.risk
+        if state.tradingState == .halted {
+            return Refusal("trading_halted", "trading is HALTED", ["trading_state": TradingState.halted.rawValue])
+        }
+        if !limits.allowedSymbols.isEmpty, !limits.allowedSymbols.contains(s.asset) {
+            return Refusal("symbol_not_allowed", "\(s.asset) is not in the allow-list",
+                           ["allowed": limits.allowedSymbols.joined(separator: ",")])
+        }
+        let recent = state.signalsInLastMinute(strategy: s.strategyID, now: receivedAt.microsecondsSinceEpoch) + 1
+        if recent > limits.maxSignalsPerMinute {
+            return Refusal("max_signals_per_minute", "strategy \(s.strategyID) sent \(recent) signals in 60 s (max \(limits.maxSignalsPerMinute))",
+                           ["signals_last_minute": "\(recent)", "limit": "\(limits.maxSignalsPerMinute)"])
+        }
+        let loss = state.realizedLossToday(now: receivedAt.microsecondsSinceEpoch)
+        if loss >= limits.dailyLossLimit, limits.dailyLossLimit > 0 {
+            return Refusal("daily_loss_limit", "realized loss today is \(loss) (limit \(limits.dailyLossLimit))",
+                           ["realized_loss_today": "\(loss)", "limit": "\(limits.dailyLossLimit)"])
+        }
+        return nil
+    }
+
+    /// The exposure figures of an instrument and the account, valued at `price`.
+    public struct Exposure: Hashable, Sendable {
+        /// Signed position in base units (linear position, or the spot base balance).
+        public var position: Decimal
+        public var positionNotional: Decimal
+        /// Absolute position notionals plus open order notionals, all instruments.
+        public var gross: Decimal
+        public var openOrders: Int
+    }
+
+    public static func exposure(rules: InstrumentRules, price: Decimal, state: OrderManagerState, excluding cancelled: Set<String>) -> Exposure {
+        let position: Decimal = rules.category == .linear
+            ? state.account.positions[rules.symbol]?.signedSize ?? 0
+            : state.account.balance[rules.baseCoin] ?? 0
+        var gross: Decimal = 0
+        for (symbol, p) in state.account.positions.sorted(by: { $0.key < $1.key }) {
+            let px = symbol == rules.symbol ? price : (p.markPrice ?? state.market.valuationPrice(.linear, symbol) ?? 0)
+            gross += abs(p.signedSize) * px
+        }
+        if rules.category == .spot { gross += abs(position) * price }
+        var open = 0
+        for o in state.allOrders where o.status.isOpen && !o.external && !cancelled.contains(o.orderLinkId) {
+            let remaining = max(0, o.qty - o.executedQty)
+            let px = o.price ?? o.referencePrice ?? 0
+            gross += o.marketUnit == .quoteCoin ? remaining : remaining * px
+            if o.category == rules.category && o.symbol == rules.symbol { open += 1 }
+        }
+        return Exposure(position: position, positionNotional: abs(position) * price, gross: gross, openOrders: open)
+    }
+
+    /// Checks one new order (or the added quantity of an amend).
+    public static func check(side: RESTSide, notional: Decimal, baseQty: Decimal, creates: Bool, rules: InstrumentRules,
+                             price: Decimal, state: OrderManagerState, cancelled: Set<String>) -> (Refusal?, [String: String]) {
+        let limits = state.config.risk
+        let x = exposure(rules: rules, price: price, state: state, excluding: cancelled)
+        let after = abs(x.position + (side == .buy ? baseQty : -baseQty)) * price
+        let margin: Decimal = rules.category == .linear ? notional / max(limits.linearLeverage, 1) : (side == .buy ? notional : 0)
+        let free = state.account.freeBalance(rules.quoteCoin)
+        var figures: [String: String] = [
+            "order_notional": "\(notional)", "max_order_notional": "\(limits.maxOrderNotional)",
+            "position_notional_after": "\(after)", "max_position_notional": "\(limits.maxPositionNotional)",
+            "gross_exposure_after": "\(x.gross + notional)", "max_gross_exposure": "\(limits.maxGrossExposure)",
+            "open_orders": "\(x.openOrders)", "max_open_orders": "\(limits.maxOpenOrdersPerAsset)",
+            "margin": "\(margin)", "min_free_balance": "\(limits.minFreeBalance)", "price": "\(price)",
+        ]
+        if let free { figures["free_balance"] = "\(free)" }
+        if notional > limits.maxOrderNotional {
+            return (Refusal("max_order_notional", "order notional \(notional) exceeds \(limits.maxOrderNotional)", figures), figures)
+        }
+        if creates, x.openOrders + 1 > limits.maxOpenOrdersPerAsset {
+            return (Refusal("max_open_orders", "\(x.openOrders) open orders on \(rules.symbol) (max \(limits.maxOpenOrdersPerAsset))", figures), figures)
+        }
+        if after > limits.maxPositionNotional, after > x.positionNotional {
+            return (Refusal("max_position_notional", "position notional after the order \(after) exceeds \(limits.maxPositionNotional)", figures), figures)
+        }
+        if x.gross + notional > limits.maxGrossExposure {
+            return (Refusal("max_gross_exposure", "gross exposure after the order \(x.gross + notional) exceeds \(limits.maxGrossExposure)", figures), figures)
+        }
+        guard let free else {
+            return (Refusal("wallet_unknown", "no wallet state in the log yet: the free balance cannot be checked", figures), figures)
+        }
+        if free - margin < limits.minFreeBalance {
+            return (Refusal("insufficient_free_balance",
+                            "free \(rules.quoteCoin) \(free) less margin \(margin) is below \(limits.minFreeBalance)", figures), figures)
+        }
+        return (nil, figures)
+    }
+}
