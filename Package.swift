@@ -78,6 +78,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // The order manager without I/O: validation, risk, sizing, open-order policy, order state machine.
+        .target(
+            name: "OrderManagerCore",
+            dependencies: ["Bybit", "Signals", "TradelogCore"]),
+        // The order manager: signals → decisions → Bybit orders, sync, projections, REST API, audit.
+        .target(
+            name: "OrderManager",
+            dependencies: [
+                "OrderManagerCore", "Relay", "AMQP", "Signals", "Bybit", "BybitClient", "EventLog", "TradelogCore",
+                "PostgresClient", "Gateway",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // Bybit v5 without I/O: fast JSON, signing, frame decoders, book keeping, REST models.
         .target(
             name: "Bybit",
@@ -123,7 +137,7 @@ let package = Package(
             dependencies: [
                 "EventLog", "TradelogCore", "PostgresClient",
                 "Bybit", "BybitClient", "BybitSimulator", "Gateway", "Recording",
-                "AMQP", "Relay", "Signals",
+                "AMQP", "Relay", "Signals", "OrderManager", "OrderManagerCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -173,6 +187,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             exclude: ["validate_queues.py"]),
+        .testTarget(
+            name: "OrderManagerCoreTests",
+            dependencies: ["OrderManagerCore", "Signals", "Bybit", "TradelogCore"],
+            exclude: ["Fixtures"]),
+        .testTarget(
+            name: "OrderManagerTests",
+            dependencies: [
+                "OrderManager", "OrderManagerCore", "BybitSimulator", "BybitClient", "Gateway", "Relay", "AMQP", "Signals",
+                "Bybit", "EventLog", "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .testTarget(
             name: "EventLogTests",
             dependencies: [

@@ -93,6 +93,11 @@ public struct AppendResult: Sendable, Equatable {
     /// The log's head after the append.
     public var head: Int64
 
+    public init(outcomes: [AppendOutcome], head: Int64) {
+        self.outcomes = outcomes
+        self.head = head
+    }
+
     public var appendedCount: Int {
         var n = 0
         for case .appended in outcomes { n += 1 }

@@ -46,10 +46,12 @@ public protocol SubscriptionManaging: Sendable {
 
 /// Checks `X-API-Key` against the configured key (constant-time); no key configured means
 /// every request is refused, so an unconfigured gateway is never open.
-struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
+public struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let apiKey: String?
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    public init(apiKey: String?) { self.apiKey = apiKey }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let apiKey, !apiKey.isEmpty else {
             throw HTTPError(.unauthorized, message: "the API is disabled: set TRADELOG_API_KEY")
         }

@@ -111,6 +111,23 @@ public struct OrderDecided: EventPayload, Hashable {
     public var riskFigures: [String: String]
     /// The last log position folded into the state the decision was taken on.
     public var basisPosition: Int64
+
+    public init(signalID: String, strategyID: String, asset: String, category: RESTCategory, side: RESTSide, orderType: RESTOrderType, orderTypeReason: String, referencePrice: Decimal, referenceSource: PriceSource, qty: Decimal, notional: Decimal, steps: [Step], riskFigures: [String: String], basisPosition: Int64) {
+        self.signalID = signalID
+        self.strategyID = strategyID
+        self.asset = asset
+        self.category = category
+        self.side = side
+        self.orderType = orderType
+        self.orderTypeReason = orderTypeReason
+        self.referencePrice = referencePrice
+        self.referenceSource = referenceSource
+        self.qty = qty
+        self.notional = notional
+        self.steps = steps
+        self.riskFigures = riskFigures
+        self.basisPosition = basisPosition
+    }
 }
 
 /// The intent to place an order: durable before the REST call (DESIGN invariant 6).
@@ -145,6 +162,28 @@ public struct OrderRequested: EventPayload, Hashable {
                         price: orderType == .limit ? price : nil, timeInForce: timeInForce, orderLinkId: orderLinkId,
                         reduceOnly: reduceOnly, marketUnit: marketUnit)
     }
+
+    public init(orderLinkId: String, signalID: String, strategyID: String, traceID: String? = nil, leg: Int, category: RESTCategory, symbol: String, side: RESTSide, orderType: RESTOrderType, timeInForce: RESTTimeInForce, qty: Decimal, price: Decimal? = nil, marketUnit: RESTMarketUnit? = nil, reduceOnly: Bool? = nil, requestedAmount: Decimal, referencePrice: Decimal, snapshotPrice: Decimal? = nil, signalReceivedAt: Timestamp? = nil, reason: String) {
+        self.orderLinkId = orderLinkId
+        self.signalID = signalID
+        self.strategyID = strategyID
+        self.traceID = traceID
+        self.leg = leg
+        self.category = category
+        self.symbol = symbol
+        self.side = side
+        self.orderType = orderType
+        self.timeInForce = timeInForce
+        self.qty = qty
+        self.price = price
+        self.marketUnit = marketUnit
+        self.reduceOnly = reduceOnly
+        self.requestedAmount = requestedAmount
+        self.referencePrice = referencePrice
+        self.snapshotPrice = snapshotPrice
+        self.signalReceivedAt = signalReceivedAt
+        self.reason = reason
+    }
 }
 
 /// The intent to amend a resting order (a same-side signal, or a re-price).
@@ -160,6 +199,17 @@ public struct OrderAmendRequested: EventPayload, Hashable {
     /// The signal that caused it, if any (re-prices have none).
     public var signalID: String?
     public var reason: String
+
+    public init(orderLinkId: String, category: RESTCategory, symbol: String, amendIndex: Int, qty: Decimal? = nil, price: Decimal? = nil, signalID: String? = nil, reason: String) {
+        self.orderLinkId = orderLinkId
+        self.category = category
+        self.symbol = symbol
+        self.amendIndex = amendIndex
+        self.qty = qty
+        self.price = price
+        self.signalID = signalID
+        self.reason = reason
+    }
 }
 
 /// The intent to cancel a resting order.
@@ -171,6 +221,14 @@ public struct OrderCancelRequested: EventPayload, Hashable {
     public var signalID: String?
     /// `opposite_signal`, `unfilled_timeout`, `manual`.
     public var reason: String
+
+    public init(orderLinkId: String, category: RESTCategory, symbol: String, signalID: String? = nil, reason: String) {
+        self.orderLinkId = orderLinkId
+        self.category = category
+        self.symbol = symbol
+        self.signalID = signalID
+        self.reason = reason
+    }
 }
 
 /// The exchange accepted a request (`retCode` 0), or a query found the order.
@@ -183,6 +241,14 @@ public struct OrderAccepted: EventPayload, Hashable {
     public var via: String
     /// The order's status when it was found by a query.
     public var exchangeStatus: String?
+
+    public init(orderLinkId: String, orderId: String, action: OrderAction, via: String, exchangeStatus: String? = nil) {
+        self.orderLinkId = orderLinkId
+        self.orderId = orderId
+        self.action = action
+        self.via = via
+        self.exchangeStatus = exchangeStatus
+    }
 }
 
 /// The exchange refused a request with `retCode ≠ 0`.
@@ -192,6 +258,13 @@ public struct OrderRejected: EventPayload, Hashable {
     public var action: OrderAction
     public var retCode: Int
     public var retMsg: String
+
+    public init(orderLinkId: String, action: OrderAction, retCode: Int, retMsg: String) {
+        self.orderLinkId = orderLinkId
+        self.action = action
+        self.retCode = retCode
+        self.retMsg = retMsg
+    }
 }
 
 /// A request timed out or failed on the server: settled later by querying by `orderLinkId`.
@@ -200,6 +273,12 @@ public struct OrderOutcomeUnknown: EventPayload, Hashable {
     public var orderLinkId: String
     public var action: OrderAction
     public var reason: String
+
+    public init(orderLinkId: String, action: OrderAction, reason: String) {
+        self.orderLinkId = orderLinkId
+        self.action = action
+        self.reason = reason
+    }
 }
 
 /// A query found no order for an intent whose outcome was unknown.
@@ -207,6 +286,11 @@ public struct OrderNotPlaced: EventPayload, Hashable {
     public static let eventType = "OrderNotPlaced"
     public var orderLinkId: String
     public var reason: String
+
+    public init(orderLinkId: String, reason: String) {
+        self.orderLinkId = orderLinkId
+        self.reason = reason
+    }
 }
 
 /// An intent found unsent at start that is too old to send now.
@@ -215,6 +299,12 @@ public struct OrderExpired: EventPayload, Hashable {
     public var orderLinkId: String
     public var ageMs: Int64
     public var maxAgeMs: Int64
+
+    public init(orderLinkId: String, ageMs: Int64, maxAgeMs: Int64) {
+        self.orderLinkId = orderLinkId
+        self.ageMs = ageMs
+        self.maxAgeMs = maxAgeMs
+    }
 }
 
 /// An order at the exchange that tradelog did not place.
@@ -230,6 +320,19 @@ public struct ExternalOrderObserved: EventPayload, Hashable {
     public var qty: Decimal
     public var price: Decimal?
     public var cumExecQty: Decimal?
+
+    public init(category: RESTCategory, symbol: String, orderId: String, orderLinkId: String? = nil, side: String, orderType: String, orderStatus: String, qty: Decimal, price: Decimal? = nil, cumExecQty: Decimal? = nil) {
+        self.category = category
+        self.symbol = symbol
+        self.orderId = orderId
+        self.orderLinkId = orderLinkId
+        self.side = side
+        self.orderType = orderType
+        self.orderStatus = orderStatus
+        self.qty = qty
+        self.price = price
+        self.cumExecQty = cumExecQty
+    }
 }
 
 /// The order manager's trading state, switched through the API.
@@ -244,6 +347,12 @@ public struct TradingStateChanged: EventPayload, Hashable {
     public var state: TradingState
     public var previous: TradingState
     public var reason: String
+
+    public init(state: TradingState, previous: TradingState, reason: String) {
+        self.state = state
+        self.previous = previous
+        self.reason = reason
+    }
 }
 
 /// The instruments' rules as loaded from the exchange (validation and sizing read them from the log).
@@ -251,6 +360,11 @@ public struct InstrumentsLoaded: EventPayload, Hashable {
     public static let eventType = "InstrumentsLoaded"
     public var category: RESTCategory
     public var instruments: [InstrumentRules]
+
+    public init(category: RESTCategory, instruments: [InstrumentRules]) {
+        self.category = category
+        self.instruments = instruments
+    }
 }
 
 /// A sync with the exchange finished (start-up or `POST /api/v1/sync`).
@@ -263,6 +377,16 @@ public struct OrderSyncCompleted: EventPayload, Hashable {
     public var external: Int
     public var executionsFetched: Int
     public var differences: Int
+
+    public init(trigger: String, settledIntents: Int, resent: Int, openOrders: Int, external: Int, executionsFetched: Int, differences: Int) {
+        self.trigger = trigger
+        self.settledIntents = settledIntents
+        self.resent = resent
+        self.openOrders = openOrders
+        self.external = external
+        self.executionsFetched = executionsFetched
+        self.differences = differences
+    }
 }
 
 /// A lifecycle change of one of our orders, enriched for `order-manager.order_events`.
@@ -293,6 +417,32 @@ public struct OrderLifecycleChanged: EventPayload, Hashable {
     public var slippageBps: Decimal?
     public var latencyToAckMs: Int64?
     public var latencyToFillMs: Int64?
+
+    public init(orderLinkId: String, orderId: String? = nil, signalID: String? = nil, strategyID: String? = nil, traceID: String? = nil, category: RESTCategory, symbol: String, side: RESTSide, orderType: RESTOrderType, status: OrderStatus, previousStatus: OrderStatus? = nil, cause: String, reason: String? = nil, requestedAmount: Decimal? = nil, requestedQty: Decimal, price: Decimal? = nil, executedQty: Decimal, averagePrice: Decimal? = nil, fees: Decimal, feeCurrency: String? = nil, slippageBps: Decimal? = nil, latencyToAckMs: Int64? = nil, latencyToFillMs: Int64? = nil) {
+        self.orderLinkId = orderLinkId
+        self.orderId = orderId
+        self.signalID = signalID
+        self.strategyID = strategyID
+        self.traceID = traceID
+        self.category = category
+        self.symbol = symbol
+        self.side = side
+        self.orderType = orderType
+        self.status = status
+        self.previousStatus = previousStatus
+        self.cause = cause
+        self.reason = reason
+        self.requestedAmount = requestedAmount
+        self.requestedQty = requestedQty
+        self.price = price
+        self.executedQty = executedQty
+        self.averagePrice = averagePrice
+        self.fees = fees
+        self.feeCurrency = feeCurrency
+        self.slippageBps = slippageBps
+        self.latencyToAckMs = latencyToAckMs
+        self.latencyToFillMs = latencyToFillMs
+    }
 }
 
 /// A fill of one of our orders, for `order-manager.order_executed`.
@@ -318,6 +468,28 @@ public struct OrderExecuted: EventPayload, Hashable {
     public var averagePrice: Decimal?
     public var slippageBps: Decimal?
     public var latencyToFillMs: Int64?
+
+    public init(orderLinkId: String, orderId: String? = nil, execId: String, signalID: String? = nil, strategyID: String? = nil, traceID: String? = nil, category: RESTCategory, symbol: String, side: RESTSide, execQty: Decimal, execPrice: Decimal, execFee: Decimal, feeCurrency: String? = nil, isMaker: Bool? = nil, execTime: Int64? = nil, executedQty: Decimal, averagePrice: Decimal? = nil, slippageBps: Decimal? = nil, latencyToFillMs: Int64? = nil) {
+        self.orderLinkId = orderLinkId
+        self.orderId = orderId
+        self.execId = execId
+        self.signalID = signalID
+        self.strategyID = strategyID
+        self.traceID = traceID
+        self.category = category
+        self.symbol = symbol
+        self.side = side
+        self.execQty = execQty
+        self.execPrice = execPrice
+        self.execFee = execFee
+        self.feeCurrency = feeCurrency
+        self.isMaker = isMaker
+        self.execTime = execTime
+        self.executedQty = executedQty
+        self.averagePrice = averagePrice
+        self.slippageBps = slippageBps
+        self.latencyToFillMs = latencyToFillMs
+    }
 }
 
 /// Streams and ids of the order manager's events.

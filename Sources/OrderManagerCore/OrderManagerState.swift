@@ -27,6 +27,7 @@ public struct OrderManagerState: Sendable {
     public var account = AccountView()
     public private(set) var orders: [String: OrderRecord] = [:]
     private var linkByOrderID: [String: String] = [:]
+    private var lastExecTime: [String: Int64] = [:]
     /// Receive times (µs) of recent signals per strategy.
     private var signalTimes: [String: [Int64]] = [:]
     /// Realized PnL less fees of our fills, per UTC day number.
@@ -75,6 +76,11 @@ public struct OrderManagerState: Sendable {
     public var pendingOrders: [OrderRecord] {
         orders.values.filter { $0.pending != nil && !$0.status.isFinal || $0.status == .requested || $0.status == .unknown }
             .sorted { $0.sequence < $1.sequence }
+    }
+
+    /// The exchange time (ms) of our latest fill in a category, for fetching executions since.
+    public func lastExecutionTime(category: RESTCategory) -> Int64? {
+        lastExecTime[category.rawValue]
     }
 
     public var allOrders: [OrderRecord] { orders.values.sorted { $0.sequence < $1.sequence } }
@@ -155,6 +161,7 @@ public struct OrderManagerState: Sendable {
             guard let link = linkID(orderId: x.orderId ?? "", orderLinkId: x.orderLinkId) else { break }
             if let c = orders[link]?.applyExecution(x, at: t), let fill = c.fill {
                 addRealized(x, at: t)
+                if let et = x.execTime { lastExecTime[fill.category ?? orders[link]!.category.rawValue] = max(lastExecTime[fill.category ?? orders[link]!.category.rawValue] ?? 0, et) }
                 out.append(executed(link, fill, cause: e))
                 out.append(lifecycleOf(link, c, cause: e, reason: nil))
             }

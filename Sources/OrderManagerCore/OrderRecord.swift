@@ -20,6 +20,7 @@ public struct OrderRecord: Codable, Hashable, Sendable {
     public var qty: Decimal
     public var price: Decimal?
     public var marketUnit: RESTMarketUnit?
+    public var reduceOnly: Bool?
     public var requestedAmount: Decimal?
     public var referencePrice: Decimal?
     public var snapshotPrice: Decimal?
@@ -64,6 +65,7 @@ public struct OrderRecord: Codable, Hashable, Sendable {
         qty = r.qty
         price = r.price
         marketUnit = r.marketUnit
+        reduceOnly = r.reduceOnly
         requestedAmount = r.requestedAmount
         referencePrice = r.referencePrice
         snapshotPrice = r.snapshotPrice

@@ -5,6 +5,7 @@ import Gateway
 import Logging
 import AMQP
 import Relay
+import OrderManager
 import PostgresClient
 import ServiceLifecycle
 
@@ -27,7 +28,7 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var db: DatabaseOptions
 
-    @Option(help: "Run only this service: gateway, relay, signals, projections or retention (default: all).")
+    @Option(help: "Run only this service: gateway, relay, signals, order-manager, projections or retention (default: all; with all, the order manager takes the signals when BYBIT_API_KEY is set).")
     var only: String?
 
     func run() async throws {
@@ -40,7 +41,7 @@ struct Run: AsyncParsableCommand {
         }
         await probe.close()
 
-        let known = ["gateway", "relay", "signals", "projections", "retention"]
+        let known = ["gateway", "relay", "signals", "order-manager", "projections", "retention"]
         if let only, !known.contains(only) {
             throw ValidationError("--only \(only): unknown service (known: \(known.joined(separator: ", ")))")
         }
@@ -50,12 +51,20 @@ struct Run: AsyncParsableCommand {
             services.append(.init(service: try GatewayService(
                 configuration: configuration, log: EventLog(settings: settings.with(applicationName: "tradelog:gateway")), logger: logger)))
         }
+        // The order manager consumes the signals itself (deciding in the same append); without
+        // API credentials `run` keeps the plain intake, which only logs them.
+        let orderManager = only == "order-manager"
+            || only == nil && !(ProcessInfo.processInfo.environment["BYBIT_API_KEY"] ?? "").isEmpty
+        if orderManager {
+            let runtime = try OrderManagerRuntime(settings: settings, logger: logger)
+            for s in runtime.services { services.append(.init(service: s)) }
+        }
         if only == nil || only == "relay" || only == "signals" {
             let amqp = try AMQPSettings.fromEnvironment()
             if only != "signals" {
                 services.append(.init(service: RelayService(amqp: amqp, settings: settings, logger: logger)))
             }
-            if only != "relay" {
+            if only != "relay" && !orderManager {
                 let log = EventLog(settings: settings.with(applicationName: "tradelog:signals"))
                 services.append(.init(service: SignalIntake(amqp: amqp, sink: LogSignalSink(log: log), logger: logger)))
             }

@@ -1,0 +1,189 @@
+import Bybit
+import BybitClient
+import EventLog
+import Foundation
+import Logging
+import OrderManagerCore
+import PostgresClient
+import Signals
+import TradelogCore
+
+/// Counters of the order manager, for status and tests.
+public struct OrderManagerCounters: Sendable, Hashable {
+    public var signalsDecided = 0
+    public var refused = 0
+    public var requestsSent = 0
+    public var accepted = 0
+    public var rejected = 0
+    public var unknown = 0
+    public var derivedAppended = 0
+}
+
+/// The order manager's heart: the state folded from the log, the decisions on signals,
+/// the requests to Bybit and their outcomes, all as events.
+///
+/// State changes only by folding the log in order (``follow()``); a batch of signals is
+/// decided on that state, its events appended atomically with the `SignalReceived`s, and
+/// only then are the requests sent (DESIGN invariant 6). Outcomes are appended as events
+/// and come back into the state through the fold.
+public actor OrderManagerEngine {
+    let log: EventLog
+    let rest: BybitRESTClient
+    let logger: Logger
+    /// The wall clock of the I/O edges (answer receive times, intent ages at start).
+    let clock: @Sendable () -> Timestamp
+    public private(set) var state: OrderManagerState
+    public internal(set) var counters = OrderManagerCounters()
+    /// Whether requests derived by the fold (re-prices, timeout cancels) are sent: off while
+    /// catching up at start, when sync settles whatever is pending instead.
+    var live = false
+    private var following = false
+    private var followWaiters: [CheckedContinuation<Void, Never>] = []
+    private var inFlight: [Task<Void, Never>] = []
+    let readBatch: Int
+
+    public init(config: OrderManagerConfig, log: EventLog, rest: BybitRESTClient, readBatch: Int = 1000,
+                clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
+                logger: Logger = Logger(label: "tradelog.order-manager")) {
+        self.state = OrderManagerState(config: config)
+        self.log = log
+        self.rest = rest
+        self.clock = clock
+        self.readBatch = readBatch
+        self.logger = logger
+    }
+
+    // MARK: following the log
+
+    /// Folds the log from the state's position to the head: appends what the fold derives
+    /// (lifecycle and fill events; their ids make repeats no-ops) and, once live, sends the
+    /// requests it derives. Returns how many events were read.
+    @discardableResult
+    public func follow() async throws -> Int {
+        await lockFollow()
+        defer { unlockFollow() }
+        var total = 0
+        while true {
+            let events = try await log.read(after: state.position, limit: readBatch)
+            if events.isEmpty { return total }
+            total += events.count
+            var derived: [DerivedEvent] = []
+            for e in events { derived += state.apply(e) }
+            if !derived.isEmpty { try await appendDerived(derived) }
+            if events.count < readBatch { return total }
+        }
+    }
+
+    /// The fold must not interleave with itself across its suspension points (FIFO).
+    func lockFollow() async {
+        if !following {
+            following = true
+            return
+        }
+        await withCheckedContinuation { followWaiters.append($0) }
+    }
+
+    func unlockFollow() {
+        if followWaiters.isEmpty { following = false } else { followWaiters.removeFirst().resume() }
+    }
+
+    func appendDerived(_ derived: [DerivedEvent]) async throws {
+        let appends = derived.map { StreamAppend(stream: $0.stream, events: [$0.event]) }
+        let result = try await log.append(appends)
+        counters.derivedAppended += result.appendedCount
+        guard live else { return }
+        for (i, d) in derived.enumerated() {
+            if d.intent != nil, case .appended = result.outcomes[i], let request = OrderRequest(d.event) { dispatch([request]) }
+        }
+    }
+
+    /// Waits for requests sent in the background (tests, shutdown).
+    public func drainRequests() async {
+        while !inFlight.isEmpty {
+            let tasks = inFlight
+            inFlight = []
+            for t in tasks { await t.value }
+        }
+    }
+
+    // MARK: signals
+
+    /// Appends a batch of the intake's events (`SignalReceived`s and rejections) together with
+    /// the decisions on its new signals, atomically; then sends the requests. Returns the
+    /// outcomes of the intake's own events only, in their order.
+    public func handle(_ appends: [StreamAppend]) async throws -> AppendResult {
+        var scratch = state
+        var all = appends
+        var position = scratch.position
+        for a in appends {
+            for e in a.events where e.type == SignalReceived.eventType {
+                guard let received = try? CanonicalJSON.decoder.decode(SignalReceived.self, from: Data(e.data)) else { continue }
+                let at = e.metadata.receiveTime ?? clock()
+                let decision = OrderDecider.decide(received.signal, receivedEventID: e.eventID, receivedAt: at, state: scratch)
+                // The next signal of the batch sees this one's decision.
+                for (stream, ev) in [(a.stream, e)] + decision.events {
+                    position += 1
+                    _ = scratch.apply(RecordedEvent(globalPosition: position, eventID: ev.eventID, stream: stream, streamVersion: 0,
+                                                    type: ev.type, schemaVersion: ev.schemaVersion, data: ev.data,
+                                                    metadata: ev.metadata, recordedAt: at))
+                }
+                all += decision.events.map { StreamAppend(stream: $0.stream, events: [$0.event]) }
+                counters.signalsDecided += 1
+                if decision.refusal != nil { counters.refused += 1 }
+            }
+        }
+        let result = try await log.append(all)
+        // Send only what this append stored: a redelivered signal's requests were sent
+        // before, or are settled by the start-up sync.
+        var send: [OrderRequest] = []
+        for (a, outcome) in zip(all, result.outcomes) {
+            guard case .appended = outcome, let request = OrderRequest(a.events[0]) else { continue }
+            send.append(request)
+        }
+        if !send.isEmpty { dispatch(send) }
+        try await follow()
+        let own = appends.reduce(0) { $0 + $1.events.count }
+        return AppendResult(outcomes: Array(result.outcomes.prefix(own)), head: result.head)
+    }
+
+    static func action(of type: String) -> OrderAction {
+        switch type {
+        case OrderAmendRequested.eventType: return .amend
+        case OrderCancelRequested.eventType: return .cancel
+        default: return .create
+        }
+    }
+
+    static func linkID(of e: NewEvent) -> String? {
+        struct Link: Decodable { var orderLinkId: String }
+        return (try? CanonicalJSON.decoder.decode(Link.self, from: Data(e.data)))?.orderLinkId
+    }
+
+    // MARK: trading state
+
+    /// Switches ACTIVE / REDUCE_ONLY / HALTED (an event, so every decision after it sees it).
+    public func setTradingState(_ s: TradingState, reason: String) async throws -> TradingStateChanged {
+        try await follow()
+        let change = TradingStateChanged(state: s, previous: state.tradingState, reason: reason)
+        let version = try await log.streamVersion(OrderEvents.tradingStateStream)
+        let id = DeterministicID.derived(from: OrderEvents.tradingStateStream, index: Int(version) + 1, kind: "trading-state")
+        let event = try NewEvent(eventID: id, payload: change, metadata: EventMetadata(source: OrderEvents.source, receiveTime: clock()))
+        _ = try await log.append(to: OrderEvents.tradingStateStream, expectedVersion: .exact(version), [event])
+        try await follow()
+        return change
+    }
+
+    // MARK: requests
+
+    /// Sends requests in the background, concurrently (the rate limiter paces them).
+    func dispatch(_ requests: [OrderRequest]) {
+        counters.requestsSent += requests.count
+        inFlight.removeAll { $0.isCancelled }
+        let task = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for r in requests { group.addTask { await self.execute(r) } }
+            }
+        }
+        inFlight.append(task)
+    }
+}

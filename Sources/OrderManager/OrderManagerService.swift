@@ -1,0 +1,121 @@
+import AMQP
+import Bybit
+import BybitClient
+import EventLog
+import Foundation
+import Logging
+import OrderManagerCore
+import PostgresClient
+import Relay
+import ServiceLifecycle
+import Signals
+import Synchronization
+import TradelogCore
+
+/// The order manager as the intake's sink: each batch of signals is appended together with
+/// its decisions, then its requests are sent (the intake acks once this returns).
+public struct OrderManagerSink: SignalSink {
+    let engine: OrderManagerEngine
+    let log: EventLog
+
+    public init(engine: OrderManagerEngine, log: EventLog) {
+        self.engine = engine
+        self.log = log
+    }
+
+    public func append(_ appends: [StreamAppend]) async throws -> AppendResult { try await engine.handle(appends) }
+
+    public func received(signalID: String) async throws -> SignalReceived? {
+        try await LogSignalSink(log: log).received(signalID: signalID)
+    }
+}
+
+public struct OrderManagerServiceOptions: Sendable {
+    public var name = "order-manager"
+    /// Categories whose instruments are loaded and whose orders are synced.
+    public var categories: [RESTCategory] = [.linear, .spot]
+    public var idleWait: Duration = .milliseconds(500)
+    public var useNotifications = true
+    public var backoff = ReconnectBackoff(initialMs: 500, maximumMs: 15_000)
+    public init() {}
+}
+
+/// Runs the order manager: takes the lease, loads instruments, catches up with the log,
+/// syncs with the exchange, then follows the log (sending the requests the fold derives)
+/// until shutdown. The signal intake and the HTTP API run beside it as their own services.
+public final class OrderManagerService: Service, Sendable {
+    public let engine: OrderManagerEngine
+    let settings: PGSettings
+    let options: OrderManagerServiceOptions
+    let logger: Logger
+    private let readyBox = ReadyFlag()
+
+    public init(engine: OrderManagerEngine, settings: PGSettings, options: OrderManagerServiceOptions = .init(),
+                logger: Logger = Logger(label: "tradelog.order-manager")) {
+        self.engine = engine
+        self.settings = settings
+        self.options = options
+        self.logger = logger
+    }
+
+    /// True once instruments are loaded, the log caught up and the start-up sync done.
+    public var isReady: Bool { readyBox.value }
+
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await self.work() }
+        } catch is CancellationError {}
+        await engine.drainRequests()
+    }
+
+    func work() async throws {
+        let lease = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):lease:\(options.name)"), logger: logger)
+        let listener = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):listen:\(options.name)"), logger: logger)
+        defer {
+            Task { await lease.close(); await listener.close() }
+        }
+        var backoff = options.backoff
+        while !Task.isCancelled {
+            do {
+                _ = try await LogFollowing.acquireLease("tradelog:\(options.name)", on: lease, retryEvery: .seconds(1), logger: logger,
+                                                        what: "order manager")
+                if options.useNotifications { try await listener.listen(EventLog.notifyChannel) }
+                try await engine.follow()
+                try await engine.loadInstruments(categories: options.categories)
+                let summary = try await engine.sync(trigger: "start", categories: options.categories)
+                await engine.goLive()
+                readyBox.set()
+                let position = await engine.state.position
+                logger.info("order manager ready", metadata: [
+                    "sync.settled": "\(summary.settledIntents)", "sync.resent": "\(summary.resent)",
+                    "sync.external": "\(summary.external)", "position": "\(position)",
+                ])
+                backoff.reset()
+                while !Task.isCancelled {
+                    try await engine.follow()
+                    await LogFollowing.waitForAppends(on: listener, useNotifications: options.useNotifications,
+                                                      timeout: options.idleWait, logger: logger)
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                let delay = backoff.next()
+                logger.warning("order manager interrupted; retrying", metadata: ["error": "\(error)", "retry.in.ms": "\(delay)"])
+                await lease.close()
+                try? await Task.sleep(for: .milliseconds(delay))
+            }
+        }
+    }
+}
+
+final class ReadyFlag: Sendable {
+    private let box = Mutex(false)
+    var value: Bool { box.withLock { $0 } }
+    func set() { box.withLock { $0 = true } }
+}
+
+extension OrderManagerEngine {
+    /// From now on, requests derived by the fold are sent.
+    public func goLive() { live = true }
+}

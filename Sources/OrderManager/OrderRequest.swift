@@ -1,0 +1,180 @@
+import Bybit
+import BybitClient
+import EventLog
+import Foundation
+import OrderManagerCore
+import TradelogCore
+
+/// One request to the exchange, built from its intent event.
+public enum OrderRequest: Sendable {
+    case create(OrderRequested)
+    case amend(OrderAmendRequested)
+    case cancel(OrderCancelRequested)
+
+    /// The request an intent event asks for; nil for other events.
+    public init?(_ e: NewEvent) {
+        let data = Data(e.data)
+        switch e.type {
+        case OrderRequested.eventType:
+            guard let p = try? CanonicalJSON.decoder.decode(OrderRequested.self, from: data) else { return nil }
+            self = .create(p)
+        case OrderAmendRequested.eventType:
+            guard let p = try? CanonicalJSON.decoder.decode(OrderAmendRequested.self, from: data) else { return nil }
+            self = .amend(p)
+        case OrderCancelRequested.eventType:
+            guard let p = try? CanonicalJSON.decoder.decode(OrderCancelRequested.self, from: data) else { return nil }
+            self = .cancel(p)
+        default: return nil
+        }
+    }
+
+    public var orderLinkId: String {
+        switch self {
+        case .create(let r): return r.orderLinkId
+        case .amend(let r): return r.orderLinkId
+        case .cancel(let r): return r.orderLinkId
+        }
+    }
+
+    public var action: OrderAction {
+        switch self {
+        case .create: return .create
+        case .amend: return .amend
+        case .cancel: return .cancel
+        }
+    }
+
+    var category: RESTCategory {
+        switch self {
+        case .create(let r): return r.category
+        case .amend(let r): return r.category
+        case .cancel(let r): return r.category
+        }
+    }
+
+    var symbol: String {
+        switch self {
+        case .create(let r): return r.symbol
+        case .amend(let r): return r.symbol
+        case .cancel(let r): return r.symbol
+        }
+    }
+
+    /// The create request of a recorded order (a resend at start).
+    static func create(from r: OrderRecord) -> OrderRequest {
+        .create(OrderRequested(
+            orderLinkId: r.orderLinkId, signalID: r.signalID ?? "", strategyID: r.strategyID ?? "", traceID: r.traceID, leg: 0,
+            category: r.category, symbol: r.symbol, side: r.side, orderType: r.orderType,
+            timeInForce: r.timeInForce ?? (r.orderType == .market ? .ioc : .gtc), qty: r.qty, price: r.price,
+            marketUnit: r.marketUnit, reduceOnly: r.reduceOnly, requestedAmount: r.requestedAmount ?? 0,
+            referencePrice: r.referencePrice ?? 0, snapshotPrice: r.snapshotPrice, signalReceivedAt: r.signalReceivedAt,
+            reason: "resent at start"))
+    }
+}
+
+extension OrderManagerEngine {
+    /// Sends one request and appends its outcome: accepted, rejected (`retCode`), or unknown
+    /// (timeout, 5xx), the last settled at once by querying the order by `orderLinkId`.
+    /// A rate-limit answer (10006) is retried twice after a pause: the same `orderLinkId`
+    /// cannot place a second order.
+    func execute(_ request: OrderRequest) async {
+        let link = request.orderLinkId
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let ack: RESTOrderAck
+                switch request {
+                case .create(let r): ack = try await rest.createOrder(r.restRequest)
+                case .amend(let r):
+                    ack = try await rest.amendOrder(RESTAmendOrder(category: r.category, symbol: r.symbol, orderLinkId: link,
+                                                                   qty: r.qty, price: r.price))
+                case .cancel(let r):
+                    ack = try await rest.cancelOrder(RESTCancelOrder(category: r.category, symbol: r.symbol, orderLinkId: link))
+                }
+                await record(OrderAccepted(orderLinkId: link, orderId: ack.orderId, action: request.action, via: "rest", exchangeStatus: nil),
+                             link: link, kind: "accepted")
+                return
+            } catch let e as BybitAPIError where e.isRateLimit && attempt <= 2 {
+                logger.warning("rate limited by Bybit; retrying with the same orderLinkId",
+                               metadata: ["order.link_id": "\(link)", "attempt": "\(attempt)"])
+                try? await Task.sleep(for: .milliseconds(250 * attempt))
+            } catch let e as BybitAPIError where e.isDuplicateOrderLinkID && request.action == .create {
+                // Placed before (a resend after a crash): settle by query.
+                await settle(request, reason: "duplicate orderLinkId: \(e.message)")
+                return
+            } catch let e as BybitAPIError {
+                await record(OrderRejected(orderLinkId: link, action: request.action, retCode: e.code, retMsg: e.message),
+                             link: link, kind: "rejected")
+                return
+            } catch let e as BybitTransportError where !e.mayHaveBeenSent && attempt <= 2 {
+                logger.warning("order request not sent; retrying", metadata: ["order.link_id": "\(link)", "error": "\(e)"])
+                try? await Task.sleep(for: .milliseconds(250 * attempt))
+            } catch {
+                await record(OrderOutcomeUnknown(orderLinkId: link, action: request.action, reason: "\(error)"), link: link, kind: "unknown")
+                await settle(request, reason: "\(error)")
+                return
+            }
+        }
+    }
+
+    /// Finds out whether an order exists by its `orderLinkId` (open orders, then history).
+    func query(_ category: RESTCategory, symbol: String, link: String) async throws -> RESTOrder? {
+        if let o = try await rest.openOrders(category: category, symbol: symbol, orderLinkId: link).list.first { return o }
+        return try await rest.orderHistory(category: category, symbol: symbol, orderLinkId: link).list.first
+    }
+
+    /// Settles an unknown outcome by querying; a failed query leaves it for the next sync.
+    func settle(_ request: OrderRequest, reason: String) async {
+        let link = request.orderLinkId
+        do {
+            if let o = try await query(request.category, symbol: request.symbol, link: link) {
+                if request.action == .create {
+                    await record(OrderAccepted(orderLinkId: link, orderId: o.orderId, action: .create, via: "query",
+                                               exchangeStatus: o.orderStatus), link: link, kind: "settled")
+                }
+                await recordExchangeOrder(o, category: request.category)
+            } else if request.action == .create {
+                await record(OrderNotPlaced(orderLinkId: link, reason: "no order with this orderLinkId after: \(reason)"),
+                             link: link, kind: "not-placed")
+            }
+        } catch {
+            logger.warning("cannot settle an order yet; the next sync will", metadata: ["order.link_id": "\(link)", "error": "\(error)"])
+        }
+    }
+
+    /// Appends an outcome event on the order's stream; a log failure is retried (the outcome is a fact).
+    func record<E: EventPayload>(_ payload: E, link: String, kind: String) async {
+        switch payload {
+        case is OrderAccepted: counters.accepted += 1
+        case is OrderRejected: counters.rejected += 1
+        case is OrderOutcomeUnknown: counters.unknown += 1
+        default: break
+        }
+        let now = clock()
+        let version = state.order(link)?.amendCount ?? 0
+        let id = DeterministicID.derived(from: "\(link)/\(kind)/\(E.eventType)/\(version)/\(now.microsecondsSinceEpoch)", kind: "outcome")
+        let rec = state.order(link)
+        let meta = EventMetadata(correlationID: rec?.signalID, causationID: nil, traceID: rec?.traceID,
+                                 source: OrderEvents.source, receiveTime: now)
+        guard let event = try? NewEvent(eventID: id, payload: payload, metadata: meta) else { return }
+        var delay = 100
+        while !Task.isCancelled {
+            do {
+                _ = try await log.append(to: OrderEvents.stream(orderLinkId: link), [event])
+                return
+            } catch {
+                logger.error("cannot log an order outcome; retrying", metadata: ["order.link_id": "\(link)", "error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(delay))
+                delay = min(delay * 2, 5000)
+            }
+        }
+    }
+
+    /// A REST view of an order as an `ExchangeOrderUpdated` event (sync and settlement), so
+    /// the fold treats it like the private stream's frames.
+    func recordExchangeOrder(_ o: RESTOrder, category: RESTCategory) async {
+        guard let event = try? SyncEvents.orderUpdate(o, category: category, receiveTime: clock()) else { return }
+        _ = try? await log.append(to: "exchange.order-\(o.orderId)", [event])
+    }
+}

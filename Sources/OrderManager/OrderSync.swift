@@ -1,0 +1,156 @@
+import Bybit
+import BybitClient
+import EventLog
+import Foundation
+import OrderManagerCore
+import TradelogCore
+
+/// REST views turned into the private stream's event types, so sync differences fold like frames.
+enum SyncEvents {
+    static let source = "order-manager:sync"
+
+    static func orderUpdate(_ o: RESTOrder, category: RESTCategory, receiveTime: Timestamp) throws -> NewEvent {
+        var f: [String: Any] = [
+            "category": category.rawValue, "symbol": o.symbol, "orderId": o.orderId, "orderLinkId": o.orderLinkId,
+            "side": o.side, "orderType": o.orderType, "orderStatus": o.orderStatus, "qty": "\(o.qty)",
+            "createdTime": o.createdTime, "updatedTime": o.updatedTime,
+        ]
+        func put(_ k: String, _ d: Decimal?) { if let d { f[k] = "\(d)" } }
+        put("price", o.price)
+        put("avgPrice", o.avgPrice)
+        put("leavesQty", o.leavesQty)
+        put("cumExecQty", o.cumExecQty)
+        put("cumExecValue", o.cumExecValue)
+        put("cumExecFee", o.cumExecFee)
+        if let t = o.timeInForce { f["timeInForce"] = t }
+        if let r = o.rejectReason { f["rejectReason"] = r }
+        if let c = o.cancelType { f["cancelType"] = c }
+        if let m = o.marketUnit { f["marketUnit"] = m }
+        let data = try JSONSerialization.data(withJSONObject: f, options: [.sortedKeys])
+        let payload = try CanonicalJSON.decoder.decode(ExchangeOrderUpdated.self, from: data)
+        let id = DeterministicID.derived(from: "sync/order/\(o.orderId)/\(o.orderStatus)/\(o.updatedTime)/\(o.cumExecQty ?? 0)", kind: "sync")
+        return try NewEvent(eventID: id, payload: payload,
+                            metadata: EventMetadata(source: source, exchangeTime: Timestamp(millisecondsSinceEpoch: o.updatedTime),
+                                                    receiveTime: receiveTime))
+    }
+
+    static func execution(_ x: RESTExecution, category: RESTCategory, receiveTime: Timestamp) throws -> NewEvent {
+        var f: [String: Any] = [
+            "category": category.rawValue, "symbol": x.symbol, "execId": x.execId, "orderId": x.orderId,
+            "orderLinkId": x.orderLinkId, "side": x.side, "execType": x.execType, "execPrice": "\(x.execPrice)",
+            "execQty": "\(x.execQty)", "execTime": x.execTime, "isMaker": x.isMaker,
+        ]
+        func put(_ k: String, _ d: Decimal?) { if let d { f[k] = "\(d)" } }
+        put("execValue", x.execValue)
+        put("execFee", x.execFee)
+        put("feeRate", x.feeRate)
+        put("leavesQty", x.leavesQty)
+        put("orderPrice", x.orderPrice)
+        put("orderQty", x.orderQty)
+        if let c = x.feeCurrency { f["feeCurrency"] = c }
+        if let t = x.orderType { f["orderType"] = t }
+        let data = try JSONSerialization.data(withJSONObject: f, options: [.sortedKeys])
+        let payload = try CanonicalJSON.decoder.decode(ExchangeExecution.self, from: data)
+        let id = DeterministicID.derived(from: "sync/execution/\(x.symbol)/\(x.execId)", kind: "sync")
+        return try NewEvent(eventID: id, payload: payload,
+                            metadata: EventMetadata(source: source, exchangeTime: Timestamp(millisecondsSinceEpoch: x.execTime),
+                                                    receiveTime: receiveTime))
+    }
+}
+
+extension OrderManagerEngine {
+    /// Loads the instruments of the categories the order manager trades, as events (the
+    /// decisions read them from the log, so a replay decides the same).
+    public func loadInstruments(categories: [RESTCategory]) async throws {
+        for category in categories {
+            let rules = try await rest.instruments(category: category).compactMap { InstrumentRules(category: category, $0) }
+                .sorted { $0.symbol < $1.symbol }
+            let payload = InstrumentsLoaded(category: category, instruments: rules)
+            let data = try CanonicalJSON.encoder.encode(payload)
+            let id = DeterministicID.derived(from: Digest.hex(Digest.sha256(Array(data))), kind: "instruments")
+            let event = try NewEvent(eventID: id, payload: payload, metadata: EventMetadata(source: OrderEvents.source, receiveTime: clock()))
+            _ = try await log.append(to: OrderEvents.instrumentsStream(category), [event])
+        }
+        try await follow()
+    }
+
+    /// Brings the log in line with the exchange (at start and on `POST /api/v1/sync`):
+    /// settles every intent without an outcome (resending unsent young ones), records open
+    /// orders' differences and orders placed elsewhere, and fetches executions.
+    @discardableResult
+    public func sync(trigger: String, categories: [RESTCategory]) async throws -> OrderSyncCompleted {
+        try await follow()
+        var summary = OrderSyncCompleted(trigger: trigger, settledIntents: 0, resent: 0, openOrders: 0, external: 0,
+                                         executionsFetched: 0, differences: 0)
+        let now = clock()
+        var resend: [OrderRequest] = []
+        for rec in state.pendingOrders {
+            summary.settledIntents += 1
+            if let o = try await query(rec.category, symbol: rec.symbol, link: rec.orderLinkId) {
+                if rec.status == .requested || rec.status == .unknown {
+                    await record(OrderAccepted(orderLinkId: rec.orderLinkId, orderId: o.orderId, action: .create, via: "sync",
+                                               exchangeStatus: o.orderStatus), link: rec.orderLinkId, kind: "sync")
+                }
+                await recordExchangeOrder(o, category: rec.category)
+                summary.differences += 1
+                if rec.pending == .cancel, let s = OrderStatus(bybit: o.orderStatus), !s.isFinal {
+                    resend.append(.cancel(OrderCancelRequested(orderLinkId: rec.orderLinkId, category: rec.category,
+                                                               symbol: rec.symbol, signalID: rec.signalID, reason: "resent by sync")))
+                }
+            } else if rec.status == .requested {
+                let age = (now.microsecondsSinceEpoch - (rec.requestedAt ?? now).microsecondsSinceEpoch) / 1000
+                if age <= state.config.maxIntentAgeMs {
+                    resend.append(OrderRequest.create(from: rec))
+                    summary.resent += 1
+                } else {
+                    await record(OrderExpired(orderLinkId: rec.orderLinkId, ageMs: age, maxAgeMs: state.config.maxIntentAgeMs),
+                                 link: rec.orderLinkId, kind: "expired")
+                }
+            } else if rec.status == .unknown {
+                await record(OrderNotPlaced(orderLinkId: rec.orderLinkId, reason: "not found by sync"), link: rec.orderLinkId, kind: "sync")
+            }
+        }
+        try await follow()
+        for category in categories {
+            let open = try await rest.openOrders(category: category, limit: 50, settleCoin: category == .linear ? "USDT" : nil).list
+            summary.openOrders += open.count
+            for o in open {
+                if let rec = state.order(o.orderLinkId), !rec.external {
+                    let differs = OrderStatus(bybit: o.orderStatus) != rec.status || (o.cumExecQty ?? 0) != rec.executedQty
+                    if differs {
+                        await recordExchangeOrder(o, category: category)
+                        summary.differences += 1
+                    }
+                } else {
+                    let ext = ExternalOrderObserved(
+                        category: category, symbol: o.symbol, orderId: o.orderId, orderLinkId: o.orderLinkId.isEmpty ? nil : o.orderLinkId,
+                        side: o.side, orderType: o.orderType, orderStatus: o.orderStatus, qty: o.qty, price: o.price,
+                        cumExecQty: o.cumExecQty)
+                    let id = DeterministicID.derived(from: "external/\(o.orderId)/\(o.orderStatus)/\(o.cumExecQty ?? 0)", kind: "external")
+                    let event = try NewEvent(eventID: id, payload: ext, metadata: EventMetadata(source: SyncEvents.source, receiveTime: now))
+                    let r = try await log.append(to: OrderEvents.externalStream(orderId: o.orderId), [event])
+                    if r.appendedCount > 0 { summary.external += 1 }
+                }
+            }
+            // Executions of ours since the last one seen.
+            let since = state.lastExecutionTime(category: category).map { $0 - 1 }
+            let fills = try await rest.executions(category: category, startTime: since, limit: 100).list
+            summary.executionsFetched += fills.count
+            var events: [StreamAppend] = []
+            for x in fills where state.order(x.orderLinkId) != nil && !(state.order(x.orderLinkId)!.execIDs.contains(x.execId)) {
+                events.append(StreamAppend(stream: "exchange.execution-\(x.orderId)",
+                                           events: [try SyncEvents.execution(x, category: category, receiveTime: now)]))
+            }
+            if !events.isEmpty {
+                let r = try await log.append(events)
+                summary.differences += r.appendedCount
+            }
+        }
+        let id = DeterministicID.derived(from: "sync/\(trigger)/\(now.microsecondsSinceEpoch)", kind: "sync-completed")
+        let event = try NewEvent(eventID: id, payload: summary, metadata: EventMetadata(source: OrderEvents.source, receiveTime: now))
+        _ = try await log.append(to: "ordermanager.sync-\(now.microsecondsSinceEpoch / 1000)", [event])
+        try await follow()
+        if !resend.isEmpty { dispatch(resend) }
+        return summary
+    }
+}
