@@ -60,6 +60,7 @@ public enum OrderDecider {
         let spread = ReferencePricer.spreadBps(book: book, ticker: ticker, snapshotSpread: snapshot?.spread, snapshotPrice: snapshot?.price)
         var type = OrderTypeSelector.select(side: side, confidence: s.confidence, volatility: snapshot?.volatility, spreadBps: spread,
                                             book: book, ticker: ticker, tickSize: rules.tickSize, thresholds: state.config.orderTypes)
+        let price = type.orderType == .limit ? (type.price ?? reference.price) : reference.price
         var sizingAmount = s.amount
         var reduceOnly: Bool?
 
@@ -72,11 +73,11 @@ public enum OrderDecider {
                 return deny(Refusal("reduce_only", "trading is REDUCE_ONLY and a \(side.rawValue) does not reduce the \(s.asset) position",
                                     ["position": "\(held)", "trading_state": TradingState.reduceOnly.rawValue]))
             }
-            sizingAmount = min(sizingAmount, abs(held) * reference.price)
+            // Valued at the price the size is computed with: a limit below the reference must not outgrow the position.
+            sizingAmount = min(sizingAmount, abs(held) * price)
             if category == .linear { reduceOnly = true }
         }
 
-        let price = type.orderType == .limit ? (type.price ?? reference.price) : reference.price
         let sized: SizedOrder
         switch QuantityCalculator.size(amount: sizingAmount, side: side, orderType: type.orderType, price: price, rules: rules) {
         case .success(let o): sized = o

@@ -72,7 +72,11 @@ extension OrderManagerConfig {
         var c = OrderManagerConfig()
         func decimal(_ key: String, _ apply: (Decimal) -> Void) throws {
             guard let text = env[key] else { return }
-            guard let d = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), d >= 0 else {
+            // Decimal(string:) reads a leading number and ignores the rest ("12abc" → 12, "1,000" → 1): only plain decimals pass.
+            let digit: (Character) -> Bool = { ("0"..."9").contains($0) }
+            let plain = text.contains(where: digit) && text.filter { $0 == "." }.count <= 1
+                && text.allSatisfy { digit($0) || $0 == "." }
+            guard plain, let d = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), d >= 0 else {
                 throw ConfigurationError(field: key, source: source, problem: "\(text.debugDescription) is not a non-negative number")
             }
             apply(d)

@@ -54,7 +54,7 @@ public struct OrderManagerState: Sendable {
     public static let foldedTypes: Set<String> = [
         OrderBookUpdated.eventType, OrderBookInvalidated.eventType, TickerUpdated.eventType,
         ExchangeOrderUpdated.eventType, ExchangeExecution.eventType, ExchangePositionUpdated.eventType,
-        ExchangeWalletUpdated.eventType, SignalReceived.eventType, OrderRequested.eventType,
+        ExchangeWalletUpdated.eventType, "ExchangeWalletSnapshot", SignalReceived.eventType, OrderRequested.eventType,
         OrderAmendRequested.eventType, OrderCancelRequested.eventType, OrderAccepted.eventType,
         OrderRejected.eventType, OrderOutcomeUnknown.eventType, OrderNotPlaced.eventType, OrderExpired.eventType,
         TradingStateChanged.eventType, InstrumentsLoaded.eventType,
@@ -103,6 +103,12 @@ public struct OrderManagerState: Sendable {
 
     /// Folds one event; returns what it derives (lifecycle and fill events, re-price intents).
     public mutating func apply(_ e: RecordedEvent) -> [DerivedEvent] {
+        // The gateway's REST wallet snapshot has the wallet frame's field names.
+        if e.type == "ExchangeWalletSnapshot" {
+            if let w = try? CanonicalJSON.decoder.decode(ExchangeWalletUpdated.self, from: Data(e.data)) { account.apply(w) }
+            position = max(position, e.globalPosition)
+            return []
+        }
         guard Self.foldedTypes.contains(e.type),
               let payload = try? registry.decode(type: e.type, schemaVersion: e.schemaVersion, data: e.data) else { return [] }
         let t = Self.time(of: e)

@@ -11,6 +11,8 @@ struct Faults: Sendable {
     /// Paths whose next request is never answered (until shutdown).
     var timeoutNext: Set<String> = []
     var paused = false
+    var holdNext: Set<String> = []
+    var httpStatusNext: [String: Int] = [:]
 }
 
 /// What the HTTP layer should do with a request.
@@ -18,6 +20,8 @@ enum RestOutcome: Sendable {
     case reply(RestReply)
     /// Hold the request open (fault injection).
     case hang
+    /// The request was executed; its answer is held until shutdown (a crash after the call, before the ack).
+    case holdAnswer(RestReply)
 }
 
 /// The simulator's single point of mutation: venue, sockets, subscriptions and faults. All
@@ -207,6 +211,14 @@ actor SimulatorEngine {
 
     func rest(_ r: RestRequest, now: Int64) -> RestOutcome {
         if faults.timeoutNext.remove(r.path) != nil { return .hang }
+        if let status = faults.httpStatusNext.removeValue(forKey: r.path) {
+            return .reply(RestReply(status: status, body: Array("<html>\(status) simulated</html>".utf8)))
+        }
+        if faults.holdNext.remove(r.path) != nil {
+            let (reply, updates) = venue.handle(r, now: now)
+            deliver(updates, now: now)
+            return .holdAnswer(reply)
+        }
         if let code = faults.failNext.removeValue(forKey: r.path) {
             let text = code == 10006 ? "Too many visits!" : (code == 10016 ? "System error. Please try again later." : "Simulated failure")
             let headers = RateLimiter.headers(limit: RateLimiter.limit(path: r.path), remaining: 0, reset: now + 1000)
@@ -237,6 +249,8 @@ actor SimulatorEngine {
 
     func failNext(path: String, retCode: Int) { faults.failNext[path] = retCode }
     func timeoutNext(path: String) { faults.timeoutNext.insert(path) }
+    func holdNextAnswer(path: String) { faults.holdNext.insert(path) }
+    func httpStatusNext(path: String, status: Int) { faults.httpStatusNext[path] = status }
     func setPaused(_ p: Bool) { faults.paused = p }
 
     /// A small status object for `/sim/status`.

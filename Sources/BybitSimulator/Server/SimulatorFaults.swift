@@ -25,6 +25,12 @@ extension BybitSimulator {
     /// The next request to `path` is never answered (until shutdown).
     public func timeoutNext(path: String) async throws { try await engine().timeoutNext(path: path) }
 
+    /// The next request to `path` is executed but its answer is held until shutdown (a lost ack).
+    public func holdNextAnswer(path: String) async throws { try await engine().holdNextAnswer(path: path) }
+
+    /// The next request to `path` gets this HTTP status (e.g. 502) and is not executed.
+    public func httpStatusNext(path: String, status: Int) async throws { try await engine().httpStatusNext(path: path, status: status) }
+
     /// Freezes (or unfreezes) market generation and replay.
     public func setPaused(_ paused: Bool) async throws { try await engine().setPaused(paused) }
 

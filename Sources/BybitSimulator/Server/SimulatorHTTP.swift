@@ -23,6 +23,9 @@ extension BybitSimulator {
         case .hang:
             await held.hold()
             return Response(status: .gatewayTimeout)
+        case .holdAnswer:
+            await held.hold()
+            return Response(status: .gatewayTimeout)
         }
     }
 
@@ -48,6 +51,14 @@ extension BybitSimulator {
         case "/sim/fail-next":
             guard let p = q["path"], !p.isEmpty else { return bad("path is required") }
             await engine.failNext(path: p, retCode: q["retCode"].flatMap { Int($0) } ?? 10006)
+            return ok()
+        case "/sim/hold-next":
+            guard let p = q["path"] else { return bad("path required") }
+            await engine.holdNextAnswer(path: p)
+            return ok()
+        case "/sim/http-status-next":
+            guard let p = q["path"], let st = q["status"].flatMap({ Int($0) }) else { return bad("path and status required") }
+            await engine.httpStatusNext(path: p, status: st)
             return ok()
         case "/sim/timeout-next":
             guard let p = q["path"], !p.isEmpty else { return bad("path is required") }

@@ -1,0 +1,155 @@
+import AMQP
+import Bybit
+import BybitClient
+import BybitSimulator
+import EventLog
+import Foundation
+import OrderManager
+import OrderManagerCore
+import PostgresClient
+import Signals
+import Testing
+import TradelogCore
+import TradelogTesting
+
+@Suite("Order manager end to end (simulator, PostgreSQL, RabbitMQ)", .serialized)
+struct OrderManagerIntegrationTests {
+    @Test("a buy and a sell: orders at the simulator, fills, events, rows in both tables, messages on both queues")
+    func buyAndSell() async throws {
+        try await OMStack.with { stack in
+            let (buy, buyBody) = OMStack.signal(type: "buy", amount: "800")
+            let (sell, sellBody) = OMStack.signal(type: "sell", amount: "600")
+            try await stack.publish([buyBody])
+            let buyLink = OrderEvents.orderLinkID(signalID: buy, leg: 0)
+            let b = try await stack.waitOrder(buyLink, [OrderManagerCore.OrderStatus.filled])
+            #expect(b?.status == .filled)
+            try await stack.publish([sellBody])
+            let sellLink = OrderEvents.orderLinkID(signalID: sell, leg: 0)
+            let s = try await stack.waitOrder(sellLink, [OrderManagerCore.OrderStatus.filled])
+            #expect(s?.status == .filled)
+            #expect((b?.executedQty ?? 0) > 0 && (s?.executedQty ?? 0) > 0)
+            #expect(b?.averagePrice != nil && b?.slippageBps != nil && b?.latencyToAckMs != nil)
+            #expect(try await stack.ordersAtExchange(buyLink) == 1)
+            #expect(try await stack.ordersAtExchange(sellLink) == 1)
+
+            let signalTypes = try await stack.eventTypes(stream: SignalEvents.stream(signalID: buy))
+            #expect(signalTypes == ["SignalReceived", "OrderDecided"])
+            let orderTypes = try await stack.eventTypes(stream: OrderEvents.stream(orderLinkId: buyLink))
+            for t in ["OrderRequested", "OrderAccepted", "OrderExecuted", "OrderLifecycleChanged"] { #expect(orderTypes.contains(t), "\(t)") }
+            // The intent is durable before the answer.
+            #expect(orderTypes.firstIndex(of: "OrderRequested")! < orderTypes.firstIndex(of: "OrderAccepted")!)
+
+            let filled = try await TestDatabase.eventually(timeout: .seconds(10)) {
+                try await stack.scalar("SELECT count(*) FROM orders WHERE status = 'filled' AND order_link_id IN ($1, $2)", [buyLink, sellLink]) == "2"
+            }
+            #expect(filled)
+            #expect(try await stack.scalar("SELECT relation FROM signal_order_relationships WHERE signal_id = $1", [buy]) == "created")
+            #expect(try await stack.scalar("SELECT signal_id FROM orders WHERE order_link_id = $1", [sellLink]) == sell)
+
+            let events = try await stack.drain("order-manager.order_events", minimum: 6)
+            let links = Set(events.compactMap { ($0["payload"] as? [String: Any])?["orderLinkId"] as? String })
+            #expect(links.isSuperset(of: [buyLink, sellLink]))
+            let statuses = events.compactMap { ($0["payload"] as? [String: Any])?["status"] as? String }
+            #expect(statuses.contains("filled") && statuses.contains("requested"))
+            let fills = try await stack.drain("order-manager.order_executed", minimum: 2)
+            let fillLinks = Set(fills.compactMap { ($0["payload"] as? [String: Any])?["orderLinkId"] as? String })
+            #expect(fillLinks.isSuperset(of: [buyLink, sellLink]))
+
+            let report = try await SignalAudit.report(signalID: buy, log: stack.log)
+            #expect(report.found && report.entries.contains { $0.type == "OrderExecuted" })
+            #expect(report.text.contains("OrderDecided") && report.text.contains("fill "))
+        }
+    }
+
+    @Test("refusals and denials become events with their reason codes (warm-up policy, stale, unknown asset, halted)")
+    func refusals() async throws {
+        var config = OMStack.config()
+        config.warmupPolicy = .recordOnly
+        try await OMStack.with(config: config) { stack in
+            let (warm, warmBody) = OMStack.signal(warmup: true)
+            let (stale, staleBody) = OMStack.signal(time: Timestamp(microsecondsSinceEpoch: Timestamp.now().microsecondsSinceEpoch - 120_000_000))
+            let (unknown, unknownBody) = OMStack.signal(asset: "NOPEUSDT")
+            try await stack.publish([warmBody, staleBody, unknownBody])
+            func reason(_ id: String) async throws -> String? {
+                _ = try await TestDatabase.eventually(timeout: .seconds(10)) {
+                    try await stack.eventTypes(stream: SignalEvents.stream(signalID: id)).count >= 2
+                }
+                let e = try await stack.log.readStream(SignalEvents.stream(signalID: id)).last!
+                let j = try JSONSerialization.jsonObject(with: Data(e.data)) as! [String: Any]
+                return (j["reason"] ?? j["code"]) as? String
+            }
+            #expect(try await reason(warm) == "warmup_recorded")
+            #expect(try await reason(stale) == "stale_signal")
+            #expect(try await reason(unknown) == "unknown_asset")
+            _ = try await stack.engine.setTradingState(.halted, reason: "test")
+            let (halted, haltedBody) = OMStack.signal()
+            try await stack.publish([haltedBody])
+            #expect(try await reason(halted) == "trading_halted")
+            let denied = try await TestDatabase.eventually(timeout: .seconds(10)) {
+                try await stack.scalar("SELECT count(*) FROM signal_order_relationships WHERE relation = 'denied'") == "4"
+            }
+            #expect(denied)
+        }
+    }
+
+    @Test("exchange errors: 10006 retried, 110007 and 10001 rejected, a timeout and a 502 settled by query; never a duplicate")
+    func exchangeErrors() async throws {
+        try await OMStack.with { stack in
+            let path = "/v5/order/create"
+            func run(_ inject: () async throws -> Void) async throws -> (String, OrderRecord?) {
+                try await inject()
+                let (id, body) = OMStack.signal(amount: "300")
+                try await stack.publish([body])
+                let link = OrderEvents.orderLinkID(signalID: id, leg: 0)
+                let rec = try await stack.waitOrder(link, [OrderManagerCore.OrderStatus.filled, .rejected, .notPlaced, .cancelled])
+                return (link, rec)
+            }
+            let (l1, r1) = try await run { try await stack.simulator.failNext(path: path, retCode: 10006) }
+            #expect(r1?.status == .filled)
+            #expect(try await stack.ordersAtExchange(l1) == 1)
+
+            let (l2, r2) = try await run { try await stack.simulator.failNext(path: path, retCode: 110007) }
+            #expect(r2?.status == .rejected)
+            #expect(try await stack.eventTypes(stream: OrderEvents.stream(orderLinkId: l2)).contains("OrderRejected"))
+            #expect(try await stack.ordersAtExchange(l2) == 0)
+
+            let (l3, r3) = try await run { try await stack.simulator.failNext(path: path, retCode: 10001) }
+            #expect(r3?.status == .rejected && r3?.reason?.hasPrefix("10001") == true)
+            #expect(try await stack.ordersAtExchange(l3) == 0)
+
+            let (l4, r4) = try await run { try await stack.simulator.timeoutNext(path: path) }
+            #expect(r4?.status == .notPlaced)
+            let t4 = try await stack.eventTypes(stream: OrderEvents.stream(orderLinkId: l4))
+            #expect(t4.contains("OrderOutcomeUnknown") && t4.contains("OrderNotPlaced"))
+            #expect(try await stack.ordersAtExchange(l4) == 0)
+
+            let (l5, r5) = try await run { try await stack.simulator.httpStatusNext(path: path, status: 502) }
+            #expect(r5?.status == .notPlaced)
+            #expect(try await stack.eventTypes(stream: OrderEvents.stream(orderLinkId: l5)).contains("OrderOutcomeUnknown"))
+            #expect(try await stack.ordersAtExchange(l5) == 0)
+        }
+    }
+
+    @Test("crash after the intent, before the call: after restart exactly one order at the simulator")
+    func crashBeforeCall() async throws {
+        let (id, _) = OMStack.signal(amount: "400")
+        let link = OrderEvents.orderLinkID(signalID: id, leg: 0)
+        try await OMStack.with(before: { settings, amqp, sim, port in
+            // The first life: decide and append durably, then "die" before sending anything.
+            try await OMStack.run(settings: settings, amqp: amqp, simulator: sim, port: port, config: OMStack.config()) { stack in
+                let signal = try #require(try? SignalParser.parse(OMStack.signal(id: UUID(uuidString: id)!, amount: "400").1).get())
+                let (stream, received) = try SignalEvents.received(signal: signal, body: [], queue: "model-service.trading_signals",
+                                                                   redelivered: false, receiveTime: .now(), messageID: nil)
+                let decision = OrderDecider.decide(signal, receivedEventID: received.eventID, receivedAt: .now(), state: await stack.engine.state)
+                var appends = [StreamAppend(stream: stream, events: [received])]
+                appends += decision.events.map { StreamAppend(stream: $0.stream, events: [$0.event]) }
+                _ = try await stack.log.append(appends)
+                #expect(try await stack.ordersAtExchange(link) == 0)
+            }
+        }) { stack in
+            let rec = try await stack.waitOrder(link, [OrderManagerCore.OrderStatus.filled])
+            #expect(rec?.status == .filled)
+            #expect(try await stack.ordersAtExchange(link) == 1)
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import AMQP
+import Bybit
+import BybitClient
+import BybitSimulator
+import EventLog
+import Foundation
+import Gateway
+import Logging
+import OrderManager
+import OrderManagerCore
+import PostgresClient
+import Relay
+import ServiceLifecycle
+import Signals
+import TradelogCore
+import TradelogTesting
+
+/// The order manager, the gateway, the intake and the relay against the simulator, the real
+/// PostgreSQL and RabbitMQ, in one service group.
+struct OMStack: Sendable {
+    static let logger: Logger = {
+        var l = Logger(label: "om-test")
+        l.logLevel = .warning
+        return l
+    }()
+    static let account = SimulatorAccount(apiKey: "om-key-1", secret: "om-secret-1")
+    static let credentials = BybitCredentials(apiKey: "om-key-1", secret: "om-secret-1")
+
+    let settings: PGSettings
+    let amqp: AMQPSettings
+    let simulator: BybitSimulator
+    let port: Int
+    let engine: OrderManagerEngine
+    let service: OrderManagerService
+    let log: EventLog
+    let rest: BybitRESTClient
+
+    static func simulator() -> BybitSimulator {
+        var c = SimulatorConfiguration()
+        c.source = .generate(seed: 11)
+        c.symbols = ["BTCUSDT", "ETHUSDT"]
+        c.rate = .perSecond(20)
+        c.accounts = [account]
+        return BybitSimulator(configuration: c, logger: logger)
+    }
+
+    static func config() -> OrderManagerConfig {
+        var c = OrderManagerConfig()
+        c.venue = .simulator
+        c.risk.maxSignalsPerMinute = 1000
+        return c
+    }
+
+    static var restConfiguration: BybitRESTConfiguration {
+        var r = BybitRESTConfiguration()
+        r.requestTimeout = .seconds(2)
+        return r
+    }
+
+    /// Runs the whole stack around `body` on fresh database, vhost and simulator.
+    static func with(config: OrderManagerConfig = config(), before: (@Sendable (PGSettings, AMQPSettings, BybitSimulator, Int) async throws -> Void)? = nil,
+                     _ body: @Sendable (OMStack) async throws -> Void) async throws {
+        try await TestDatabase.with { settings in
+            try await TestBroker.with { amqp in
+                let sim = simulator()
+                try await sim.withRunning { port in
+                    if let before { try await before(settings, amqp, sim, port) }
+                    try await run(settings: settings, amqp: amqp, simulator: sim, port: port, config: config, body)
+                }
+            }
+        }
+    }
+
+    static func run(settings: PGSettings, amqp: AMQPSettings, simulator: BybitSimulator, port: Int, config: OrderManagerConfig,
+                    _ body: @Sendable (OMStack) async throws -> Void) async throws {
+        let env = BybitEnvironment.custom("http://127.0.0.1:\(port)")
+        var g = GatewayConfiguration(environment: env)
+        g.subscriptions = try parseSubscriptionList(
+            "private:order,private:execution,private:wallet,private:position,linear:orderbook.50.BTCUSDT,linear:tickers.BTCUSDT,linear:orderbook.50.ETHUSDT",
+            source: "test")
+        g.apiPort = nil
+        g.credentials = credentials
+        g.initialBackoffMs = 200
+        g.maximumBackoffMs = 1000
+        let gateway = try GatewayService(configuration: g, log: EventLog(settings: settings), logger: logger)
+        let log = EventLog(settings: settings)
+        let rest = BybitRESTClient(environment: env, credentials: credentials, httpClient: .shared,
+                                   configuration: restConfiguration, logger: logger)
+        let engine = OrderManagerEngine(config: config, log: log, rest: rest, logger: logger)
+        var options = OrderManagerServiceOptions()
+        options.idleWait = .milliseconds(200)
+        let service = OrderManagerService(engine: engine, settings: settings, options: options, logger: logger)
+        var intakeOptions = SignalIntakeOptions()
+        intakeOptions.pollTimeout = .milliseconds(100)
+        let intake = SignalIntake(amqp: amqp, sink: OrderManagerSink(engine: engine, log: log), options: intakeOptions, logger: logger)
+        var services: [any Service] = [gateway, service, intake, RelayService(amqp: amqp, settings: settings, logger: logger)]
+        for p in [try OrdersProjection() as any Projection, try SignalOrderRelationshipsProjection()] {
+            var o = SubscriptionOptions()
+            o.pollInterval = .milliseconds(200)
+            services.append(Subscription(name: p.checkpointName, settings: settings, consumer: .projection(p), options: o, logger: logger))
+        }
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
+        let running = Task { try await group.run() }
+        let stack = OMStack(settings: settings, amqp: amqp, simulator: simulator, port: port, engine: engine, service: service,
+                            log: log, rest: rest)
+        do {
+            try await stack.waitReady()
+            try await body(stack)
+            await group.triggerGracefulShutdown()
+            try await running.value
+        } catch {
+            await group.triggerGracefulShutdown()
+            _ = try? await running.value
+            throw error
+        }
+    }
+
+    /// Ready: synced, with a wallet and a BTCUSDT book folded.
+    func waitReady() async throws {
+        let ok = try await TestDatabase.eventually(timeout: .seconds(30)) {
+            guard service.isReady else { return false }
+            _ = try await engine.follow()
+            let s = await engine.state
+            return s.account.walletKnown && s.market.book(.linear, "BTCUSDT") != nil
+        }
+        if !ok { throw TestBrokerError(message: "the order manager did not get ready (sync, wallet, book) in 30 s") }
+    }
+
+    /// A seed-002 signal body.
+    static func signal(id: UUID = UUID(), type: String = "buy", asset: String = "BTCUSDT", amount: String = "500",
+                       confidence: String = "0.9", time: Timestamp = .now(), warmup: Bool = false, price: String = "50000") -> (String, [UInt8]) {
+        let sid = id.uuidString.lowercased()
+        let body = """
+            {"signal_id":"\(sid)","signal_type":"\(type)","asset":"\(asset)","amount":\(amount),"confidence":\(confidence),\
+            "timestamp":"\(time.description)","strategy_id":"strat-test","model_version":"m1","is_warmup":\(warmup),\
+            "market_data_snapshot":{"price":\(price),"spread":1.5,"volume_24h":1000000,"volatility":0.01,\
+            "orderbook_depth":null,"technical_indicators":null},"metadata":null,"trace_id":"trace-\(sid.prefix(8))"}
+            """
+        return (sid, Array(body.utf8))
+    }
+
+    /// Publishes bodies to `model-service.trading_signals` with confirms.
+    func publish(_ bodies: [[UInt8]]) async throws {
+        let conn = AMQPConnection(settings: amqp, name: "test-publisher", logger: Self.logger)
+        try await conn.open(confirms: true)
+        try await conn.declare(queue: "model-service.trading_signals", arguments: QueueArguments.documented)
+        let messages = bodies.map { AMQPMessage(queue: "model-service.trading_signals", body: $0) }
+        var report = try await conn.publish(messages, window: messages.count)
+        var settled = report.resolutions.count
+        while settled < messages.count {
+            report = try await conn.readConfirms(timeout: .seconds(5))
+            if report.resolutions.isEmpty { break }
+            settled += report.resolutions.count
+        }
+        await conn.close()
+    }
+
+    /// Waits until an order reaches one of `statuses`.
+    func waitOrder(_ link: String, _ statuses: Set<OrderManagerCore.OrderStatus>, timeout: Duration = .seconds(20)) async throws -> OrderRecord? {
+        _ = try await TestDatabase.eventually(timeout: timeout) {
+            _ = try await engine.follow()
+            return await engine.state.order(link).map { statuses.contains($0.status) } ?? false
+        }
+        return await engine.state.order(link)
+    }
+
+    /// Orders with this link id at the simulator (open and history).
+    func ordersAtExchange(_ link: String, category: RESTCategory = .linear) async throws -> Int {
+        let open = try await rest.openOrders(category: category, orderLinkId: link).list.count
+        let history = try await rest.orderHistory(category: category, orderLinkId: link).list.count
+        return max(open, history)
+    }
+
+    func eventTypes(stream: String) async throws -> [String] {
+        try await log.readStream(stream).map(\.type)
+    }
+
+    /// Bodies on a queue (drained), once it has at least `minimum` messages or `timeout`.
+    func drain(_ queue: String, minimum: Int, timeout: Duration = .seconds(15)) async throws -> [[String: Any]] {
+        var bodies: [[String: Any]] = []
+        let deadline = ContinuousClock.now + timeout
+        while bodies.count < minimum && ContinuousClock.now < deadline {
+            let conn = AMQPConnection(settings: amqp, name: "test-drain", logger: Self.logger)
+            do {
+                try await conn.open(confirms: false)
+                try await conn.consume(queue: queue, prefetch: 500)
+                while true {
+                    let ds = try await conn.nextDeliveries(max: 500, timeout: .milliseconds(500))
+                    if ds.isEmpty { break }
+                    for d in ds { bodies.append((try? JSONSerialization.jsonObject(with: Data(d.body))) as? [String: Any] ?? [:]) }
+                    try await conn.ack(ds.last!.deliveryTag, multiple: true)
+                }
+            } catch {}
+            await conn.close()
+            if bodies.count < minimum { try await Task.sleep(for: .milliseconds(300)) }
+        }
+        return bodies
+    }
+
+    func scalar(_ sql: String, _ params: [String?] = []) async throws -> String? {
+        let conn = PGConnection(settings: settings)
+        defer { Task { await conn.close() } }
+        return try await conn.scalar(sql, params)
+    }
+}
