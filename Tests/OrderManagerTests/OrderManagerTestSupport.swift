@@ -166,8 +166,8 @@ struct OMStack: Sendable {
 
     /// Orders with this link id at the simulator (open and history).
     func ordersAtExchange(_ link: String, category: RESTCategory = .linear) async throws -> Int {
-        let open = try await rest.openOrders(category: category, orderLinkId: link).list.count
-        let history = try await rest.orderHistory(category: category, orderLinkId: link).list.count
+        let open = try await rest.openOrders(category: category, symbol: "BTCUSDT", orderLinkId: link).list.count
+        let history = try await rest.orderHistory(category: category, symbol: "BTCUSDT", orderLinkId: link).list.count
         return max(open, history)
     }
 
