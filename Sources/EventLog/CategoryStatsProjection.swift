@@ -16,14 +16,7 @@ public struct CategoryStatsProjection: Projection {
 
     /// Loads the table definition from the `projections/` folder.
     public init(projectionsDirectory: URL = ResourceDirectory.projections) throws {
-        let file = projectionsDirectory.appendingPathComponent("category_stats/v1.sql")
-        do {
-            self.init(createSQL: try String(contentsOf: file, encoding: .utf8))
-        } catch {
-            throw ConfigurationError(
-                field: "category_stats/v1.sql", source: projectionsDirectory.path,
-                problem: "cannot read the projection's SQL: \(error.localizedDescription) (set TRADELOG_PROJECTIONS_DIR)")
-        }
+        self.init(createSQL: try ResourceDirectory.projectionSQL("category_stats", in: projectionsDirectory))
     }
 
     public func setUp(on conn: isolated PGConnection) throws {

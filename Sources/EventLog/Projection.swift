@@ -51,6 +51,18 @@ public enum ResourceDirectory {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(name)
     }
 
+    /// The SQL of a projection's first version, `projections/<name>/v1.sql`; a missing file names itself.
+    public static func projectionSQL(_ name: String, in dir: URL = projections) throws -> String {
+        let file = dir.appendingPathComponent("\(name)/v1.sql")
+        do {
+            return try String(contentsOf: file, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(
+                field: "\(name)/v1.sql", source: dir.path,
+                problem: "cannot read the projection's SQL: \(error.localizedDescription) (set TRADELOG_PROJECTIONS_DIR)")
+        }
+    }
+
     public static var schema: URL { locate("schema", environmentKey: "TRADELOG_SCHEMA_DIR") }
     public static var projections: URL { locate("projections", environmentKey: "TRADELOG_PROJECTIONS_DIR") }
 }

@@ -39,7 +39,9 @@ public actor OrderManagerEngine {
     var live = false
     private var following = false
     private var followWaiters: [CheckedContinuation<Void, Never>] = []
-    private var inFlight: [Task<Void, Never>] = []
+    /// Request batches still running, by id; each removes itself when done.
+    private var inFlight: [Int: Task<Void, Never>] = [:]
+    private var nextTaskID = 0
     let readBatch: Int
 
     public init(config: OrderManagerConfig, log: EventLog, rest: BybitRESTClient, readBatch: Int = 1000,
@@ -99,11 +101,7 @@ public actor OrderManagerEngine {
 
     /// Waits for requests sent in the background (tests, shutdown).
     public func drainRequests() async {
-        while !inFlight.isEmpty {
-            let tasks = inFlight
-            inFlight = []
-            for t in tasks { await t.value }
-        }
+        while let task = inFlight.values.first { await task.value }
     }
 
     // MARK: signals
@@ -136,27 +134,14 @@ public actor OrderManagerEngine {
         // Send only what this append stored: a redelivered signal's requests were sent
         // before, or are settled by the start-up sync.
         var send: [OrderRequest] = []
-        for (a, outcome) in zip(all, result.outcomes) {
-            guard case .appended = outcome, let request = OrderRequest(a.events[0]) else { continue }
+        for (event, outcome) in zip(all.flatMap(\.events), result.outcomes) {
+            guard case .appended = outcome, let request = OrderRequest(event) else { continue }
             send.append(request)
         }
         if !send.isEmpty { dispatch(send) }
         try await follow()
         let own = appends.reduce(0) { $0 + $1.events.count }
         return AppendResult(outcomes: Array(result.outcomes.prefix(own)), head: result.head)
-    }
-
-    static func action(of type: String) -> OrderAction {
-        switch type {
-        case OrderAmendRequested.eventType: return .amend
-        case OrderCancelRequested.eventType: return .cancel
-        default: return .create
-        }
-    }
-
-    static func linkID(of e: NewEvent) -> String? {
-        struct Link: Decodable { var orderLinkId: String }
-        return (try? CanonicalJSON.decoder.decode(Link.self, from: Data(e.data)))?.orderLinkId
     }
 
     // MARK: trading state
@@ -175,15 +160,18 @@ public actor OrderManagerEngine {
 
     // MARK: requests
 
+    func finished(_ id: Int) { inFlight[id] = nil }
+
     /// Sends requests in the background, concurrently (the rate limiter paces them).
     func dispatch(_ requests: [OrderRequest]) {
         counters.requestsSent += requests.count
-        inFlight.removeAll { $0.isCancelled }
-        let task = Task {
+        nextTaskID += 1
+        let id = nextTaskID
+        inFlight[id] = Task {
             await withTaskGroup(of: Void.self) { group in
                 for r in requests { group.addTask { await self.execute(r) } }
             }
+            await self.finished(id)
         }
-        inFlight.append(task)
     }
 }

@@ -4,24 +4,13 @@ import OrderManagerCore
 import PostgresClient
 import TradelogCore
 
-/// Loads a projection's SQL from `projections/<name>/v1.sql`.
-func projectionSQL(_ name: String, _ dir: URL) throws -> String {
-    let file = dir.appendingPathComponent("\(name)/v1.sql")
-    do {
-        return try String(contentsOf: file, encoding: .utf8)
-    } catch {
-        throw ConfigurationError(field: "\(name)/v1.sql", source: dir.path,
-                                 problem: "cannot read the projection's SQL: \(error.localizedDescription) (set TRADELOG_PROJECTIONS_DIR)")
-    }
-}
-
 /// `orders`: one row per order of ours, the latest `OrderLifecycleChanged` of each.
 public struct OrdersProjection: Projection {
     public let checkpointName = "projection:orders"
     let createSQL: String
 
     public init(projectionsDirectory: URL = ResourceDirectory.projections) throws {
-        createSQL = try projectionSQL("orders", projectionsDirectory)
+        createSQL = try ResourceDirectory.projectionSQL("orders", in: projectionsDirectory)
     }
 
     public func setUp(on conn: isolated PGConnection) throws { try conn.executeScript(createSQL) }
@@ -51,7 +40,7 @@ public struct OrdersProjection: Projection {
                 [o.orderLinkId, o.orderId, o.signalID, o.strategyID, o.traceID, o.category.rawValue, o.symbol, o.side.rawValue,
                  o.orderType.rawValue, o.status.rawValue, d(o.requestedAmount), d(o.requestedQty), d(o.price), d(o.executedQty),
                  d(o.averagePrice), d(o.fees), o.feeCurrency, d(o.slippageBps), o.latencyToAckMs.map { "\($0)" },
-                 o.latencyToFillMs.map { "\($0)" }, o.reason.map(PGText.sanitized), at, "\(e.globalPosition)"])
+                 o.latencyToFillMs.map { "\($0)" }, o.reason.map(\.storable), at, "\(e.globalPosition)"])
         }
     }
 }
@@ -62,7 +51,7 @@ public struct SignalOrderRelationshipsProjection: Projection {
     let createSQL: String
 
     public init(projectionsDirectory: URL = ResourceDirectory.projections) throws {
-        createSQL = try projectionSQL("signal_order_relationships", projectionsDirectory)
+        createSQL = try ResourceDirectory.projectionSQL("signal_order_relationships", in: projectionsDirectory)
     }
 
     public func setUp(on conn: isolated PGConnection) throws { try conn.executeScript(createSQL) }
@@ -96,13 +85,8 @@ public struct SignalOrderRelationshipsProjection: Projection {
                         position, created_at)
                     VALUES ($1, $2::int, $3, $4, $5, $6, $7, $8::bigint, $9::timestamptz) ON CONFLICT DO NOTHING
                     """,
-                    [r.signal, "\(i)", r.link, r.relation, PGText.sanitized(r.reason), r.strategy, r.asset, "\(e.globalPosition)", at])
+                    [r.signal, "\(i)", r.link, r.relation, r.reason.storable, r.strategy, r.asset, "\(e.globalPosition)", at])
             }
         }
     }
-}
-
-/// Text PostgreSQL accepts (no U+0000).
-enum PGText {
-    static func sanitized(_ s: String) -> String { s.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") }
 }

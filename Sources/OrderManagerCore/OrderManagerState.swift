@@ -83,6 +83,11 @@ public struct OrderManagerState: Sendable {
         lastExecTime[category.rawValue]
     }
 
+    /// Our orders that may rest at the exchange, all instruments, oldest first.
+    public var restingOrders: [OrderRecord] {
+        orders.values.filter { $0.status.isOpen && !$0.external }.sorted { $0.sequence < $1.sequence }
+    }
+
     public var allOrders: [OrderRecord] { orders.values.sorted { $0.sequence < $1.sequence } }
 
     /// Signals of a strategy received in the 60 s up to `now` (µs).

@@ -50,7 +50,7 @@ public enum RiskManager {
         }
         if rules.category == .spot { gross += abs(position) * price }
         var open = 0
-        for o in state.allOrders where o.status.isOpen && !o.external && !cancelled.contains(o.orderLinkId) {
+        for o in state.restingOrders where !cancelled.contains(o.orderLinkId) {
             let remaining = max(0, o.qty - o.executedQty)
             let px = o.price ?? o.referencePrice ?? 0
             gross += o.marketUnit == .quoteCoin ? remaining : remaining * px

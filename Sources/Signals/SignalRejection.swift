@@ -51,9 +51,7 @@ public struct SignalRejection: Error, Hashable, Sendable, Codable, CustomStringC
     }
 
     /// `text` with each U+0000 replaced by U+FFFD.
-    static func storable(_ text: String) -> String {
-        text.unicodeScalars.contains("\u{0}") ? String(String.UnicodeScalarView(text.unicodeScalars.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 })) : text
-    }
+    static func storable(_ text: String) -> String { text.storable }
 
     enum CodingKeys: String, CodingKey {
         case reason
