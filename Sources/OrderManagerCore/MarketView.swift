@@ -81,6 +81,7 @@ public struct AccountView: Sendable {
     /// Free balance per coin (wallet balance less locked and margin in use).
     public private(set) var free: [String: Decimal] = [:]
     public private(set) var balance: [String: Decimal] = [:]
+    /// The account-wide available balance (USD value over all coins): informative, not used by the checks.
     public private(set) var totalAvailable: Decimal?
     /// Linear positions by `symbol`.
     public private(set) var positions: [String: Position] = [:]
@@ -105,9 +106,11 @@ public struct AccountView: Sendable {
         positions[p.symbol] = Position(signedSize: signed, markPrice: p.markPrice, positionValue: p.positionValue)
     }
 
-    /// Free balance of a coin; the account total for USDT/USD when per-coin is missing.
+    /// Free balance of exactly this coin; nil before any wallet state. Once the wallet is known a
+    /// coin it does not list has 0 free: never another coin's balance nor the account-wide
+    /// ``totalAvailable`` (which is in USD over all collateral coins). See docs/order-policy.md §5.
     public func freeBalance(_ coin: String) -> Decimal? {
-        if let f = free[coin] { return f }
-        return walletKnown ? totalAvailable : nil
+        guard walletKnown else { return nil }
+        return free[coin] ?? 0
     }
 }

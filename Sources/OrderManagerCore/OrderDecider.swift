@@ -49,6 +49,7 @@ public enum OrderDecider {
 
         let category = state.config.category(of: s.asset)
         let rules = state.instrument(category, s.asset)!
+        if let r = RiskManager.unitCheck(rules: rules) { return deny(r) }
         let book = state.market.book(category, s.asset)
         let ticker = state.market.ticker(category, s.asset)
         let snapshot = s.marketDataSnapshot
@@ -63,8 +64,11 @@ public enum OrderDecider {
         let price = type.orderType == .limit ? (type.price ?? reference.price) : reference.price
         var sizingAmount = s.amount
         var reduceOnly: Bool?
+        var reduceFigures: [String: String] = [:]
 
-        // REDUCE_ONLY: only orders that shrink the current position, no larger than it.
+        // REDUCE_ONLY: only orders that shrink the current position. Our resting orders on the same
+        // side reduce it too (and a same-side amend adds to one of them), so all of them together
+        // with the new quantity must stay within the position.
         if state.tradingState == .reduceOnly {
             let held: Decimal = category == .linear ? state.account.positions[s.asset]?.signedSize ?? 0
                 : state.account.balance[rules.baseCoin] ?? 0
@@ -73,21 +77,30 @@ public enum OrderDecider {
                 return deny(Refusal("reduce_only", "trading is REDUCE_ONLY and a \(side.rawValue) does not reduce the \(s.asset) position",
                                     ["position": "\(held)", "trading_state": TradingState.reduceOnly.rawValue]))
             }
+            let covering = state.openOrders(category: category, symbol: s.asset).filter { $0.side == side }
+                .reduce(Decimal(0)) { $0 + $1.remainingQty }
+            let available = max(0, abs(held) - covering)
+            reduceFigures = ["position": "\(held)", "resting_reduce_qty": "\(covering)", "reduce_available_qty": "\(available)",
+                             "trading_state": TradingState.reduceOnly.rawValue]
+            guard available > 0 else {
+                return deny(Refusal("reduce_only_covered", "trading is REDUCE_ONLY and our resting \(side.rawValue) orders on "
+                                    + "\(s.asset) (\(covering)) already cover the position \(held)", reduceFigures))
+            }
             // Valued at the price the size is computed with: a limit below the reference must not outgrow the position.
-            sizingAmount = min(sizingAmount, abs(held) * price)
+            sizingAmount = min(sizingAmount, available * price)
             if category == .linear { reduceOnly = true }
         }
 
         let sized: SizedOrder
         switch QuantityCalculator.size(amount: sizingAmount, side: side, orderType: type.orderType, price: price, rules: rules) {
         case .success(let o): sized = o
-        case .failure(let f): return deny(Refusal(f.code, f.detail, f.figures))
+        case .failure(let f): return deny(Refusal(f.code, f.detail, f.figures.merging(reduceFigures) { mine, _ in mine }))
         }
         if type.orderType == .market { type.price = nil }
 
         let resting = state.openOrders(category: category, symbol: s.asset).map {
             RestingOrder(orderLinkId: $0.orderLinkId, side: $0.side, orderType: $0.orderType, qty: $0.qty,
-                         leavesQty: max(0, $0.qty - $0.executedQty), price: $0.price,
+                         leavesQty: $0.remainingQty, price: $0.price,
                          settled: $0.pending == nil && $0.status != .requested && $0.status != .unknown, sequence: $0.sequence)
         }
         let actions = OpenOrderPolicy.decide(side: side, orderType: type.orderType, qty: sized.qty, price: type.price,
@@ -98,9 +111,10 @@ public enum OrderDecider {
         let cancelled = Set(actions.compactMap { if case .cancel(let l, _) = $0 { return l } else { return nil } })
         let creates = actions.contains { if case .create = $0 { return true } else { return false } }
         let baseQty = sized.marketUnit == .quoteCoin ? sized.qty / sized.price : sized.qty
-        let (risk, figures) = RiskManager.check(side: side, notional: sized.notional, baseQty: baseQty, creates: creates,
+        var (risk, figures) = RiskManager.check(side: side, notional: sized.notional, baseQty: baseQty, creates: creates,
                                                 rules: rules, price: sized.price, state: state, cancelled: cancelled)
         if let risk { return deny(risk) }
+        figures.merge(reduceFigures) { risk, _ in risk }
 
         var steps: [OrderDecided.Step] = []
         var later: [(String, any EventPayload, String)] = []

@@ -198,6 +198,7 @@ public struct OrderManagerState: Sendable {
 
     /// Resting limit orders of ours on this instrument, unfilled for ``OrderManagerConfig/repriceAfterMs``
     /// of event time since their ack or last amend: amended to the near touch, or cancelled after ``OrderManagerConfig/maxReprices``.
+    /// A round whose touch equals the order's price sends nothing but counts (docs/order-policy.md §4).
     mutating func repriceDue(category: String, symbol: String, now: Timestamp, cause: RecordedEvent) -> [DerivedEvent] {
         guard let cat = RESTCategory(rawValue: category), config.repriceAfterMs > 0 else { return [] }
         var out: [DerivedEvent] = []
@@ -209,6 +210,15 @@ public struct OrderManagerState: Sendable {
                 let top = market.book(cat, symbol) ?? market.ticker(cat, symbol)
                 let touch = rec.side == .buy ? top?.bid : top?.ask
                 guard let price = touch, price > 0 else { continue }
+                if price == rec.price {
+                    // Already at the touch: an amend to the same price changes nothing (the exchange
+                    // refuses it as not modified) and costs a request. The order keeps its place; the
+                    // round still counts toward maxReprices and restarts the timer, so an order that
+                    // stays unfilled at the touch is still cancelled by the timeout (docs/order-policy.md §4).
+                    orders[rec.orderLinkId]?.repriceCount += 1
+                    orders[rec.orderLinkId]?.lastRestingSince = now
+                    continue
+                }
                 let amend = OrderAmendRequested(
                     orderLinkId: rec.orderLinkId, category: cat, symbol: symbol, amendIndex: rec.amendCount + 1,
                     qty: nil, price: price, signalID: rec.signalID, reason: "unfilled_timeout")

@@ -36,6 +36,8 @@ public struct OrderRecord: Codable, Hashable, Sendable {
     public var feeCurrency: String?
     /// The exchange's own average price, when it gave one.
     public var exchangeAvgPrice: Decimal?
+    /// The exchange's cumulative executed value (quote coin), when its order updates gave one.
+    public var exchangeExecValue: Decimal?
     public var execIDs: [String] = []
     /// Sum over ``execIDs`` (the executions we saw), which may lag the order updates.
     public var execQty: Decimal = 0
@@ -44,6 +46,10 @@ public struct OrderRecord: Codable, Hashable, Sendable {
     public var firstFillAt: Timestamp?
     public var amendCount = 0
     public var repriceCount = 0
+    /// Price and total qty of the amend awaiting its answer: the order's own once it is accepted,
+    /// so the record knows the resting price even before the exchange's order update arrives.
+    public var amendPrice: Decimal?
+    public var amendQty: Decimal?
     /// Since when the order has rested at its current price (ack or last amend), for re-pricing.
     public var lastRestingSince: Timestamp?
     public var reason: String?
@@ -86,6 +92,24 @@ public struct OrderRecord: Codable, Hashable, Sendable {
 
     /// Executed quantity: the larger of what the order updates and the executions say.
     public var executedQty: Decimal { max(cumExecQty, execQty) }
+
+    /// Executed value in the quote coin: the largest of our executions' sum, the exchange's
+    /// `cumExecValue` and its executed qty × average price (they lag each other).
+    public var executedValue: Decimal {
+        max(cumExecValue, exchangeExecValue ?? 0, cumExecQty * (exchangeAvgPrice ?? 0))
+    }
+
+    /// What is left to execute in the order's own unit: the quote coin for a spot market buy by
+    /// quote amount (`marketUnit` quoteCoin, whose executed qty is in the base coin), else the base coin.
+    public var remainingQty: Decimal {
+        marketUnit == .quoteCoin ? max(0, qty - executedValue) : max(0, qty - executedQty)
+    }
+
+    /// What is left to execute valued in the quote coin (USDT): the quote amount left, or the
+    /// base qty left × `price` (the caller's valuation price for the order).
+    public func remainingNotional(price: Decimal) -> Decimal {
+        marketUnit == .quoteCoin ? remainingQty : remainingQty * price
+    }
 
     /// Average fill price: from our executions when we have them, else the exchange's.
     public var averagePrice: Decimal? {
@@ -145,7 +169,13 @@ public struct OrderRecord: Codable, Hashable, Sendable {
             }
             return Change(previous: status, statusChanged: false)
         case .amend, .cancel:
-            if a.action == .amend { lastRestingSince = time }
+            if a.action == .amend {
+                lastRestingSince = time
+                if let p = amendPrice, p > 0, orderType == .limit { price = p }
+                if let q = amendQty, q > 0, status != .filled { qty = q }
+                amendPrice = nil
+                amendQty = nil
+            }
             // The exchange's order updates tell the result; an accepted cancel is final even if its frame is late.
             if a.action == .cancel, !status.isFinal { return setStatus(.cancelled) }
             return Change(previous: status, statusChanged: false)
@@ -154,6 +184,10 @@ public struct OrderRecord: Codable, Hashable, Sendable {
 
     public mutating func applyRejected(_ r: OrderRejected) -> Change {
         if pending == r.action { pending = nil }
+        if r.action == .amend {
+            amendPrice = nil
+            amendQty = nil
+        }
         reason = "\(r.retCode): \(r.retMsg)"
         if r.action == .create, status == .requested || status == .unknown { return setStatus(.rejected) }
         return Change(previous: status, statusChanged: false)
@@ -185,6 +219,8 @@ public struct OrderRecord: Codable, Hashable, Sendable {
         guard a.amendIndex > amendCount else { return }
         amendCount = a.amendIndex
         pending = .amend
+        amendPrice = a.price
+        amendQty = a.qty
         if a.reason == "unfilled_timeout" { repriceCount += 1 }
     }
 
@@ -198,6 +234,7 @@ public struct OrderRecord: Codable, Hashable, Sendable {
     public mutating func applyExchange(_ u: ExchangeOrderUpdated) -> Change {
         if orderId == nil { orderId = u.orderId }
         if let q = u.cumExecQty, q > cumExecQty { cumExecQty = q }
+        if let v = u.cumExecValue, v > (exchangeExecValue ?? 0) { exchangeExecValue = v }
         if let avg = u.avgPrice, avg > 0, u.cumExecQty.map({ $0 >= cumExecQty }) ?? true { exchangeAvgPrice = avg }
         if let fee = u.cumExecFee, execIDs.isEmpty, fee > cumFee { cumFee = fee }
         if let q = u.qty, q > 0, status != .filled { qty = q }

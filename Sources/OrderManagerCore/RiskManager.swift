@@ -29,12 +29,27 @@ public enum RiskManager {
         return nil
     }
 
-    /// The exposure figures of an instrument and the account, valued at `price`.
+    /// The coin every notional, limit and exposure figure is in: signal amounts are USDT, and
+    /// only instruments quoted (and, linear, settled) in it are sized and risk-checked.
+    static let valuationCoin = "USDT"
+
+    /// Denies an instrument whose prices are not in ``valuationCoin``: its notionals could not be
+    /// added to the USDT limits without mixing units.
+    static func unitCheck(rules: InstrumentRules) -> Refusal? {
+        guard rules.quoteCoin != valuationCoin else { return nil }
+        return Refusal("unsupported_quote_coin",
+                       "\(rules.symbol) is quoted in \(rules.quoteCoin); amounts and risk limits are in \(valuationCoin)",
+                       ["quote_coin": rules.quoteCoin, "valuation_coin": valuationCoin])
+    }
+
+    /// The exposure figures of an instrument and the account, valued at `price`. Every notional is
+    /// in ``valuationCoin`` (docs/order-policy.md §5): base quantities × a price, quote amounts as they are.
     public struct Exposure: Hashable, Sendable {
         /// Signed position in base units (linear position, or the spot base balance).
         public var position: Decimal
+        /// |position| × price, in USDT.
         public var positionNotional: Decimal
-        /// Absolute position notionals plus open order notionals, all instruments.
+        /// Absolute position notionals plus open order notionals, all instruments, in USDT.
         public var gross: Decimal
         public var openOrders: Int
     }
@@ -45,18 +60,33 @@ public enum RiskManager {
             : state.account.balance[rules.baseCoin] ?? 0
         var gross: Decimal = 0
         for (symbol, p) in state.account.positions.sorted(by: { $0.key < $1.key }) {
-            let px = symbol == rules.symbol ? price : (p.markPrice ?? state.market.valuationPrice(.linear, symbol) ?? 0)
-            gross += abs(p.signedSize) * px
+            // Linear positions: base size × the decision's price (same instrument), else mark, else the market's
+            // valuation price; the exchange's own position value (USDT) when no price is known.
+            let px = rules.category == .linear && symbol == rules.symbol ? price
+                : (p.markPrice ?? state.market.valuationPrice(.linear, symbol))
+            if let px { gross += abs(p.signedSize) * px } else { gross += abs(p.positionValue ?? 0) }
         }
         if rules.category == .spot { gross += abs(position) * price }
         var open = 0
         for o in state.restingOrders where !cancelled.contains(o.orderLinkId) {
-            let remaining = max(0, o.qty - o.executedQty)
-            let px = o.price ?? o.referencePrice ?? 0
-            gross += o.marketUnit == .quoteCoin ? remaining : remaining * px
+            // A quote-coin market buy's qty is USDT already (its executed qty is base: never subtract one from the other).
+            let px = o.price ?? o.referencePrice ?? state.market.valuationPrice(o.category, o.symbol) ?? 0
+            gross += o.remainingNotional(price: px)
             if o.category == rules.category && o.symbol == rules.symbol { open += 1 }
         }
         return Exposure(position: position, positionNotional: abs(position) * price, gross: gross, openOrders: open)
+    }
+
+    /// The coin an order spends and how much of it (docs/order-policy.md §5):
+    /// linear → the settle coin (the quote coin, USDT), notional ÷ leverage; spot buy → the quote coin, the notional;
+    /// spot sell → the base coin, the base qty.
+    static func balanceNeed(side: RESTSide, notional: Decimal, baseQty: Decimal, rules: InstrumentRules,
+                            leverage: Decimal) -> (coin: String, amount: Decimal) {
+        switch rules.category {
+        case .spot where side == .sell: return (rules.baseCoin, baseQty)
+        case .spot: return (rules.quoteCoin, notional)
+        default: return (rules.quoteCoin, notional / max(leverage, 1))
+        }
     }
 
     /// Checks one new order (or the added quantity of an amend).
@@ -65,14 +95,17 @@ public enum RiskManager {
         let limits = state.config.risk
         let x = exposure(rules: rules, price: price, state: state, excluding: cancelled)
         let after = abs(x.position + (side == .buy ? baseQty : -baseQty)) * price
-        let margin: Decimal = rules.category == .linear ? notional / max(limits.linearLeverage, 1) : (side == .buy ? notional : 0)
-        let free = state.account.freeBalance(rules.quoteCoin)
+        let need = balanceNeed(side: side, notional: notional, baseQty: baseQty, rules: rules, leverage: limits.linearLeverage)
+        // Only the order's own balance coin counts: a missing coin is 0 free, never another coin or the account total.
+        let free = state.account.freeBalance(need.coin)
+        // min_free_balance is USDT: it guards the quote coin; a spot sell spends the base coin and must only be covered.
+        let minimum: Decimal = need.coin == rules.quoteCoin ? limits.minFreeBalance : 0
         var figures: [String: String] = [
             "order_notional": "\(notional)", "max_order_notional": "\(limits.maxOrderNotional)",
             "position_notional_after": "\(after)", "max_position_notional": "\(limits.maxPositionNotional)",
             "gross_exposure_after": "\(x.gross + notional)", "max_gross_exposure": "\(limits.maxGrossExposure)",
             "open_orders": "\(x.openOrders)", "max_open_orders": "\(limits.maxOpenOrdersPerAsset)",
-            "margin": "\(margin)", "min_free_balance": "\(limits.minFreeBalance)", "price": "\(price)",
+            "balance_coin": need.coin, "margin": "\(need.amount)", "min_free_balance": "\(minimum)", "price": "\(price)",
         ]
         if let free { figures["free_balance"] = "\(free)" }
         if notional > limits.maxOrderNotional {
@@ -90,9 +123,9 @@ public enum RiskManager {
         guard let free else {
             return (Refusal("wallet_unknown", "no wallet state in the log yet: the free balance cannot be checked", figures), figures)
         }
-        if free - margin < limits.minFreeBalance {
+        if free - need.amount < minimum {
             return (Refusal("insufficient_free_balance",
-                            "free \(rules.quoteCoin) \(free) less margin \(margin) is below \(limits.minFreeBalance)", figures), figures)
+                            "free \(need.coin) \(free) less the order's \(need.amount) is below \(minimum)", figures), figures)
         }
         return (nil, figures)
     }
