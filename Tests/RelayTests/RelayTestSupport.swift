@@ -2,6 +2,7 @@ import AMQP
 import Bybit
 import EventLog
 import Foundation
+import OrderManagerCore
 import Relay
 import Signals
 import Testing
@@ -9,7 +10,8 @@ import TradelogCore
 import TradelogTesting
 
 /// Events of every routed type: the gateway's decoded from the Bybit fixtures (the real
-/// shapes), the later issues' as plain objects, and a generated signal.
+/// shapes), the order manager's as real payloads, the other later issues' as plain objects,
+/// and a generated signal.
 enum RelaySamples {
     static let fixtures = TestDatabase.repositoryRoot.appendingPathComponent("Tests/BybitTests/Fixtures")
 
@@ -47,10 +49,19 @@ enum RelaySamples {
         let later = ["FeaturesComputed", "DatasetReady", "OrderLifecycleChanged", "OrderExecuted", "PositionUpdated",
                      "PortfolioUpdated", "PositionSnapshotCreated"]
         for (i, type) in later.enumerated() {
-            out.append(StreamAppend(stream: "sample-\(type)", events: [NewEvent(
-                eventID: DeterministicID.uuid5(namespace: DeterministicID.namespace, name: "relay-sample/\(type)"),
-                type: type, data: Array(#"{"sample": true, "n": \#(i)}"#.utf8),
-                metadata: EventMetadata(correlationID: "corr-\(i)", traceID: "trace-\(i)", source: "test"))]))
+            let eventID = DeterministicID.uuid5(namespace: DeterministicID.namespace, name: "relay-sample/\(type)")
+            let metadata = EventMetadata(correlationID: "corr-\(i)", traceID: "trace-\(i)", source: "test")
+            let event: NewEvent
+            switch type {
+            // The order manager's payloads are defined: real values, encoded as the log stores them.
+            case OrderLifecycleChanged.eventType:
+                event = try NewEvent(eventID: eventID, payload: orderLifecycleChanged(traceID: "trace-\(i)"), metadata: metadata)
+            case OrderExecuted.eventType:
+                event = try NewEvent(eventID: eventID, payload: orderExecuted(traceID: "trace-\(i)"), metadata: metadata)
+            default:
+                event = NewEvent(eventID: eventID, type: type, data: Array(#"{"sample": true, "n": \#(i)}"#.utf8), metadata: metadata)
+            }
+            out.append(StreamAppend(stream: "sample-\(type)", events: [event]))
         }
         let signal = try SignalParser.parse(SignalSamples.valid(index: 0, seed: 7)).get()
         out.append(StreamAppend(stream: "model.signals-test", events: [try NewEvent(
@@ -58,6 +69,34 @@ enum RelaySamples {
             payload: SignalGenerated(signal: signal),
             metadata: EventMetadata(correlationID: signal.signalID, traceID: signal.traceID, source: "model"))]))
         return out
+    }
+
+    static let orderSignalID = "0b9d2c4e-5f61-4a7b-8c9d-0e1f2a3b4c5d"
+    static let orderID = "c6f055d9-7f21-4f2a-9c11-8d3f0c6a7e21"
+    /// An average over fills of different prices: a Decimal quotient with many digits, which
+    /// must reach the consumer as a JSON number unchanged.
+    static let averagePrice = Decimal(string: "66517.566666666666666666666666666666667")!
+
+    /// A filled linear market buy after its second fill (`price` and `reason` absent, as the fold writes them).
+    static func orderLifecycleChanged(traceID: String) -> OrderLifecycleChanged {
+        OrderLifecycleChanged(
+            orderLinkId: OrderEvents.orderLinkID(signalID: orderSignalID, leg: 0), orderId: orderID, signalID: orderSignalID,
+            strategyID: "strat-001", traceID: traceID, category: .linear, symbol: "BTCUSDT", side: .buy, orderType: .market,
+            status: .filled, previousStatus: .partiallyFilled, cause: "ExchangeExecution",
+            requestedAmount: Decimal(string: "200")!, requestedQty: Decimal(string: "0.003")!,
+            executedQty: Decimal(string: "0.003")!, averagePrice: averagePrice, fees: Decimal(string: "0.1097538")!,
+            feeCurrency: "USDT", slippageBps: Decimal(string: "2.6316")!, latencyToAckMs: 42, latencyToFillMs: 57)
+    }
+
+    /// The second fill of that order.
+    static func orderExecuted(traceID: String) -> OrderExecuted {
+        OrderExecuted(
+            orderLinkId: OrderEvents.orderLinkID(signalID: orderSignalID, leg: 0), orderId: orderID,
+            execId: "e0c1f7a2-9b3d-5e4f-8a6b-7c8d9e0f1a2b", signalID: orderSignalID, strategyID: "strat-001", traceID: traceID,
+            category: .linear, symbol: "BTCUSDT", side: .buy, execQty: Decimal(string: "0.002")!,
+            execPrice: Decimal(string: "66520.1")!, execFee: Decimal(string: "0.0731721")!, feeCurrency: "USDT", isMaker: false,
+            execTime: 1_764_106_500_321, executedQty: Decimal(string: "0.003")!, averagePrice: averagePrice,
+            slippageBps: Decimal(string: "2.6316")!, latencyToFillMs: 57)
     }
 
     /// `n` small events spread over a few routed types (for the failure tests).
