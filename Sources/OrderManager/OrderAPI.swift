@@ -5,6 +5,7 @@ import Hummingbird
 import NIOCore
 import OrderManagerCore
 import PostgresClient
+import Signals
 import TradelogCore
 
 /// Seed 004's order manager API (X-API-Key on every `/api/v1` route):
@@ -47,8 +48,15 @@ public enum OrderAPI {
             filter("asset", "symbol")
             filter("signal_id", "signal_id")
             filter("strategy_id", "strategy_id")
-            if let from = q.get("from") { params.append(from); clauses.append("created_at >= $\(params.count)::timestamptz") }
-            if let to = q.get("to") { params.append(to); clauses.append("created_at < $\(params.count)::timestamptz") }
+            // Strict ISO 8601 (PostgreSQL alone would also take words such as `yesterday`).
+            for (name, op) in [("from", ">="), ("to", "<")] {
+                guard let v = q.get(name) else { continue }
+                guard let t = ISOTimestamp.parse(v) else {
+                    return try problem(.badRequest, "\(name) must be an ISO 8601 time such as 2026-01-31T12:00:00Z", field: name)
+                }
+                params.append(ISOTimestamp.format(t))
+                clauses.append("created_at \(op) $\(params.count)::timestamptz")
+            }
             guard let limit = Int(q.get("limit") ?? "100"), (1...1000).contains(limit) else {
                 return try problem(.badRequest, "limit must be 1...1000", field: "limit")
             }

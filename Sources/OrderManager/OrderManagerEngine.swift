@@ -111,21 +111,43 @@ public actor OrderManagerEngine {
     /// outcomes of the intake's own events only, in their order.
     public func handle(_ appends: [StreamAppend]) async throws -> AppendResult {
         var scratch = state
-        var all = appends
+        // Each signal's receipt, decision and intents together, signal after signal (the
+        // order the decisions were made in, so a replay folds what each decision saw). A
+        // decision event of the signal's own stream joins the receipt's group: one group per
+        // stream keeps the append on the log's single-statement path.
+        var all: [StreamAppend] = []
+        var own: [Int] = []
+        var flat = 0
+        let signals = appends.reduce(0) { $0 + $1.events.filter { $0.type == SignalReceived.eventType }.count }
+        var decided = 0
         var position = scratch.position
         for a in appends {
+            all.append(a)
+            own += flat..<(flat + a.events.count)
+            flat += a.events.count
             for e in a.events where e.type == SignalReceived.eventType {
                 guard let received = try? CanonicalJSON.decoder.decode(SignalReceived.self, from: Data(e.data)) else { continue }
                 let at = e.metadata.receiveTime ?? clock()
                 let decision = OrderDecider.decide(received.signal, receivedEventID: e.eventID, receivedAt: at, state: scratch)
-                // The next signal of the batch sees this one's decision.
-                for (stream, ev) in [(a.stream, e)] + decision.events {
-                    position += 1
-                    _ = scratch.apply(RecordedEvent(globalPosition: position, eventID: ev.eventID, stream: stream, streamVersion: 0,
-                                                    type: ev.type, schemaVersion: ev.schemaVersion, data: ev.data,
-                                                    metadata: ev.metadata, recordedAt: at))
+                decided += 1
+                // The next signal of the batch sees this one's decision (the last needs no fold:
+                // the log is folded after the append anyway).
+                if decided < signals {
+                    for (stream, ev) in [(a.stream, e)] + decision.events {
+                        position += 1
+                        _ = scratch.apply(RecordedEvent(globalPosition: position, eventID: ev.eventID, stream: stream, streamVersion: 0,
+                                                        type: ev.type, schemaVersion: ev.schemaVersion, data: ev.data,
+                                                        metadata: ev.metadata, recordedAt: at))
+                    }
                 }
-                all += decision.events.map { StreamAppend(stream: $0.stream, events: [$0.event]) }
+                for d in decision.events {
+                    if all[all.count - 1].stream == d.stream {
+                        all[all.count - 1].events.append(d.event)
+                    } else {
+                        all.append(StreamAppend(stream: d.stream, events: [d.event]))
+                    }
+                    flat += 1
+                }
                 counters.signalsDecided += 1
                 if decision.refusal != nil { counters.refused += 1 }
             }
@@ -140,8 +162,7 @@ public actor OrderManagerEngine {
         }
         if !send.isEmpty { dispatch(send) }
         try await follow()
-        let own = appends.reduce(0) { $0 + $1.events.count }
-        return AppendResult(outcomes: Array(result.outcomes.prefix(own)), head: result.head)
+        return AppendResult(outcomes: own.map { result.outcomes[$0] }, head: result.head)
     }
 
     // MARK: trading state
