@@ -182,7 +182,7 @@ let package = Package(
         .testTarget(
             name: "RelayTests",
             dependencies: [
-                "Relay", "AMQP", "Signals", "Bybit", "EventLog", "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog",
+                "Relay", "AMQP", "Signals", "OrderManagerCore", "Bybit", "EventLog", "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -198,6 +198,8 @@ let package = Package(
                 "Bybit", "EventLog", "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .testTarget(

@@ -49,6 +49,9 @@ public struct SignalIntakeOptions: Sendable {
     public var backoff = ReconnectBackoff(initialMs: 500, maximumMs: 15_000)
     /// How long one wait for deliveries lasts (heartbeats are serviced in between).
     public var pollTimeout: Duration = .milliseconds(500)
+    /// Sees each non-empty batch as soon as it is read from the broker, before anything else
+    /// (`tradelog bench orders` timestamps deliveries with it). Must be quick.
+    public var onDeliveries: (@Sendable ([AMQPDelivery]) -> Void)?
 
     public init() {}
 }
@@ -109,6 +112,7 @@ public final class SignalIntake: Service, Sendable {
                 logger.info("signal intake consuming", metadata: ["queue": "\(options.queue)"])
                 while !Task.isCancelled {
                     let deliveries = try await consumer.nextDeliveries(max: options.prefetch, timeout: options.pollTimeout)
+                    if !deliveries.isEmpty { options.onDeliveries?(deliveries) }
                     // The dead-letter connection is otherwise touched only on rejects: keep
                     // its heartbeats going whatever the load.
                     _ = try await deadLetters.readConfirms(timeout: .zero)

@@ -99,8 +99,12 @@ public struct RateLimiter: Sendable {
     }
 
     var windows: [String: Window] = [:]
+    /// Replaces the limit of create, amend and cancel (see `SimulatorConfiguration.orderRateLimit`).
+    var orderLimit: Int?
 
     public init() {}
+
+    static let orderPaths: Set<String> = ["/v5/order/create", "/v5/order/amend", "/v5/order/cancel"]
 
     /// The per-second limit Bybit documents for the path (reference §2.9).
     public static func limit(path: String) -> Int {
@@ -113,7 +117,7 @@ public struct RateLimiter: Sendable {
 
     /// Counts one request; returns (limit, remaining, reset ms).
     public mutating func hit(apiKey: String, path: String, now: Int64) -> (Int, Int, Int64) {
-        let limit = Self.limit(path: path)
+        let limit = orderLimit.flatMap { Self.orderPaths.contains(path) ? $0 : nil } ?? Self.limit(path: path)
         let key = apiKey + " " + path
         var w = windows[key] ?? Window(start: now, used: 0)
         if now - w.start >= 1000 { w = Window(start: now, used: 0) }

@@ -98,6 +98,7 @@ public final class BybitSimulator: Service, Sendable {
         var venue = Venue(instruments: instruments, accounts: accounts, secrets: secrets, fees: c.fees,
                           generated: generated, replay: replay, seed: seed)
         venue.enforceRateLimits = c.enforceRateLimits
+        venue.limiter.orderLimit = c.orderRateLimit
         return venue
     }
 

@@ -62,6 +62,13 @@ public struct SimulatorConfiguration: Sendable {
     public var fees = FeeSchedule()
     /// Answer 10006 once a key exceeds the documented per-second limit of a path.
     public var enforceRateLimits = false
+    /// Per-second limit of create, amend and cancel per key; nil is Bybit's default of 10.
+    /// Accounts of higher tiers get more, and benchmarks raise it so that pacing does not
+    /// hide the latency being measured.
+    public var orderRateLimit: Int?
+    /// Sees each REST request (path and body) once it is read, before it is answered
+    /// (`tradelog bench orders` timestamps order requests with it). Must be quick.
+    public var onRESTRequest: (@Sendable (_ path: String, _ body: String) -> Void)?
     /// A socket with more undelivered frames than this is closed as a slow consumer.
     public var maxPendingFrames = 200_000
     /// In `max` mode generation pauses while any socket has more than this many frames queued.

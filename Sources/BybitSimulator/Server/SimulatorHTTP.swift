@@ -13,6 +13,7 @@ extension BybitSimulator {
         for field in request.headers { headers[field.name.canonicalName] = field.value }
         let r = RestRequest(method: request.method.rawValue, path: path, rawQuery: request.uri.query ?? "",
                             body: String(buffer: body), headers: headers)
+        configuration.onRESTRequest?(r.path, r.body)
         switch await engine.rest(r, now: Self.nowMs()) {
         case .reply(let reply):
             var fields = HTTPFields()
