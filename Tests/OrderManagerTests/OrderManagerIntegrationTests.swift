@@ -7,6 +7,7 @@ import Foundation
 import OrderManager
 import OrderManagerCore
 import PostgresClient
+import ServiceLifecycle
 import Signals
 import Testing
 import TradelogCore
@@ -150,6 +151,68 @@ struct OrderManagerIntegrationTests {
             let rec = try await stack.waitOrder(link, [OrderManagerCore.OrderStatus.filled])
             #expect(rec?.status == .filled)
             #expect(try await stack.ordersAtExchange(link) == 1)
+        }
+    }
+
+    /// A real process killed with SIGKILL after its request reached the exchange and before the
+    /// answer (the simulator executes the order and withholds the reply): the restarted order
+    /// manager settles the intent by querying, and exactly one order exists.
+    @Test(.timeLimit(.minutes(3)))
+    func crashAfterCallBeforeAck() async throws {
+        let (id, body) = OMStack.signal(amount: "400")
+        let link = OrderEvents.orderLinkID(signalID: id, leg: 0)
+        try await OMStack.with(before: { settings, amqp, sim, port in
+            let conn = PGConnection(settings: settings)
+            defer { Task { await conn.close() } }
+            func count(_ type: String) async throws -> Int {
+                Int(try await conn.scalar("SELECT count(*) FROM events WHERE type LIKE $1", [type]) ?? "0")!
+            }
+            // The exchange's state comes from a gateway in this process; the order manager is the child.
+            let gateway = try OMStack.gateway(settings: settings, port: port)
+            let group = ServiceGroup(configuration: .init(services: [.init(service: gateway)], logger: OMStack.logger))
+            let running = Task { try await group.run() }
+            defer { running.cancel() }
+            #expect(try await TestDatabase.eventually(timeout: .seconds(30)) { try await count("ExchangeWallet%") > 0 })
+
+            let child = Process()
+            child.executableURL = TestDatabase.tradelogExecutable
+            child.arguments = ["run", "--only", "order-manager", "--database", settings.url, "--log-level", "warning"]
+            var env = ProcessInfo.processInfo.environment
+            env["AMQP_URL"] = "amqp://\(amqp.user):\(amqp.password)@\(amqp.host):\(amqp.port)/\(amqp.virtualHost)"
+            env["BYBIT_ENV"] = "http://127.0.0.1:\(port)"
+            env["BYBIT_API_KEY"] = OMStack.credentials.apiKey
+            env["BYBIT_API_SECRET"] = OMStack.credentials.secret
+            env["TRADELOG_ORDER_API_PORT"] = "off"
+            child.environment = env
+            try child.run()
+            defer { if child.isRunning { kill(child.processIdentifier, SIGKILL) } }
+            // Started: instruments loaded and the start-up sync done.
+            #expect(try await TestDatabase.eventually(timeout: .seconds(60)) { try await count("OrderSyncCompleted") > 0 })
+
+            try await sim.holdNextAnswer(path: "/v5/order/create")
+            try await OMStack.publish([body], amqp: amqp)
+            let rest = BybitRESTClient(environment: .custom("http://127.0.0.1:\(port)"), credentials: OMStack.credentials,
+                                       httpClient: .shared, configuration: OMStack.restConfiguration, logger: OMStack.logger)
+            #expect(try await TestDatabase.eventually(timeout: .seconds(30)) {
+                try await OMStack.ordersAtExchange(link, rest: rest) == 1
+            }, "the order reached the exchange")
+            kill(child.processIdentifier, SIGKILL)
+            while child.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+            // Died between the call and the answer: the intent is durable, no outcome is.
+            let stream = try await EventLog(settings: settings).readStream(OrderEvents.stream(orderLinkId: link)).map(\.type)
+            #expect(stream.contains("OrderRequested"))
+            #expect(!stream.contains("OrderAccepted") && !stream.contains("OrderRejected") && !stream.contains("OrderOutcomeUnknown"))
+            await group.triggerGracefulShutdown()
+            _ = try? await running.value
+        }) { stack in
+            let rec = try await stack.waitOrder(link, [OrderManagerCore.OrderStatus.filled])
+            #expect(rec?.status == .filled)
+            #expect(try await stack.ordersAtExchange(link) == 1)
+            let types = try await stack.eventTypes(stream: OrderEvents.stream(orderLinkId: link))
+            #expect(types.filter { $0 == "OrderRequested" }.count == 1, "\(types)")
+            // Settled by what the exchange reports (its order frames, or the query at start), never
+            // as rejected or not placed.
+            #expect(!types.contains("OrderRejected") && !types.contains("OrderNotPlaced"), "\(types)")
         }
     }
 }

@@ -1,11 +1,16 @@
 import AMQP
+import AsyncHTTPClient
 import Bybit
 import BybitClient
 import BybitSimulator
 import EventLog
 import Foundation
 import Gateway
+import Hummingbird
 import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 import OrderManager
 import OrderManagerCore
 import PostgresClient
@@ -35,12 +40,13 @@ struct OMStack: Sendable {
     let log: EventLog
     let rest: BybitRESTClient
 
-    static func simulator() -> BybitSimulator {
+    static func simulator(_ configure: (@Sendable (inout SimulatorConfiguration) -> Void)? = nil) -> BybitSimulator {
         var c = SimulatorConfiguration()
         c.source = .generate(seed: 11)
-        c.symbols = ["BTCUSDT", "ETHUSDT"]
+        c.symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
         c.rate = .perSecond(20)
         c.accounts = [account]
+        configure?(&c)
         return BybitSimulator(configuration: c, logger: logger)
     }
 
@@ -58,11 +64,12 @@ struct OMStack: Sendable {
     }
 
     /// Runs the whole stack around `body` on fresh database, vhost and simulator.
-    static func with(config: OrderManagerConfig = config(), before: (@Sendable (PGSettings, AMQPSettings, BybitSimulator, Int) async throws -> Void)? = nil,
+    static func with(config: OrderManagerConfig = config(), simulator configure: (@Sendable (inout SimulatorConfiguration) -> Void)? = nil,
+                     before: (@Sendable (PGSettings, AMQPSettings, BybitSimulator, Int) async throws -> Void)? = nil,
                      _ body: @Sendable (OMStack) async throws -> Void) async throws {
         try await TestDatabase.with { settings in
             try await TestBroker.with { amqp in
-                let sim = simulator()
+                let sim = simulator(configure)
                 try await sim.withRunning { port in
                     if let before { try await before(settings, amqp, sim, port) }
                     try await run(settings: settings, amqp: amqp, simulator: sim, port: port, config: config, body)
@@ -74,15 +81,7 @@ struct OMStack: Sendable {
     static func run(settings: PGSettings, amqp: AMQPSettings, simulator: BybitSimulator, port: Int, config: OrderManagerConfig,
                     _ body: @Sendable (OMStack) async throws -> Void) async throws {
         let env = BybitEnvironment.custom("http://127.0.0.1:\(port)")
-        var g = GatewayConfiguration(environment: env)
-        g.subscriptions = try parseSubscriptionList(
-            "private:order,private:execution,private:wallet,private:position,linear:orderbook.50.BTCUSDT,linear:tickers.BTCUSDT,linear:orderbook.50.ETHUSDT",
-            source: "test")
-        g.apiPort = nil
-        g.credentials = credentials
-        g.initialBackoffMs = 200
-        g.maximumBackoffMs = 1000
-        let gateway = try GatewayService(configuration: g, log: EventLog(settings: settings), logger: logger)
+        let gateway = try Self.gateway(settings: settings, port: port)
         let log = EventLog(settings: settings)
         let rest = BybitRESTClient(environment: env, credentials: credentials, httpClient: .shared,
                                    configuration: restConfiguration, logger: logger)
@@ -115,6 +114,19 @@ struct OMStack: Sendable {
         }
     }
 
+    /// The gateway with the private topics and a few public ones, against the simulator.
+    static func gateway(settings: PGSettings, port: Int) throws -> GatewayService {
+        var g = GatewayConfiguration(environment: .custom("http://127.0.0.1:\(port)"))
+        g.subscriptions = try parseSubscriptionList(
+            "private:order,private:execution,private:wallet,private:position,linear:orderbook.50.BTCUSDT,linear:tickers.BTCUSDT,linear:orderbook.50.ETHUSDT,linear:orderbook.50.SOLUSDT",
+            source: "test")
+        g.apiPort = nil
+        g.credentials = credentials
+        g.initialBackoffMs = 200
+        g.maximumBackoffMs = 1000
+        return try GatewayService(configuration: g, log: EventLog(settings: settings), logger: logger)
+    }
+
     /// Ready: synced, with a wallet and a BTCUSDT book folded.
     func waitReady() async throws {
         let ok = try await TestDatabase.eventually(timeout: .seconds(30)) {
@@ -124,6 +136,58 @@ struct OMStack: Sendable {
             return s.account.walletKnown && s.market.book(.linear, "BTCUSDT") != nil
         }
         if !ok { throw TestBrokerError(message: "the order manager did not get ready (sync, wallet, book) in 30 s") }
+    }
+
+    /// The order API on a free port around `body` (API key ``apiKey``); `body` gets its base URL.
+    func withAPI(_ body: @Sendable (String) async throws -> Void) async throws {
+        let queries = PGConnection(settings: settings)
+        let bound = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: OrderAPI.router(engine: engine, service: service, queries: queries, apiKey: Self.apiKey, categories: [.linear, .spot]),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                bound.continuation.yield(channel.localAddress?.port ?? 0)
+                bound.continuation.finish()
+            },
+            logger: Self.logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: app)], logger: Self.logger))
+        let running = Task { try await group.run() }
+        var ports = bound.stream.makeAsyncIterator()
+        let port = await ports.next() ?? 0
+        do {
+            try await body("http://127.0.0.1:\(port)")
+        } catch {
+            await group.triggerGracefulShutdown()
+            _ = try? await running.value
+            await queries.close()
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        _ = try? await running.value
+        await queries.close()
+    }
+
+    static let apiKey = "om-api-key-test"
+
+    /// One HTTP call; returns the status and the JSON body.
+    static func http(_ method: HTTPMethod, _ url: String, key: String? = apiKey, body: String? = nil) async throws -> (Int, [String: Any]) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let key { request.headers.add(name: "X-API-Key", value: key) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 1 << 22)
+        let json = (try? JSONSerialization.jsonObject(with: Data(buffer: bytes))) as? [String: Any] ?? [:]
+        return (Int(response.status.code), json)
+    }
+
+    /// The payload of the last event of `type` in a stream, as JSON.
+    func payload(stream: String, type: String) async throws -> [String: Any]? {
+        guard let e = try await log.readStream(stream).last(where: { $0.type == type }) else { return nil }
+        return try JSONSerialization.jsonObject(with: Data(e.data)) as? [String: Any]
     }
 
     /// A seed-002 signal body.
@@ -140,7 +204,9 @@ struct OMStack: Sendable {
     }
 
     /// Publishes bodies to `model-service.trading_signals` with confirms.
-    func publish(_ bodies: [[UInt8]]) async throws {
+    func publish(_ bodies: [[UInt8]]) async throws { try await Self.publish(bodies, amqp: amqp) }
+
+    static func publish(_ bodies: [[UInt8]], amqp: AMQPSettings) async throws {
         let conn = AMQPConnection(settings: amqp, name: "test-publisher", logger: Self.logger)
         try await conn.open(confirms: true)
         try await conn.declare(queue: "model-service.trading_signals", arguments: QueueArguments.documented)
@@ -166,6 +232,10 @@ struct OMStack: Sendable {
 
     /// Orders with this link id at the simulator (open and history).
     func ordersAtExchange(_ link: String, category: RESTCategory = .linear) async throws -> Int {
+        try await Self.ordersAtExchange(link, category: category, rest: rest)
+    }
+
+    static func ordersAtExchange(_ link: String, category: RESTCategory = .linear, rest: BybitRESTClient) async throws -> Int {
         let open = try await rest.openOrders(category: category, symbol: "BTCUSDT", orderLinkId: link).list.count
         let history = try await rest.orderHistory(category: category, symbol: "BTCUSDT", orderLinkId: link).list.count
         return max(open, history)

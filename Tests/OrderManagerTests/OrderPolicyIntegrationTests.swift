@@ -1,0 +1,264 @@
+import Bybit
+import BybitSimulator
+import Foundation
+import OrderManager
+import OrderManagerCore
+import Signals
+import Testing
+import TradelogCore
+import TradelogTesting
+
+/// The open-order policy table (docs/order-policy.md), quantity rounding and minimums, the
+/// audit and the REST API, through the whole stack against the simulator.
+@Suite("Order policy, sizing, audit and API end to end", .serialized)
+struct OrderPolicyIntegrationTests {
+    /// Limit orders unless the signal is very confident: the market does not move (manual
+    /// rate), so a resting PostOnly order stays where it is for the whole test.
+    static func limitConfig() -> OrderManagerConfig {
+        var c = OMStack.config()
+        c.orderTypes = OrderTypeThresholds(marketConfidence: Decimal(string: "0.95")!, marketVolatility: 1, tightSpreadBps: -1)
+        return c
+    }
+
+    static func still(_ c: inout SimulatorConfiguration) {
+        c.rate = .manual
+        // SOLUSDT linear: a small maximum so that row 5's "amend would exceed maxQty" is reachable.
+        var sol = SimInstrument.defaults(symbol: "SOLUSDT", category: .linear)
+        sol.maxOrderQty = Fixed("1.5")!
+        c.instruments = [sol]
+    }
+
+    /// The reasons of the steps of a signal's decision (cancel, amend, create), or the stream's
+    /// events when there is no decision (so that a failure says what happened instead).
+    func steps(_ stack: OMStack, _ id: String) async throws -> [String] {
+        let stream = SignalEvents.stream(signalID: id)
+        _ = try await TestDatabase.eventually(timeout: .seconds(10)) { try await stack.eventTypes(stream: stream).count >= 2 }
+        guard let d = try await stack.payload(stream: stream, type: "OrderDecided") else {
+            return try await stack.log.readStream(stream).map { "\($0.type): \(String(decoding: $0.data, as: UTF8.self).prefix(400))" }
+        }
+        return (d["steps"] as? [[String: Any]] ?? []).map { "\($0["action"] ?? "?") \($0["reason"] ?? "?")" }
+    }
+
+    func denial(_ stack: OMStack, _ id: String) async throws -> [String: Any]? {
+        _ = try await TestDatabase.eventually(timeout: .seconds(10)) {
+            try await stack.payload(stream: SignalEvents.stream(signalID: id), type: "OrderDenied") != nil
+        }
+        return try await stack.payload(stream: SignalEvents.stream(signalID: id), type: "OrderDenied")
+    }
+
+    func exchangeOrder(_ stack: OMStack, _ link: String, symbol: String = "BTCUSDT", category: RESTCategory = .linear) async throws -> RESTOrder? {
+        let open = try await stack.rest.openOrders(category: category, symbol: symbol, orderLinkId: link).list
+        if let o = open.first { return o }
+        return try await stack.rest.orderHistory(category: category, symbol: symbol, orderLinkId: link).list.first
+    }
+
+    @Test("every row of the open-order policy table; the audit of a signal cancelled by a later one and of a denied one")
+    func policyRows() async throws {
+        try await OMStack.with(config: Self.limitConfig(), simulator: Self.still) { stack in
+            // Row 1: nothing resting → create (a PostOnly limit buy rests at the best bid).
+            let (a, aBody) = OMStack.signal(type: "buy", amount: "200", confidence: "0.5")
+            try await stack.publish([aBody])
+            let aLink = OrderEvents.orderLinkID(signalID: a, leg: 0)
+            #expect(try await stack.waitOrder(aLink, [.new])?.status == .new)
+            let aQty = try #require(try await exchangeOrder(stack, aLink)?.qty)
+
+            // Row 5: same side, both limit → amend the resting order to the sum; no new order.
+            let (b, bBody) = OMStack.signal(type: "buy", amount: "200", confidence: "0.5")
+            try await stack.publish([bBody])
+            #expect(try await steps(stack, b) == ["amend same_side_amend"])
+            #expect(try await TestDatabase.eventually(timeout: .seconds(10)) {
+                try await exchangeOrder(stack, aLink)?.qty == aQty * 2
+            }, "amended to the sum at the exchange")
+            #expect(try await stack.ordersAtExchange(OrderEvents.orderLinkID(signalID: b, leg: 0)) == 0)
+
+            // Row 6: same side, the new order is Market → another order (filled).
+            let (c, cBody) = OMStack.signal(type: "buy", amount: "200", confidence: "0.99")
+            try await stack.publish([cBody])
+            let cLink = OrderEvents.orderLinkID(signalID: c, leg: 0)
+            #expect(try await steps(stack, c) == ["create same_side_add"])
+            #expect(try await stack.waitOrder(cLink, [.filled])?.status == .filled)
+            #expect(try await exchangeOrder(stack, aLink)?.orderStatus == "New", "the resting buy is untouched")
+
+            // Rows 3–4: opposite side → cancel the resting buy first, then create the sell.
+            let (d, dBody) = OMStack.signal(type: "sell", amount: "200", confidence: "0.5")
+            try await stack.publish([dBody])
+            let dLink = OrderEvents.orderLinkID(signalID: d, leg: 0)
+            #expect(try await steps(stack, d) == ["cancel opposite_signal", "create opposite_cancelled"])
+            #expect(try await stack.waitOrder(aLink, [.cancelled])?.status == .cancelled)
+            #expect(try await stack.waitOrder(dLink, [.new])?.status == .new)
+            #expect(try await TestDatabase.eventually(timeout: .seconds(10)) {
+                try await stack.scalar("SELECT relation FROM signal_order_relationships WHERE signal_id = $1 AND order_link_id = $2", [d, aLink]) == "cancelled"
+            })
+            #expect(try await stack.scalar("SELECT relation FROM signal_order_relationships WHERE signal_id = $1 AND order_link_id = $2", [b, aLink]) == "amended")
+
+            // The audit of the first signal shows its order amended by b and cancelled by d.
+            let audit = try await SignalAudit.report(signalID: a, log: stack.log)
+            #expect(audit.found)
+            #expect(audit.entries.contains { $0.type == "OrderAmendRequested" } && audit.entries.contains { $0.type == "OrderCancelRequested" })
+            #expect(audit.text.contains("opposite_signal"), "\(audit.text)")
+            #expect(audit.text.contains("cancelled"))
+
+            // Row 5, second half: the amended total would exceed maxOrderQty (1.5 SOL) → a new order.
+            let (s1, s1Body) = OMStack.signal(type: "buy", asset: "SOLUSDT", amount: "150", confidence: "0.5", price: "150")
+            try await stack.publish([s1Body])
+            let s1Link = OrderEvents.orderLinkID(signalID: s1, leg: 0)
+            #expect(try await stack.waitOrder(s1Link, [.new])?.status == .new)
+            let (s2, s2Body) = OMStack.signal(type: "buy", asset: "SOLUSDT", amount: "150", confidence: "0.5", price: "150")
+            try await stack.publish([s2Body])
+            #expect(try await steps(stack, s2) == ["create same_side_add"])
+            #expect(try await stack.waitOrder(OrderEvents.orderLinkID(signalID: s2, leg: 0), [.new])?.status == .new)
+
+            // Row 2: an order whose outcome is not known yet → the next signal is refused. The
+            // simulator sits on the request without executing it, so neither an answer nor an
+            // order frame settles it until the client times out.
+            try await stack.simulator.timeoutNext(path: "/v5/order/create")
+            let (e1, e1Body) = OMStack.signal(type: "buy", asset: "ETHUSDT", amount: "300", confidence: "0.99", price: "3500")
+            try await stack.publish([e1Body])
+            let e1Link = OrderEvents.orderLinkID(signalID: e1, leg: 0)
+            #expect(try await stack.waitOrder(e1Link, [.requested])?.status == .requested)
+            let (e2, e2Body) = OMStack.signal(type: "buy", asset: "ETHUSDT", amount: "300", confidence: "0.99", price: "3500")
+            try await stack.publish([e2Body])
+            let denied = try await denial(stack, e2)
+            let e2Events = try await steps(stack, e2)
+            #expect(denied?["code"] as? String == "order_in_flight", "\(e2Events)")
+            // Then the request times out and the query settles it: never placed.
+            #expect(try await stack.waitOrder(e1Link, [.notPlaced])?.status == .notPlaced)
+
+            // The audit of the denied signal names the code and the figures.
+            let deniedAudit = try await SignalAudit.report(signalID: e2, log: stack.log)
+            #expect(deniedAudit.entries.contains { $0.type == "OrderDenied" })
+            #expect(deniedAudit.text.contains("order_in_flight"), "\(deniedAudit.text)")
+            #expect(try await TestDatabase.eventually(timeout: .seconds(10)) {
+                try await stack.scalar("SELECT relation FROM signal_order_relationships WHERE signal_id = $1", [e2]) == "denied"
+            })
+        }
+    }
+
+    /// Instrument filters of the shared fixtures (copied in Tests/OrderManagerCoreTests/Fixtures):
+    /// linear BTCUSDT from http_instruments_info_linear_btcusdt_2023.json, spot ETHUSDT from
+    /// http_instruments_info_spot_2023.json.
+    static func fixtureInstruments(_ c: inout SimulatorConfiguration) {
+        c.rate = .manual
+        // 1 ETH held: the spot sells have something to sell, well inside the position limit.
+        c.accounts = [SimulatorAccount(apiKey: OMStack.account.apiKey, secret: OMStack.account.secret,
+                                       balances: ["USDT": Fixed(100_000), "ETH": Fixed(1)])]
+        c.instruments = [
+            SimInstrument(category: .linear, symbol: "BTCUSDT", baseCoin: "BTC", quoteCoin: "USDT", tickSize: Fixed("0.10")!,
+                          qtyStep: Fixed("0.001")!, minOrderQty: Fixed("0.001")!, maxOrderQty: Fixed("100")!,
+                          maxMarketOrderQty: Fixed("500")!, minNotional: Fixed("5")!, quotePrecision: Fixed("0.0000001")!,
+                          initialPrice: Fixed("65000")!, priceScale: 2),
+            SimInstrument(category: .spot, symbol: "ETHUSDT", baseCoin: "ETH", quoteCoin: "USDT", tickSize: Fixed("0.01")!,
+                          qtyStep: Fixed("0.00001")!, minOrderQty: Fixed("0.00062")!, maxOrderQty: Fixed("2430.7243559")!,
+                          maxMarketOrderQty: Fixed("2430.7243559")!, minNotional: Fixed("1")!, quotePrecision: Fixed("0.0000001")!,
+                          initialPrice: Fixed("3500")!),
+        ]
+    }
+
+    @Test("quantity rounding and minimums: linear BTCUSDT and spot ETHUSDT with the fixtures' filters")
+    func rounding() async throws {
+        var config = OMStack.config()
+        config.categories = ["ETHUSDT": .spot]
+        try await OMStack.with(config: config, simulator: Self.fixtureInstruments) { stack in
+            // Linear: 200 USDT at an ask near 65 000 → 0.003077 → 0.003 (qtyStep 0.001, rounded down).
+            let (l1, l1Body) = OMStack.signal(type: "buy", amount: "200")
+            try await stack.publish([l1Body])
+            let l1Link = OrderEvents.orderLinkID(signalID: l1, leg: 0)
+            #expect(try await stack.waitOrder(l1Link, [.filled])?.status == .filled)
+            #expect(try await exchangeOrder(stack, l1Link)?.qty == Decimal(string: "0.003"))
+            // 50 USDT → 0.00077 → 0 with step 0.001: refused, nothing sent.
+            let (l2, l2Body) = OMStack.signal(type: "buy", amount: "50")
+            try await stack.publish([l2Body])
+            #expect(try await denial(stack, l2)?["code"] as? String == "zero_quantity")
+
+            // Spot market buy: a quote amount (marketUnit quoteCoin) rounded down to quotePrecision.
+            let (s1, s1Body) = OMStack.signal(type: "buy", asset: "ETHUSDT", amount: "50.123456789", price: "3500")
+            try await stack.publish([s1Body])
+            let s1Link = OrderEvents.orderLinkID(signalID: s1, leg: 0)
+            let s1Record = try await stack.waitOrder(s1Link, [.filled, .partiallyFilled, .cancelled])
+            let s1Events = try await steps(stack, s1)
+            #expect(s1Record?.executedQty ?? 0 > 0, "\(s1Events)")
+            let intent = try #require(try await stack.log.readStream(OrderEvents.stream(orderLinkId: s1Link))
+                .first { $0.type == OrderRequested.eventType })
+            let requested = try CanonicalJSON.decoder.decode(OrderRequested.self, from: Data(intent.data))
+            #expect(requested.qty == Decimal(string: "50.1234567"))
+            #expect(requested.marketUnit == .quoteCoin)
+            // Spot sell: base quantity, amount ÷ 3500 (the snapshot price: no spot quote is
+            // subscribed) = 0.0285714 → 0.02857 (basePrecision 0.00001).
+            let (s2, s2Body) = OMStack.signal(type: "sell", asset: "ETHUSDT", amount: "100", price: "3500")
+            try await stack.publish([s2Body])
+            let s2Link = OrderEvents.orderLinkID(signalID: s2, leg: 0)
+            _ = try await stack.waitOrder(s2Link, [.filled, .partiallyFilled, .cancelled])
+            #expect(try await exchangeOrder(stack, s2Link, symbol: "ETHUSDT", category: .spot)?.qty == Decimal(string: "0.02857"))
+            // Minimums: a 0.5 USDT market buy is below minOrderAmt 1; a 1.5 USDT sell is
+            // 0.00042 ETH, below minOrderQty 0.00062.
+            let (s3, s3Body) = OMStack.signal(type: "buy", asset: "ETHUSDT", amount: "0.5", price: "3500")
+            let (s4, s4Body) = OMStack.signal(type: "sell", asset: "ETHUSDT", amount: "1.5", price: "3500")
+            try await stack.publish([s3Body, s4Body])
+            #expect(try await denial(stack, s3)?["code"] as? String == "below_min_order_amt")
+            #expect(try await denial(stack, s4)?["code"] as? String == "below_min_qty")
+        }
+    }
+
+    @Test("the order API: 401 without the key, filters, pagination, 400 on bad input, one order, sync, trading state, audit")
+    func api() async throws {
+        try await OMStack.with { stack in
+            let (buy, buyBody) = OMStack.signal(type: "buy", amount: "300")
+            let (sell, sellBody) = OMStack.signal(type: "sell", amount: "300")
+            try await stack.publish([buyBody])
+            let buyLink = OrderEvents.orderLinkID(signalID: buy, leg: 0)
+            _ = try await stack.waitOrder(buyLink, [.filled])
+            try await stack.publish([sellBody])
+            let sellLink = OrderEvents.orderLinkID(signalID: sell, leg: 0)
+            _ = try await stack.waitOrder(sellLink, [.filled])
+            #expect(try await TestDatabase.eventually(timeout: .seconds(10)) {
+                try await stack.scalar("SELECT count(*) FROM orders WHERE status = 'filled'") == "2"
+            })
+            try await stack.withAPI { base in
+                let orders = base + "/api/v1/orders"
+                #expect(try await OMStack.http(.GET, orders, key: nil).0 == 401)
+                #expect(try await OMStack.http(.GET, orders, key: "wrong-key").0 == 401)
+                #expect(try await OMStack.http(.GET, base + "/health", key: nil).0 == 200)
+
+                func links(_ query: String) async throws -> [String] {
+                    let (status, body) = try await OMStack.http(.GET, orders + query)
+                    #expect(status == 200, "\(query): \(body)")
+                    return (body["orders"] as? [[String: Any]] ?? []).compactMap { $0["order_link_id"] as? String }
+                }
+                #expect(try await links("") == [sellLink, buyLink], "newest first")
+                #expect(try await links("?status=filled").count == 2)
+                #expect(try await links("?status=new").isEmpty)
+                #expect(try await links("?asset=BTCUSDT").count == 2)
+                #expect(try await links("?asset=ETHUSDT").isEmpty)
+                #expect(try await links("?signal_id=\(buy)") == [buyLink])
+                #expect(try await links("?strategy_id=strat-test").count == 2)
+                #expect(try await links("?strategy_id=other").isEmpty)
+                #expect(try await links("?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z").count == 2)
+                #expect(try await links("?to=2000-01-01T00:00:00Z").isEmpty)
+                let (_, page) = try await OMStack.http(.GET, orders + "?limit=1")
+                #expect((page["orders"] as? [Any])?.count == 1 && page["next_offset"] as? Int == 1)
+                #expect(try await links("?limit=1&offset=1") == [buyLink])
+                for bad in ["?limit=0", "?limit=x", "?offset=-1", "?status=bogus", "?from=yesterday"] {
+                    let (status, body) = try await OMStack.http(.GET, orders + bad)
+                    #expect(status == 400, "\(bad): \(body)")
+                    #expect(body["error"] is String)
+                }
+
+                let (one, order) = try await OMStack.http(.GET, orders + "/" + buyLink)
+                #expect(one == 200 && order["signal_id"] as? String == buy && order["status"] as? String == "filled")
+                #expect(try await OMStack.http(.GET, orders + "/nope").0 == 404)
+
+                #expect(try await OMStack.http(.POST, base + "/api/v1/sync").0 == 200)
+
+                let (set, change) = try await OMStack.http(.POST, base + "/api/v1/trading-state", body: #"{"state": "REDUCE_ONLY", "reason": "test"}"#)
+                #expect(set == 200 && change["state"] as? String == "REDUCE_ONLY", "\(change)")
+                #expect(try await OMStack.http(.GET, base + "/api/v1/trading-state").1["state"] as? String == "REDUCE_ONLY")
+                #expect(try await OMStack.http(.POST, base + "/api/v1/trading-state", body: #"{"state": "SIDEWAYS"}"#).0 == 400)
+                #expect(try await OMStack.http(.POST, base + "/api/v1/trading-state", key: nil, body: #"{"state": "HALTED"}"#).0 == 401)
+
+                let (audit, report) = try await OMStack.http(.GET, base + "/api/v1/signals/\(buy)")
+                #expect(audit == 200 && report["found"] as? Bool == true)
+                #expect(try await OMStack.http(.GET, base + "/api/v1/signals/\(UUID().uuidString.lowercased())").0 == 404)
+            }
+        }
+    }
+}
