@@ -3,6 +3,7 @@ import BybitSimulator
 import Foundation
 import Logging
 import ServiceLifecycle
+import TradelogCore
 
 struct SimulateExchange: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -94,6 +95,8 @@ struct SimulateExchange: AsyncParsableCommand {
         config.host = host
         config.bookLevels = levels
         config.enforceRateLimits = enforceRateLimits
+        // Ids unique to this run: sessions logged into one database never share an exchange id.
+        config.idEpoch = Timestamp.now().microsecondsSinceEpoch / 1000
         config.symbols = symbols.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }.filter { !$0.isEmpty }
         guard !config.symbols.isEmpty else { throw ValidationError("--symbols is empty") }
         if let fixture {

@@ -36,6 +36,9 @@ public struct Account: Sendable {
     public internal(set) var positions: [String: SimPosition] = [:]
     var orderCounter: Int64 = 0
     var execCounter: Int64 = 0
+    /// Mixed into order and execution ids (see `SimulatorConfiguration.idEpoch`); 0 keeps the
+    /// ids of earlier versions.
+    var idEpoch: Int64 = 0
     var messageSeq: Int64 = 0
 
     public init(apiKey: String, uid: Int64, coins: [String: Fixed], leverage: Int = 10) {
@@ -48,14 +51,17 @@ public struct Account: Sendable {
     /// Orders sorted by creation, newest first.
     public var ordersNewestFirst: [SimOrder] { orders.values.sorted { $0.sequence > $1.sequence } }
 
+    private var epochPart: String { idEpoch == 0 ? "" : "\(idEpoch)/" }
+
     mutating func nextOrderId(_ category: SimCategory) -> (String, Int64) {
         orderCounter += 1
         switch category {
         case .linear:
-            return (DeterministicID.uuid5(namespace: DeterministicID.namespace, name: "sim-order/\(uid)/\(orderCounter)").lowercasedString, orderCounter)
+            return (DeterministicID.uuid5(namespace: DeterministicID.namespace, name: "sim-order/\(uid)/\(epochPart)\(orderCounter)").lowercasedString, orderCounter)
         case .spot:
             // 19 digits like real spot ids; odd gaps leave room for the generated link id (id + 1).
-            return (String(1_900_000_000_000_000_000 + uid % 1000 * 1_000_000_000_000 + orderCounter * 2), orderCounter)
+            return (String(1_900_000_000_000_000_000 + idEpoch % 1000 * 1_000_000_000_000_000 + uid % 1000 * 1_000_000_000_000
+                           + orderCounter * 2), orderCounter)
         }
     }
 
@@ -63,9 +69,9 @@ public struct Account: Sendable {
         execCounter += 1
         switch category {
         case .linear:
-            return DeterministicID.uuid5(namespace: DeterministicID.namespace, name: "sim-exec/\(uid)/\(execCounter)").lowercasedString
+            return DeterministicID.uuid5(namespace: DeterministicID.namespace, name: "sim-exec/\(uid)/\(epochPart)\(execCounter)").lowercasedString
         case .spot:
-            return String(2_100_000_000_000_000_000 + uid % 1000 * 1_000_000_000_000 + execCounter)
+            return String(2_100_000_000_000_000_000 + idEpoch % 1000 * 1_000_000_000_000_000 + uid % 1000 * 1_000_000_000_000 + execCounter)
         }
     }
 

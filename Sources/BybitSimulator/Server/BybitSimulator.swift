@@ -91,8 +91,10 @@ public final class BybitSimulator: Service, Sendable {
         var accounts: [Account] = []
         var secrets: [String: String] = [:]
         for (n, a) in c.accounts.enumerated() {
-            accounts.append(Account(apiKey: a.apiKey, uid: Int64(100_000_001 + n),
-                                    coins: c.balances(for: a, instruments: instruments), leverage: a.leverage))
+            var account = Account(apiKey: a.apiKey, uid: Int64(100_000_001 + n),
+                                  coins: c.balances(for: a, instruments: instruments), leverage: a.leverage)
+            account.idEpoch = c.idEpoch
+            accounts.append(account)
             secrets[a.apiKey] = a.secret
         }
         var venue = Venue(instruments: instruments, accounts: accounts, secrets: secrets, fees: c.fees,

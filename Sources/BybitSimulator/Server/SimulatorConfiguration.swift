@@ -66,6 +66,10 @@ public struct SimulatorConfiguration: Sendable {
     /// Accounts of higher tiers get more, and benchmarks raise it so that pacing does not
     /// hide the latency being measured.
     public var orderRateLimit: Int?
+    /// Mixed into order and execution ids. With 0 a run repeats the ids of the previous run
+    /// with the same seed (tests, replay); `simulate-exchange` uses its start time, so that
+    /// sessions written into one log never reuse an exchange id, as Bybit never does.
+    public var idEpoch: Int64 = 0
     /// Sees each REST request (path and body) once it is read, before it is answered
     /// (`tradelog bench orders` timestamps order requests with it). Must be quick.
     public var onRESTRequest: (@Sendable (_ path: String, _ body: String) -> Void)?
