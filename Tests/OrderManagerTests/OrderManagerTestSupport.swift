@@ -98,7 +98,10 @@ struct OMStack: Sendable {
             o.pollInterval = .milliseconds(200)
             services.append(Subscription(name: p.checkpointName, settings: settings, consumer: .projection(p), options: o, logger: logger))
         }
-        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
+        // Which service starts and stops is logged at debug: a shutdown that hangs names its culprit.
+        var groupLogger = Logger(label: "om-test.group")
+        groupLogger.logLevel = ProcessInfo.processInfo.environment["TRADELOG_TEST_GROUP_DEBUG"] == "1" ? .debug : .warning
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: groupLogger))
         let running = Task { try await group.run() }
         let stack = OMStack(settings: settings, amqp: amqp, simulator: simulator, port: port, engine: engine, service: service,
                             log: log, rest: rest)

@@ -10,6 +10,8 @@ import TradelogTesting
 
 /// The open-order policy table (docs/order-policy.md), quantity rounding and minimums, the
 /// audit and the REST API, through the whole stack against the simulator.
+extension OrderManagerIntegrationTests {
+/// Nested in the serialized suite above: the stacks of the two never run at the same time.
 @Suite("Order policy, sizing, audit and API end to end", .serialized)
 struct OrderPolicyIntegrationTests {
     /// Limit orders unless the signal is very confident: the market does not move (manual
@@ -39,6 +41,14 @@ struct OrderPolicyIntegrationTests {
         return (d["steps"] as? [[String: Any]] ?? []).map { "\($0["action"] ?? "?") \($0["reason"] ?? "?")" }
     }
 
+    /// The order manager has the answer to the last request on this order (row 2 no longer applies).
+    func settled(_ stack: OMStack, _ link: String) async throws -> Bool {
+        try await TestDatabase.eventually(timeout: .seconds(10)) {
+            _ = try await stack.engine.follow()
+            return await stack.engine.state.order(link)?.pending == nil
+        }
+    }
+
     func denial(_ stack: OMStack, _ id: String) async throws -> [String: Any]? {
         _ = try await TestDatabase.eventually(timeout: .seconds(10)) {
             try await stack.payload(stream: SignalEvents.stream(signalID: id), type: "OrderDenied") != nil
@@ -61,21 +71,26 @@ struct OrderPolicyIntegrationTests {
             let aLink = OrderEvents.orderLinkID(signalID: a, leg: 0)
             #expect(try await stack.waitOrder(aLink, [.new])?.status == .new)
             let aQty = try #require(try await exchangeOrder(stack, aLink)?.qty)
+            #expect(try await settled(stack, aLink))
 
             // Row 5: same side, both limit → amend the resting order to the sum; no new order.
             let (b, bBody) = OMStack.signal(type: "buy", amount: "200", confidence: "0.5")
             try await stack.publish([bBody])
-            #expect(try await steps(stack, b) == ["amend same_side_amend"])
+            let bSteps = try await steps(stack, b)
+            #expect(bSteps == ["amend same_side_amend"])
             #expect(try await TestDatabase.eventually(timeout: .seconds(10)) {
                 try await exchangeOrder(stack, aLink)?.qty == aQty * 2
             }, "amended to the sum at the exchange")
             #expect(try await stack.ordersAtExchange(OrderEvents.orderLinkID(signalID: b, leg: 0)) == 0)
+            // The amend's own answer settles it in the order manager (until then, row 2 applies).
+            #expect(try await settled(stack, aLink))
 
             // Row 6: same side, the new order is Market → another order (filled).
             let (c, cBody) = OMStack.signal(type: "buy", amount: "200", confidence: "0.99")
             try await stack.publish([cBody])
             let cLink = OrderEvents.orderLinkID(signalID: c, leg: 0)
-            #expect(try await steps(stack, c) == ["create same_side_add"])
+            let cSteps = try await steps(stack, c)
+            #expect(cSteps == ["create same_side_add"])
             #expect(try await stack.waitOrder(cLink, [.filled])?.status == .filled)
             #expect(try await exchangeOrder(stack, aLink)?.orderStatus == "New", "the resting buy is untouched")
 
@@ -83,7 +98,8 @@ struct OrderPolicyIntegrationTests {
             let (d, dBody) = OMStack.signal(type: "sell", amount: "200", confidence: "0.5")
             try await stack.publish([dBody])
             let dLink = OrderEvents.orderLinkID(signalID: d, leg: 0)
-            #expect(try await steps(stack, d) == ["cancel opposite_signal", "create opposite_cancelled"])
+            let dSteps = try await steps(stack, d)
+            #expect(dSteps == ["cancel opposite_signal", "create opposite_cancelled"])
             #expect(try await stack.waitOrder(aLink, [.cancelled])?.status == .cancelled)
             #expect(try await stack.waitOrder(dLink, [.new])?.status == .new)
             #expect(try await TestDatabase.eventually(timeout: .seconds(10)) {
@@ -103,9 +119,11 @@ struct OrderPolicyIntegrationTests {
             try await stack.publish([s1Body])
             let s1Link = OrderEvents.orderLinkID(signalID: s1, leg: 0)
             #expect(try await stack.waitOrder(s1Link, [.new])?.status == .new)
+            #expect(try await settled(stack, s1Link))
             let (s2, s2Body) = OMStack.signal(type: "buy", asset: "SOLUSDT", amount: "150", confidence: "0.5", price: "150")
             try await stack.publish([s2Body])
-            #expect(try await steps(stack, s2) == ["create same_side_add"])
+            let s2Steps = try await steps(stack, s2)
+            #expect(s2Steps == ["create same_side_add"])
             #expect(try await stack.waitOrder(OrderEvents.orderLinkID(signalID: s2, leg: 0), [.new])?.status == .new)
 
             // Row 2: an order whose outcome is not known yet → the next signal is refused. The
@@ -261,4 +279,5 @@ struct OrderPolicyIntegrationTests {
             }
         }
     }
+}
 }
