@@ -59,6 +59,14 @@ public enum TestBroker {
         s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_."))) ?? s
     }
 
+    static let managementSession: URLSession = {
+        let c = URLSessionConfiguration.ephemeral
+        c.timeoutIntervalForRequest = 15
+        c.timeoutIntervalForResource = 30
+        c.httpMaximumConnectionsPerHost = 1
+        return URLSession(configuration: c)
+    }()
+
     @discardableResult
     public static func management(_ method: String, _ path: String, body: String? = nil) async throws -> (Int, Data) {
         var request = URLRequest(url: managementURL.appendingPathComponent(path))
@@ -75,7 +83,21 @@ public enum TestBroker {
             request.httpBody = Data(body.utf8)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
-        let (data, response) = try await URLSession.shared.data(for: request)
+        // No keep-alive: the management server closes idle connections, and a request written
+        // to one of those (CLOSE-WAIT on our side) was seen to hang a test run for minutes.
+        request.setValue("close", forHTTPHeaderField: "Connection")
+        request.timeoutInterval = 15
+        var attempt = 0
+        let (data, response): (Data, URLResponse)
+        while true {
+            attempt += 1
+            do {
+                (data, response) = try await managementSession.data(for: request)
+                break
+            } catch where attempt < 3 {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         if status >= 400 && status != 404 {
             throw TestBrokerError(message: "\(method) \(path): HTTP \(status) \(String(decoding: data, as: UTF8.self))")

@@ -42,10 +42,10 @@ struct BenchOrders: AsyncParsableCommand {
     var gapMs = 20
 
     @Option(help: "Linear symbols the signals go round-robin over (the policy allows one unsettled order per symbol).")
-    var symbols = 20
+    var symbols = 50
 
     @Option(help: "Offered rates for the throughput steps, signals/s, comma-separated, ascending.")
-    var rates = "100,200,400,800,1600"
+    var rates = "50,100,150,200,300,400,600,800"
 
     @Option(help: "Seconds of signals per throughput step.")
     var stepSeconds = 3

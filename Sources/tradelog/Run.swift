@@ -78,8 +78,11 @@ struct Run: AsyncParsableCommand {
             services.append(.init(service: RetentionService(policy: try RetentionPolicy.fromEnvironment(), settings: settings, logger: logger)))
         }
         logger.info("tradelog running", metadata: ["pg.url": "\(settings.redactedURL)", "services": "\(only ?? known.joined(separator: ","))"])
-        let group = ServiceGroup(configuration: .init(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var configuration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A service that cannot finish (a peer that never answers) is cancelled after 30 s.
+        configuration.maximumGracefulShutdownDuration = .seconds(30)
+        let group = ServiceGroup(configuration: configuration)
         try await group.run()
     }
 }

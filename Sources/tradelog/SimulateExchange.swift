@@ -71,8 +71,10 @@ struct SimulateExchange: AsyncParsableCommand {
         let logger = Logger(label: "tradelog.simulator")
         let config = try makeConfiguration()
         let simulator = BybitSimulator(configuration: config, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [simulator], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [simulator], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = BybitSimulator.shutdownGrace
+        let group = ServiceGroup(configuration: groupConfiguration)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             tasks.addTask {

@@ -73,9 +73,13 @@ struct OMStack: Sendable {
                 try await sim.withRunning { port in
                     if let before { try await before(settings, amqp, sim, port) }
                     try await run(settings: settings, amqp: amqp, simulator: sim, port: port, config: config, body)
+                    trace("stack stopped; stopping the simulator")
                 }
+                trace("simulator stopped; removing the vhost")
             }
+            trace("vhost removed; dropping the database")
         }
+        trace("database dropped")
     }
 
     static func run(settings: PGSettings, amqp: AMQPSettings, simulator: BybitSimulator, port: Int, config: OrderManagerConfig,
@@ -115,6 +119,12 @@ struct OMStack: Sendable {
             _ = try? await running.value
             throw error
         }
+    }
+
+    /// Teardown steps on stderr with TRADELOG_TEST_GROUP_DEBUG=1 (to find a step that hangs).
+    static func trace(_ text: String) {
+        guard ProcessInfo.processInfo.environment["TRADELOG_TEST_GROUP_DEBUG"] == "1" else { return }
+        FileHandle.standardError.write(Data("om-test teardown: \(text)\n".utf8))
     }
 
     /// The gateway with the private topics and a few public ones, against the simulator.

@@ -18,6 +18,10 @@ public final class BybitSimulator: Service, Sendable {
     let engineBox = Locked<SimulatorEngine?>(nil)
     let held = HeldRequests()
 
+    /// How long a graceful shutdown may wait for open client connections before the server is
+    /// cancelled (an idle keep-alive connection would otherwise hold it indefinitely).
+    public static let shutdownGrace: Duration = .seconds(3)
+
     public init(configuration: SimulatorConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger

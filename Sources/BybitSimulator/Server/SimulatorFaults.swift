@@ -48,18 +48,45 @@ extension BybitSimulator {
     /// Runs the simulator around `body` (handy in tests): starts it in a `ServiceGroup`,
     /// passes the bound port, then shuts it down gracefully and waits for it to stop.
     public func withRunning<T: Sendable>(_ body: @Sendable (Int) async throws -> T) async throws -> T {
-        let group = ServiceGroup(configuration: .init(services: [self], logger: logger))
+        var configuration = ServiceGroupConfiguration(services: [self], logger: logger)
+        // A client that keeps an idle keep-alive connection open must not hold the shutdown.
+        configuration.maximumGracefulShutdownDuration = BybitSimulator.shutdownGrace
+        let group = ServiceGroup(configuration: configuration)
         let running = Task { try await group.run() }
         do {
             let result = try await body(try await boundPort())
             await group.triggerGracefulShutdown()
-            try await running.value
+            if await Self.finished(running, within: Self.shutdownGrace + .seconds(2)) {
+                try await running.value
+            } else {
+                logger.warning("bybit simulator did not stop in time; left behind")
+            }
             return result
         } catch {
             await group.triggerGracefulShutdown()
-            _ = try? await running.value
+            if !(await Self.finished(running, within: Self.shutdownGrace + .seconds(2))) {
+                logger.warning("bybit simulator did not stop in time; left behind")
+            }
             throw error
         }
+    }
+
+    /// Whether `task` ends within `limit`; if not, it is cancelled and left running.
+    static func finished(_ task: Task<Void, Error>, within limit: Duration) async -> Bool {
+        let once = Locked(false)
+        func claim() -> Bool { once.withLock { done in defer { done = true }; return !done } }
+        let ended = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            Task {
+                _ = try? await task.value
+                if claim() { c.resume(returning: true) }
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                if claim() { c.resume(returning: false) }
+            }
+        }
+        if !ended { task.cancel() }
+        return ended
     }
 }
 
