@@ -205,11 +205,12 @@ struct OMStack: Sendable {
 
     /// A seed-002 signal body.
     static func signal(id: UUID = UUID(), type: String = "buy", asset: String = "BTCUSDT", amount: String = "500",
-                       confidence: String = "0.9", time: Timestamp = .now(), warmup: Bool = false, price: String = "50000") -> (String, [UInt8]) {
+                       confidence: String = "0.9", time: Timestamp = .now(), warmup: Bool = false, price: String = "50000",
+                       strategy: String = "strat-test") -> (String, [UInt8]) {
         let sid = id.uuidString.lowercased()
         let body = """
             {"signal_id":"\(sid)","signal_type":"\(type)","asset":"\(asset)","amount":\(amount),"confidence":\(confidence),\
-            "timestamp":"\(time.description)","strategy_id":"strat-test","model_version":"m1","is_warmup":\(warmup),\
+            "timestamp":"\(time.description)","strategy_id":"\(strategy)","model_version":"m1","is_warmup":\(warmup),\
             "market_data_snapshot":{"price":\(price),"spread":1.5,"volume_24h":1000000,"volatility":0.01,\
             "orderbook_depth":null,"technical_indicators":null},"metadata":null,"trace_id":"trace-\(sid.prefix(8))"}
             """

@@ -152,6 +152,89 @@ struct OrderPolicyIntegrationTests {
         }
     }
 
+    /// The refusal or denial code a signal got (nil if it was decided).
+    func code(_ stack: OMStack, _ id: String) async throws -> String? {
+        let stream = SignalEvents.stream(signalID: id)
+        _ = try await TestDatabase.eventually(timeout: .seconds(10)) { try await stack.eventTypes(stream: stream).count >= 2 }
+        guard let last = try await stack.log.readStream(stream).last(where: { $0.type != "SignalReceived" }),
+              let j = try JSONSerialization.jsonObject(with: Data(last.data)) as? [String: Any] else { return nil }
+        return (j["code"] ?? j["reason"]) as? String
+    }
+
+    @Test("every other refusal and denial code through the stack: validation, allow-list, rate, sizes, open orders, units, REDUCE_ONLY, exposure, free balance")
+    func denials() async throws {
+        var c = Self.limitConfig()
+        c.warmupPolicy = .reject
+        c.risk.allowedSymbols = ["BTCUSDT", "ETHUSDT", "ETHUSDC"]
+        c.risk.maxOrderNotional = 1000
+        c.risk.maxPositionNotional = 250
+        c.risk.maxOpenOrdersPerAsset = 1
+        c.risk.maxSignalsPerMinute = 3
+        try await OMStack.with(config: c, simulator: { sim in
+            Self.still(&sim)
+            sim.symbols.append("ETHUSDC")
+        }) { stack in
+            func expect(_ code: String, _ signal: (String, [UInt8]), sourceLocation: SourceLocation = #_sourceLocation) async throws {
+                try await stack.publish([signal.1])
+                let got = try await self.code(stack, signal.0)
+                #expect(got == code, sourceLocation: sourceLocation)
+            }
+            try await expect("warmup_rejected", OMStack.signal(warmup: true, strategy: "s1"))
+            try await expect("signal_from_future", OMStack.signal(
+                time: Timestamp(microsecondsSinceEpoch: Timestamp.now().microsecondsSinceEpoch + 60_000_000), strategy: "s2"))
+            try await expect("symbol_not_allowed", OMStack.signal(asset: "SOLUSDT", price: "150", strategy: "s3"))
+            try await expect("max_order_notional", OMStack.signal(amount: "1500", strategy: "s4"))
+            try await expect("unsupported_quote_coin", OMStack.signal(asset: "ETHUSDC", amount: "100", price: "3500", strategy: "s5"))
+            // Three refused signals of one strategy count: the fourth is one too many.
+            for _ in 0..<3 { try await expect("unknown_asset", OMStack.signal(asset: "NOPEUSDT", strategy: "burst")) }
+            try await expect("max_signals_per_minute", OMStack.signal(amount: "100", strategy: "burst"))
+
+            // A long BTC position of ≈ 200 USDT; another 200 would pass the 250 limit.
+            let (long, longBody) = OMStack.signal(amount: "200", confidence: "0.99", strategy: "s6")
+            try await stack.publish([longBody])
+            let longLink = OrderEvents.orderLinkID(signalID: long, leg: 0)
+            #expect(try await stack.waitOrder(longLink, [.filled])?.status == .filled)
+            #expect(try await settled(stack, longLink))
+            try await expect("max_position_notional", OMStack.signal(amount: "200", confidence: "0.99", strategy: "s7"))
+
+            // One resting ETH limit buy; a market buy would be a second open order.
+            let (rest, restBody) = OMStack.signal(asset: "ETHUSDT", amount: "100", confidence: "0.5", price: "3500", strategy: "s8")
+            try await stack.publish([restBody])
+            let restLink = OrderEvents.orderLinkID(signalID: rest, leg: 0)
+            #expect(try await stack.waitOrder(restLink, [.new])?.status == .new)
+            #expect(try await settled(stack, restLink))
+            try await expect("max_open_orders", OMStack.signal(asset: "ETHUSDT", amount: "100", confidence: "0.99", price: "3500", strategy: "s9"))
+
+            // REDUCE_ONLY: a buy does not reduce the long; a resting sell covers it, so a second sell has nothing left.
+            _ = try await stack.engine.setTradingState(.reduceOnly, reason: "test")
+            try await expect("reduce_only", OMStack.signal(amount: "100", confidence: "0.99", strategy: "s10"))
+            let (cover, coverBody) = OMStack.signal(type: "sell", amount: "1000", confidence: "0.5", strategy: "s11")
+            try await stack.publish([coverBody])
+            let coverLink = OrderEvents.orderLinkID(signalID: cover, leg: 0)
+            #expect(try await stack.waitOrder(coverLink, [.new])?.status == .new)
+            #expect(try await settled(stack, coverLink))
+            try await expect("reduce_only_covered", OMStack.signal(type: "sell", amount: "100", confidence: "0.99", strategy: "s12"))
+        }
+
+        // The venue, the exposure and the free balance, with limits of their own.
+        var v = OMStack.config()
+        v.venue = .mainnet
+        v.warmupPolicy = .tradeOnTestnet
+        v.risk.maxGrossExposure = 100
+        v.risk.minFreeBalance = 99_950
+        try await OMStack.with(config: v, simulator: Self.still) { stack in
+            func expect(_ code: String, _ signal: (String, [UInt8]), sourceLocation: SourceLocation = #_sourceLocation) async throws {
+                try await stack.publish([signal.1])
+                let got = try await self.code(stack, signal.0)
+                #expect(got == code, sourceLocation: sourceLocation)
+            }
+            try await expect("warmup_not_allowed", OMStack.signal(warmup: true, strategy: "v1"))
+            try await expect("max_gross_exposure", OMStack.signal(amount: "150", strategy: "v2"))
+            // 100 000 USDT free, 80 of margin (leverage 1): 99 920 left, below 99 950.
+            try await expect("insufficient_free_balance", OMStack.signal(amount: "80", strategy: "v3"))
+        }
+    }
+
     /// Instrument filters of the shared fixtures (copied in Tests/OrderManagerCoreTests/Fixtures):
     /// linear BTCUSDT from http_instruments_info_linear_btcusdt_2023.json, spot ETHUSDT from
     /// http_instruments_info_spot_2023.json.
