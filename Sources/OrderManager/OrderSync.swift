@@ -26,12 +26,8 @@ enum SyncEvents {
         if let r = o.rejectReason { f["rejectReason"] = r }
         if let c = o.cancelType { f["cancelType"] = c }
         if let m = o.marketUnit { f["marketUnit"] = m }
-        let data = try JSONSerialization.data(withJSONObject: f, options: [.sortedKeys])
-        let payload = try CanonicalJSON.decoder.decode(ExchangeOrderUpdated.self, from: data)
-        let id = DeterministicID.derived(from: "sync/order/\(o.orderId)/\(o.orderStatus)/\(o.updatedTime)/\(o.cumExecQty ?? 0)", kind: "sync")
-        return try NewEvent(eventID: id, payload: payload,
-                            metadata: EventMetadata(source: source, exchangeTime: Timestamp(millisecondsSinceEpoch: o.updatedTime),
-                                                    receiveTime: receiveTime))
+        return try event(ExchangeOrderUpdated.self, f, name: "sync/order/\(o.orderId)/\(o.orderStatus)/\(o.updatedTime)/\(o.cumExecQty ?? 0)",
+                         exchangeMs: o.updatedTime, receiveTime: receiveTime)
     }
 
     static func execution(_ x: RESTExecution, category: RESTCategory, receiveTime: Timestamp) throws -> NewEvent {
@@ -49,11 +45,17 @@ enum SyncEvents {
         put("orderQty", x.orderQty)
         if let c = x.feeCurrency { f["feeCurrency"] = c }
         if let t = x.orderType { f["orderType"] = t }
-        let data = try JSONSerialization.data(withJSONObject: f, options: [.sortedKeys])
-        let payload = try CanonicalJSON.decoder.decode(ExchangeExecution.self, from: data)
-        let id = DeterministicID.derived(from: "sync/execution/\(x.symbol)/\(x.execId)", kind: "sync")
-        return try NewEvent(eventID: id, payload: payload,
-                            metadata: EventMetadata(source: source, exchangeTime: Timestamp(millisecondsSinceEpoch: x.execTime),
+        return try event(ExchangeExecution.self, f, name: "sync/execution/\(x.symbol)/\(x.execId)",
+                         exchangeMs: x.execTime, receiveTime: receiveTime)
+    }
+
+    /// The REST fields as the gateway's payload type (decoded, so it is checked the same way), with an id from `name`.
+    static func event<P: EventPayload>(_ type: P.Type, _ fields: [String: Any], name: String, exchangeMs: Int64,
+                                       receiveTime: Timestamp) throws -> NewEvent {
+        let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+        let payload = try CanonicalJSON.decoder.decode(P.self, from: data)
+        return try NewEvent(eventID: DeterministicID.derived(from: name, kind: "sync"), payload: payload,
+                            metadata: EventMetadata(source: source, exchangeTime: Timestamp(millisecondsSinceEpoch: exchangeMs),
                                                     receiveTime: receiveTime))
     }
 }

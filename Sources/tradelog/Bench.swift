@@ -238,6 +238,28 @@ final class Counter: @unchecked Sendable {
     }
 }
 
+/// A migrated scratch database next to `base` for `body`, dropped afterwards (also when `body` throws).
+func withScratchDatabase<T>(_ base: PGSettings, name: String, _ body: (PGSettings) async throws -> T) async throws -> T {
+    let admin = PGConnection(settings: base)
+    try await admin.execute("CREATE DATABASE \(PGConnection.quoteIdentifier(name))")
+    func drop() async {
+        _ = try? await admin.execute("DROP DATABASE IF EXISTS \(PGConnection.quoteIdentifier(name)) WITH (FORCE)")
+        await admin.close()
+    }
+    do {
+        let settings = base.with(database: name)
+        let conn = PGConnection(settings: settings)
+        _ = try await Migrator(directory: ResourceDirectory.schema).migrate(on: conn)
+        await conn.close()
+        let result = try await body(settings)
+        await drop()
+        return result
+    } catch {
+        await drop()
+        throw error
+    }
+}
+
 func fmt(_ v: Double) -> String { String(format: "%.2f", v) }
 func fmt0(_ v: Double) -> String { String(format: "%.0f", v) }
 func fmt3(_ v: Double) -> String { String(format: "%.3f", v) }

@@ -60,33 +60,27 @@ struct BenchOrders: AsyncParsableCommand {
             throw ValidationError("need --samples ≥ 100, --symbols ≥ 1, --rates of positive integers and --step-seconds ≥ 1")
         }
         let amqp = try AMQPSettings.fromEnvironment()
-        let base = db.settings("tradelog:bench")
         let scratch = "tradelog_benchorders_\(getpid())"
-        let admin = PGConnection(settings: base)
-        try await admin.execute("CREATE DATABASE \(PGConnection.quoteIdentifier(scratch))")
-        let settings = base.with(database: scratch)
         let prefix = "bench.\(getpid())."
-        do {
-            let conn = PGConnection(settings: settings)
-            _ = try await Migrator(directory: ResourceDirectory.schema).migrate(on: conn)
-            await conn.close()
+        try await withScratchDatabase(db.settings("tradelog:bench"), name: scratch) { settings in
             print("scratch database \(scratch), queues \(prefix)*, \(amqp.redactedURL)")
             let bench = OrderBench(settings: settings, amqp: amqp, prefix: prefix, symbols: symbols)
-            try await bench.run(samples: samples, gapMs: gapMs, rates: offered, stepSeconds: stepSeconds)
-        } catch {
-            await cleanUp(amqp, prefix, admin, scratch)
-            throw error
+            do {
+                try await bench.run(samples: samples, gapMs: gapMs, rates: offered, stepSeconds: stepSeconds)
+            } catch {
+                await deleteQueues(amqp, prefix)
+                throw error
+            }
+            await deleteQueues(amqp, prefix)
         }
-        await cleanUp(amqp, prefix, admin, scratch)
     }
 
-    private func cleanUp(_ amqp: AMQPSettings, _ prefix: String, _ admin: PGConnection, _ scratch: String) async {
+    private func deleteQueues(_ amqp: AMQPSettings, _ prefix: String) async {
         let control = AMQPConnection(settings: amqp, name: "bench-control")
         if (try? await control.open(confirms: false)) != nil {
             for q in [OrderBench.queue(prefix), OrderBench.queue(prefix) + ".dlq"] { _ = try? await control.delete(queue: q) }
             await control.close()
         }
-        _ = try? await admin.execute("DROP DATABASE IF EXISTS \(PGConnection.quoteIdentifier(scratch)) WITH (FORCE)")
     }
 }
 

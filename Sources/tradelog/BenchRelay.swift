@@ -42,39 +42,35 @@ struct BenchRelay: AsyncParsableCommand {
         print("warning: this is a debug build; benchmark with `swift build -c release`")
         #endif
         let amqp = try AMQPSettings.fromEnvironment()
-        let base = db.settings("tradelog:bench")
         let scratch = "tradelog_benchrelay_\(getpid())"
-        let admin = PGConnection(settings: base)
-        try await admin.execute("CREATE DATABASE \(PGConnection.quoteIdentifier(scratch))")
-        let settings = base.with(database: scratch)
         let prefix = "bench.\(getpid())."
-        let control = AMQPConnection(settings: amqp, name: "bench-control")
-        try await control.open(confirms: false)
-        var queues: Set<String> = []
-        do {
-            let conn = PGConnection(settings: settings)
-            _ = try await Migrator(directory: ResourceDirectory.schema).migrate(on: conn)
-            try await conn.withConnection { try RetentionPolicy.prepareMarketPartitions(on: $0) }
-            await conn.close()
-            print("scratch database \(scratch), queues \(prefix)*, \(amqp.redactedURL)")
-            let figures = try await measure(settings: settings, amqp: amqp, prefix: prefix, control: control, queues: &queues)
-            print("")
-            print("relay_msgs_per_s: \(fmt0(figures.relay))")
-            print("raw_publish_msgs_per_s: \(fmt0(figures.raw))")
-            print("relay_vs_raw_ratio: \(fmt3(figures.relay / figures.raw))")
-            print("inbound_signals_per_s: \(fmt0(figures.inbound))")
-        } catch {
-            await cleanUp(control, queues, admin, scratch)
-            throw error
+        try await withScratchDatabase(db.settings("tradelog:bench"), name: scratch) { settings in
+            let control = AMQPConnection(settings: amqp, name: "bench-control")
+            try await control.open(confirms: false)
+            var queues: Set<String> = []
+            do {
+                let conn = PGConnection(settings: settings)
+                try await conn.withConnection { try RetentionPolicy.prepareMarketPartitions(on: $0) }
+                await conn.close()
+                print("scratch database \(scratch), queues \(prefix)*, \(amqp.redactedURL)")
+                let figures = try await measure(settings: settings, amqp: amqp, prefix: prefix, control: control, queues: &queues)
+                print("")
+                print("relay_msgs_per_s: \(fmt0(figures.relay))")
+                print("raw_publish_msgs_per_s: \(fmt0(figures.raw))")
+                print("relay_vs_raw_ratio: \(fmt3(figures.relay / figures.raw))")
+                print("inbound_signals_per_s: \(fmt0(figures.inbound))")
+            } catch {
+                await deleteQueues(control, queues)
+                throw error
+            }
+            await deleteQueues(control, queues)
         }
-        await cleanUp(control, queues, admin, scratch)
     }
 
-    private func cleanUp(_ control: AMQPConnection, _ queues: Set<String>, _ admin: PGConnection, _ scratch: String) async {
+    private func deleteQueues(_ control: AMQPConnection, _ queues: Set<String>) async {
         if !(await control.isOpen) { try? await control.open(confirms: false) }
         for q in queues.sorted() { _ = try? await control.delete(queue: q) }
         await control.close()
-        _ = try? await admin.execute("DROP DATABASE IF EXISTS \(PGConnection.quoteIdentifier(scratch)) WITH (FORCE)")
     }
 
     private func measure(settings: PGSettings, amqp: AMQPSettings, prefix: String, control: AMQPConnection,

@@ -76,21 +76,13 @@ struct OrderManagerIntegrationTests {
             let (stale, staleBody) = OMStack.signal(time: Timestamp(microsecondsSinceEpoch: Timestamp.now().microsecondsSinceEpoch - 120_000_000))
             let (unknown, unknownBody) = OMStack.signal(asset: "NOPEUSDT")
             try await stack.publish([warmBody, staleBody, unknownBody])
-            func reason(_ id: String) async throws -> String? {
-                _ = try await TestDatabase.eventually(timeout: .seconds(10)) {
-                    try await stack.eventTypes(stream: SignalEvents.stream(signalID: id)).count >= 2
-                }
-                let e = try await stack.log.readStream(SignalEvents.stream(signalID: id)).last!
-                let j = try JSONSerialization.jsonObject(with: Data(e.data)) as! [String: Any]
-                return (j["reason"] ?? j["code"]) as? String
-            }
-            #expect(try await reason(warm) == "warmup_recorded")
-            #expect(try await reason(stale) == "stale_signal")
-            #expect(try await reason(unknown) == "unknown_asset")
+            #expect(try await stack.refusal(warm) == "warmup_recorded")
+            #expect(try await stack.refusal(stale) == "stale_signal")
+            #expect(try await stack.refusal(unknown) == "unknown_asset")
             _ = try await stack.engine.setTradingState(.halted, reason: "test")
             let (halted, haltedBody) = OMStack.signal()
             try await stack.publish([haltedBody])
-            #expect(try await reason(halted) == "trading_halted")
+            #expect(try await stack.refusal(halted) == "trading_halted")
             let denied = try await TestDatabase.eventually(timeout: .seconds(10)) {
                 try await stack.scalar("SELECT count(*) FROM signal_order_relationships WHERE relation = 'denied'") == "4"
             }

@@ -255,6 +255,22 @@ struct OMStack: Sendable {
         return max(open, history)
     }
 
+    /// The refusal or denial code a signal got (`reason` of `SignalRefused`, `code` of
+    /// `OrderDenied`), once it is decided; nil if it was not refused.
+    func refusal(_ signalID: String) async throws -> String? {
+        let stream = SignalEvents.stream(signalID: signalID)
+        _ = try await TestDatabase.eventually(timeout: .seconds(10)) { try await eventTypes(stream: stream).count >= 2 }
+        guard let last = try await log.readStream(stream).last(where: { $0.type != SignalReceived.eventType }),
+              let j = try JSONSerialization.jsonObject(with: Data(last.data)) as? [String: Any] else { return nil }
+        return (j["code"] ?? j["reason"]) as? String
+    }
+
+    /// The exchange's view of our order with this link id (open first, then history).
+    func exchangeOrder(_ link: String, symbol: String = "BTCUSDT", category: RESTCategory = .linear) async throws -> RESTOrder? {
+        if let o = try await rest.openOrders(category: category, symbol: symbol, orderLinkId: link).list.first { return o }
+        return try await rest.orderHistory(category: category, symbol: symbol, orderLinkId: link).list.first
+    }
+
     func eventTypes(stream: String) async throws -> [String] {
         try await log.readStream(stream).map(\.type)
     }

@@ -49,19 +49,6 @@ struct OrderPolicyIntegrationTests {
         }
     }
 
-    func denial(_ stack: OMStack, _ id: String) async throws -> [String: Any]? {
-        _ = try await TestDatabase.eventually(timeout: .seconds(10)) {
-            try await stack.payload(stream: SignalEvents.stream(signalID: id), type: "OrderDenied") != nil
-        }
-        return try await stack.payload(stream: SignalEvents.stream(signalID: id), type: "OrderDenied")
-    }
-
-    func exchangeOrder(_ stack: OMStack, _ link: String, symbol: String = "BTCUSDT", category: RESTCategory = .linear) async throws -> RESTOrder? {
-        let open = try await stack.rest.openOrders(category: category, symbol: symbol, orderLinkId: link).list
-        if let o = open.first { return o }
-        return try await stack.rest.orderHistory(category: category, symbol: symbol, orderLinkId: link).list.first
-    }
-
     @Test("every row of the open-order policy table; the audit of a signal cancelled by a later one and of a denied one")
     func policyRows() async throws {
         try await OMStack.with(config: Self.limitConfig(), simulator: Self.still) { stack in
@@ -70,7 +57,7 @@ struct OrderPolicyIntegrationTests {
             try await stack.publish([aBody])
             let aLink = OrderEvents.orderLinkID(signalID: a, leg: 0)
             #expect(try await stack.waitOrder(aLink, [.new])?.status == .new)
-            let aQty = try #require(try await exchangeOrder(stack, aLink)?.qty)
+            let aQty = try #require(try await stack.exchangeOrder(aLink)?.qty)
             #expect(try await settled(stack, aLink))
 
             // Row 5: same side, both limit → amend the resting order to the sum; no new order.
@@ -79,7 +66,7 @@ struct OrderPolicyIntegrationTests {
             let bSteps = try await steps(stack, b)
             #expect(bSteps == ["amend same_side_amend"])
             #expect(try await TestDatabase.eventually(timeout: .seconds(10)) {
-                try await exchangeOrder(stack, aLink)?.qty == aQty * 2
+                try await stack.exchangeOrder(aLink)?.qty == aQty * 2
             }, "amended to the sum at the exchange")
             #expect(try await stack.ordersAtExchange(OrderEvents.orderLinkID(signalID: b, leg: 0)) == 0)
             // The amend's own answer settles it in the order manager (until then, row 2 applies).
@@ -92,7 +79,7 @@ struct OrderPolicyIntegrationTests {
             let cSteps = try await steps(stack, c)
             #expect(cSteps == ["create same_side_add"])
             #expect(try await stack.waitOrder(cLink, [.filled])?.status == .filled)
-            #expect(try await exchangeOrder(stack, aLink)?.orderStatus == "New", "the resting buy is untouched")
+            #expect(try await stack.exchangeOrder(aLink)?.orderStatus == "New", "the resting buy is untouched")
 
             // Rows 3–4: opposite side → cancel the resting buy first, then create the sell.
             let (d, dBody) = OMStack.signal(type: "sell", amount: "200", confidence: "0.5")
@@ -136,9 +123,9 @@ struct OrderPolicyIntegrationTests {
             #expect(try await stack.waitOrder(e1Link, [.requested])?.status == .requested)
             let (e2, e2Body) = OMStack.signal(type: "buy", asset: "ETHUSDT", amount: "300", confidence: "0.99", price: "3500")
             try await stack.publish([e2Body])
-            let denied = try await denial(stack, e2)
+            let denied = try await stack.refusal(e2)
             let e2Events = try await steps(stack, e2)
-            #expect(denied?["code"] as? String == "order_in_flight", "\(e2Events)")
+            #expect(denied == "order_in_flight", "\(e2Events)")
             // Then the request times out and the query settles it: never placed.
             #expect(try await stack.waitOrder(e1Link, [.notPlaced])?.status == .notPlaced)
 
@@ -152,13 +139,11 @@ struct OrderPolicyIntegrationTests {
         }
     }
 
-    /// The refusal or denial code a signal got (nil if it was decided).
-    func code(_ stack: OMStack, _ id: String) async throws -> String? {
-        let stream = SignalEvents.stream(signalID: id)
-        _ = try await TestDatabase.eventually(timeout: .seconds(10)) { try await stack.eventTypes(stream: stream).count >= 2 }
-        guard let last = try await stack.log.readStream(stream).last(where: { $0.type != "SignalReceived" }),
-              let j = try JSONSerialization.jsonObject(with: Data(last.data)) as? [String: Any] else { return nil }
-        return (j["code"] ?? j["reason"]) as? String
+    /// Publishes a signal and expects its refusal or denial code.
+    func expect(_ code: String, _ signal: (String, [UInt8]), on stack: OMStack, sourceLocation: SourceLocation) async throws {
+        try await stack.publish([signal.1])
+        let got = try await stack.refusal(signal.0)
+        #expect(got == code, sourceLocation: sourceLocation)
     }
 
     @Test("every other refusal and denial code through the stack: validation, allow-list, rate, sizes, open orders, units, REDUCE_ONLY, exposure, free balance")
@@ -175,9 +160,7 @@ struct OrderPolicyIntegrationTests {
             sim.symbols.append("ETHUSDC")
         }) { stack in
             func expect(_ code: String, _ signal: (String, [UInt8]), sourceLocation: SourceLocation = #_sourceLocation) async throws {
-                try await stack.publish([signal.1])
-                let got = try await self.code(stack, signal.0)
-                #expect(got == code, sourceLocation: sourceLocation)
+                try await self.expect(code, signal, on: stack, sourceLocation: sourceLocation)
             }
             try await expect("warmup_rejected", OMStack.signal(warmup: true, strategy: "s1"))
             try await expect("signal_from_future", OMStack.signal(
@@ -224,9 +207,7 @@ struct OrderPolicyIntegrationTests {
         v.risk.minFreeBalance = 99_950
         try await OMStack.with(config: v, simulator: Self.still) { stack in
             func expect(_ code: String, _ signal: (String, [UInt8]), sourceLocation: SourceLocation = #_sourceLocation) async throws {
-                try await stack.publish([signal.1])
-                let got = try await self.code(stack, signal.0)
-                #expect(got == code, sourceLocation: sourceLocation)
+                try await self.expect(code, signal, on: stack, sourceLocation: sourceLocation)
             }
             try await expect("warmup_not_allowed", OMStack.signal(warmup: true, strategy: "v1"))
             try await expect("max_gross_exposure", OMStack.signal(amount: "150", strategy: "v2"))
@@ -265,11 +246,11 @@ struct OrderPolicyIntegrationTests {
             try await stack.publish([l1Body])
             let l1Link = OrderEvents.orderLinkID(signalID: l1, leg: 0)
             #expect(try await stack.waitOrder(l1Link, [.filled])?.status == .filled)
-            #expect(try await exchangeOrder(stack, l1Link)?.qty == Decimal(string: "0.003"))
+            #expect(try await stack.exchangeOrder(l1Link)?.qty == Decimal(string: "0.003"))
             // 50 USDT → 0.00077 → 0 with step 0.001: refused, nothing sent.
             let (l2, l2Body) = OMStack.signal(type: "buy", amount: "50")
             try await stack.publish([l2Body])
-            #expect(try await denial(stack, l2)?["code"] as? String == "zero_quantity")
+            #expect(try await stack.refusal(l2) == "zero_quantity")
 
             // Spot market buy: a quote amount (marketUnit quoteCoin) rounded down to quotePrecision.
             let (s1, s1Body) = OMStack.signal(type: "buy", asset: "ETHUSDT", amount: "50.123456789", price: "3500")
@@ -289,14 +270,14 @@ struct OrderPolicyIntegrationTests {
             try await stack.publish([s2Body])
             let s2Link = OrderEvents.orderLinkID(signalID: s2, leg: 0)
             _ = try await stack.waitOrder(s2Link, [.filled, .partiallyFilled, .cancelled])
-            #expect(try await exchangeOrder(stack, s2Link, symbol: "ETHUSDT", category: .spot)?.qty == Decimal(string: "0.02857"))
+            #expect(try await stack.exchangeOrder(s2Link, symbol: "ETHUSDT", category: .spot)?.qty == Decimal(string: "0.02857"))
             // Minimums: a 0.5 USDT market buy is below minOrderAmt 1; a 1.5 USDT sell is
             // 0.00042 ETH, below minOrderQty 0.00062.
             let (s3, s3Body) = OMStack.signal(type: "buy", asset: "ETHUSDT", amount: "0.5", price: "3500")
             let (s4, s4Body) = OMStack.signal(type: "sell", asset: "ETHUSDT", amount: "1.5", price: "3500")
             try await stack.publish([s3Body, s4Body])
-            #expect(try await denial(stack, s3)?["code"] as? String == "below_min_order_amt")
-            #expect(try await denial(stack, s4)?["code"] as? String == "below_min_qty")
+            #expect(try await stack.refusal(s3) == "below_min_order_amt")
+            #expect(try await stack.refusal(s4) == "below_min_qty")
         }
     }
 
