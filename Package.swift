@@ -92,6 +92,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // The position manager without I/O: positions, marks, portfolio, discrepancies, snapshots as a fold.
+        .target(
+            name: "PositionManagerCore",
+            dependencies: ["OrderManagerCore", "Bybit", "TradelogCore"]),
         // Bybit v5 without I/O: fast JSON, signing, frame decoders, book keeping, REST models.
         .target(
             name: "Bybit",
@@ -190,6 +194,10 @@ let package = Package(
         .testTarget(
             name: "OrderManagerCoreTests",
             dependencies: ["OrderManagerCore", "Signals", "Bybit", "TradelogCore"],
+            exclude: ["Fixtures"]),
+        .testTarget(
+            name: "PositionManagerCoreTests",
+            dependencies: ["PositionManagerCore", "OrderManagerCore", "Bybit", "TradelogCore"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "OrderManagerTests",

@@ -1,0 +1,81 @@
+import Foundation
+
+/// The arithmetic of one position, without I/O: a signed size, the cost of the open part,
+/// and what has been realized, paid in fees and paid in funding. All figures are in the
+/// instrument's quote (settle) coin; quantities are in the base coin.
+///
+/// The open cost is kept rather than the average entry, so a fill that grows a position
+/// adds exactly `qty × price` and the average is only computed when read. A fill against
+/// the position first closes (realizing `closed × (price − entry)` with the sign of the
+/// position), and what is left of it opens the other way at the fill's price.
+public struct PositionLedger: Sendable, Hashable, Codable {
+    /// Positive long, negative short.
+    public private(set) var signedSize: Decimal = 0
+    /// Signed: Σ signed qty × entry price of the open part.
+    public private(set) var openCost: Decimal = 0
+    /// Price PnL of the closed parts, before fees and funding (Bybit's `execPnl`).
+    public private(set) var closedPnl: Decimal = 0
+    /// Trading fees paid (a rebate is negative).
+    public private(set) var fees: Decimal = 0
+    /// Funding paid (received is negative), Bybit's sign of a Funding execution's `execFee`.
+    public private(set) var funding: Decimal = 0
+    /// Fills folded.
+    public private(set) var fills: Int = 0
+
+    public init() {}
+
+    public var isFlat: Bool { signedSize == 0 }
+    public var size: Decimal { abs(signedSize) }
+
+    /// The average entry price of the open part; nil when flat.
+    public var averageEntryPrice: Decimal? { signedSize == 0 ? nil : openCost / signedSize }
+
+    /// Realized PnL net of fees and funding, as Bybit's `cumRealisedPnl` counts it.
+    public var realizedPnl: Decimal { closedPnl - fees - funding }
+
+    /// Price PnL of the open part at `mark`.
+    public func unrealizedPnl(mark: Decimal) -> Decimal { signedSize * mark - openCost }
+
+    /// Applies a fill of `qty` (> 0) at `price`, `buy` or sell, paying `fee` (quote coin).
+    /// Returns the price PnL it realized.
+    @discardableResult
+    public mutating func fill(buy: Bool, qty: Decimal, price: Decimal, fee: Decimal) -> Decimal {
+        fills += 1
+        fees += fee
+        let q = buy ? qty : -qty
+        guard signedSize != 0, (signedSize > 0) != (q > 0) else {
+            signedSize += q
+            openCost += q * price
+            return 0
+        }
+        let closing = min(qty, size)
+        let entry = openCost / signedSize
+        // Closing a long at `price` realizes (price − entry) per unit; a short, the reverse.
+        let realized = (price - entry) * (signedSize > 0 ? closing : -closing)
+        closedPnl += realized
+        let remaining = size - closing
+        if remaining == 0 {
+            signedSize = 0
+            openCost = 0
+        } else {
+            signedSize = signedSize > 0 ? remaining : -remaining
+            openCost = signedSize * entry
+        }
+        let opening = qty - closing
+        if opening > 0 {
+            signedSize = buy ? opening : -opening
+            openCost = signedSize * price
+        }
+        return realized
+    }
+
+    /// A funding payment (positive paid, negative received): PnL moves, size does not.
+    public mutating func payFunding(_ amount: Decimal) { funding += amount }
+
+    /// Takes the exchange's size and entry price as ours (a sync resolving a discrepancy);
+    /// what was realized stays.
+    public mutating func adopt(signedSize: Decimal, entryPrice: Decimal?) {
+        self.signedSize = signedSize
+        openCost = signedSize == 0 ? 0 : signedSize * (entryPrice ?? (averageEntryPrice ?? 0))
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import OrderManagerCore
+import PositionManagerCore
+import Testing
+import TradelogCore
+
+/// SplitMix64: a seeded generator whose output does not depend on the Swift version.
+struct Rng {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
+
+@Suite("Position ledger properties")
+struct PositionLedgerPropertyTests {
+    static let tolerance = num("0.000000000000000001")
+
+    /// For any sequence of fills, funding payments and marks, folded through the whole
+    /// position manager (frames in, PositionUpdated out): the size is the signed sum of the
+    /// fills, realized + unrealized equals the mark-to-market change less fees and funding,
+    /// and the strategies' shares add up to the position.
+    @Test("size = signed sum; realized + unrealized = MTM change − fees − funding; strategies sum to the position", arguments: 0..<40)
+    func foldedSequences(seed: Int) throws {
+        var rng = Rng(state: UInt64(seed) &* 7919 &+ 17)
+        var log = PMLog()
+        let strategies = ["alpha", "beta", ""]
+        for (i, s) in strategies.enumerated() where !s.isEmpty {
+            try log.order(link: "link-\(s)", strategy: s, signal: "sig-\(i)")
+        }
+        var size: Decimal = 0, cash: Decimal = 0, fees: Decimal = 0, funding: Decimal = 0
+        var mark = num("100")
+        let steps = 1 + rng.below(60)
+        for step in 0..<steps {
+            let ms = Int64(step * 250)
+            switch rng.below(10) {
+            case 0..<7:
+                let buy = rng.below(2) == 0
+                let qty = Decimal(1 + rng.below(2000)) / 1000
+                let price = Decimal(9000 + rng.below(2001)) / 100
+                let fee = Decimal(rng.below(12_000_000)) / 100_000_000
+                let s = strategies[rng.below(strategies.count)]
+                log.execution(buy ? "Buy" : "Sell", "\(qty)", at: "\(price)", fee: "\(fee)", link: s.isEmpty ? "" : "link-\(s)", ms: ms)
+                size += buy ? qty : -qty
+                cash -= (buy ? qty : -qty) * price
+                fees += fee
+            case 7:
+                let amount = Decimal(rng.below(2001) - 1000) / 10_000
+                log.execution(size >= 0 ? "Buy" : "Sell", "\(abs(size))", at: "\(mark)", fee: "\(amount)", execType: "Funding", ms: ms)
+                funding += amount
+            default:
+                mark = Decimal(9000 + rng.below(2001)) / 100
+                log.ticker(mark: "\(mark)", ms: ms)
+            }
+            guard let v = log.state.view(PositionKey(category: "linear", symbol: "BTCUSDT")) else { continue }
+            #expect(v.signedSize == size, "size after step \(step)")
+            guard let m = v.markPrice else { continue }
+            let mtm = cash + size * m
+            #expect(abs(v.realizedPnl + v.unrealizedPnl - (mtm - fees - funding)) <= Self.tolerance, "PnL identity after step \(step)")
+            #expect(v.fees == fees && v.funding == funding)
+            let shares = v.strategies.reduce(Decimal(0)) { $0 + $1.realizedPnl + $1.unrealizedPnl }
+            #expect(abs(shares - v.totalPnl) <= Self.tolerance, "strategy shares sum to the position after step \(step)")
+            #expect(v.strategies.reduce(Decimal(0)) { $0 + $1.signedSize } == size)
+        }
+        // The published figures are the state's.
+        if let last = log.last(PositionUpdated.self), let m = last.position.markPrice {
+            #expect(last.position.signedSize == size)
+            #expect(abs(last.position.totalPnl - (cash + size * m - fees - funding)) <= Self.tolerance)
+        }
+    }
+
+    @Test("the ledger: open, add, reduce, flip, close")
+    func ledgerSteps() {
+        var l = PositionLedger()
+        l.fill(buy: true, qty: 1, price: 100, fee: num("0.1"))
+        l.fill(buy: true, qty: 1, price: 110, fee: num("0.1"))
+        #expect(l.signedSize == 2 && l.averageEntryPrice == 105)
+        #expect(l.fill(buy: false, qty: num("0.5"), price: 120, fee: 0) == num("7.5"))
+        #expect(l.signedSize == num("1.5") && l.averageEntryPrice == 105)
+        // Sell 3 at 100: closes 1.5 (−7.5) and opens 1.5 short at 100.
+        #expect(l.fill(buy: false, qty: 3, price: 100, fee: 0) == num("-7.5"))
+        #expect(l.signedSize == num("-1.5") && l.averageEntryPrice == 100)
+        #expect(l.unrealizedPnl(mark: 90) == 15)
+        l.fill(buy: true, qty: num("1.5"), price: 90, fee: 0)
+        #expect(l.isFlat && l.averageEntryPrice == nil && l.closedPnl == 15)
+        l.payFunding(num("0.3"))
+        #expect(l.realizedPnl == 15 - num("0.2") - num("0.3"))
+        #expect(l.fills == 5)
+    }
+}
