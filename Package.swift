@@ -96,6 +96,16 @@ let package = Package(
         .target(
             name: "PositionManagerCore",
             dependencies: ["OrderManagerCore", "Bybit", "TradelogCore"]),
+        // The position manager: the fold run against the log, sync with Bybit, projections, REST API.
+        .target(
+            name: "PositionManager",
+            dependencies: [
+                "PositionManagerCore", "OrderManager", "OrderManagerCore", "Bybit", "BybitClient", "EventLog", "TradelogCore",
+                "PostgresClient", "Gateway", "Signals",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // Bybit v5 without I/O: fast JSON, signing, frame decoders, book keeping, REST models.
         .target(
             name: "Bybit",
@@ -142,6 +152,7 @@ let package = Package(
                 "EventLog", "TradelogCore", "PostgresClient",
                 "Bybit", "BybitClient", "BybitSimulator", "Gateway", "Recording",
                 "AMQP", "Relay", "Signals", "OrderManager", "OrderManagerCore",
+                "PositionManager", "PositionManagerCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -202,8 +213,9 @@ let package = Package(
         .testTarget(
             name: "OrderManagerTests",
             dependencies: [
-                "OrderManager", "OrderManagerCore", "BybitSimulator", "BybitClient", "Gateway", "Relay", "AMQP", "Signals",
-                "Bybit", "EventLog", "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog",
+                "OrderManager", "OrderManagerCore", "PositionManager", "PositionManagerCore", "BybitSimulator", "BybitClient",
+                "Gateway", "Relay", "AMQP", "Signals", "Bybit", "EventLog", "TradelogCore", "PostgresClient", "TradelogTesting",
+                "tradelog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -241,6 +241,17 @@ public final class EventLog: Sendable {
         return EventRows.decodeAll(r)
     }
 
+    /// Up to `limit` events of the given types after `position`, in log order: a fold that
+    /// reads a few types skips the rest of the log (market books above all) in the database.
+    public func read(after position: Int64, limit: Int, types: [String]) async throws -> [RecordedEvent] {
+        let list = "{" + types.map { "\"\($0)\"" }.joined(separator: ",") + "}"
+        return try await reader.withConnection { conn in
+            EventRows.decodeAll(try conn.query(
+                "SELECT \(EventRows.selectColumns) FROM events WHERE global_position > $1 AND type = ANY($2::text[]) ORDER BY global_position LIMIT $3",
+                [String(position), list, String(limit)], binary: true))
+        }
+    }
+
     /// Up to `limit` events of one category after `position`, in log order.
     public func readCategory(_ category: String, after position: Int64 = 0, limit: Int = 1000) async throws -> [RecordedEvent] {
         try await reader.withConnection { conn in

@@ -111,26 +111,18 @@ public enum OrderAPI {
     }
 
     static func rowsOf(_ sql: String, _ params: [String?], on conn: PGConnection) async throws -> [JSONValue] {
-        try await conn.withConnection { c in
-            let r = try c.query(sql, params)
-            return (0..<r.rowCount).map { i in
-                var o: [String: JSONValue] = [:]
-                for (j, name) in orderNames.enumerated() { o[name] = r.string(i, j).map(JSONValue.string) ?? .null }
-                return .object(o)
-            }
-        }
+        try await HTTPJSON.rows(sql, params, names: orderNames, on: conn)
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: [String: JSONValue]) throws -> Response {
-        try jsonEncodable(status, JSONValue.object(value))
+        try HTTPJSON.object(status, value)
     }
 
     static func jsonEncodable<T: Encodable>(_ status: HTTPResponse.Status, _ value: T) throws -> Response {
-        let body = try CanonicalJSON.encoder.encode(value)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        try HTTPJSON.encodable(status, value)
     }
 
     static func problem(_ status: HTTPResponse.Status, _ message: String, field: String?) throws -> Response {
-        try json(status, ["error": .string(message), "field": field.map(JSONValue.string) ?? .null])
+        try HTTPJSON.problem(status, message, field: field)
     }
 }

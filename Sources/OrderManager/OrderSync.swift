@@ -5,9 +5,10 @@ import Foundation
 import OrderManagerCore
 import TradelogCore
 
-/// REST views turned into the private stream's event types, so sync differences fold like frames.
-enum SyncEvents {
-    static let source = "order-manager:sync"
+/// REST views turned into the private stream's event types, so sync differences fold like frames
+/// (the position manager's sync uses them too).
+public enum SyncEvents {
+    public static let source = "order-manager:sync"
 
     static func orderUpdate(_ o: RESTOrder, category: RESTCategory, receiveTime: Timestamp) throws -> NewEvent {
         var f: [String: Any] = [
@@ -30,7 +31,9 @@ enum SyncEvents {
                          exchangeMs: o.updatedTime, receiveTime: receiveTime)
     }
 
-    static func execution(_ x: RESTExecution, category: RESTCategory, receiveTime: Timestamp) throws -> NewEvent {
+    /// A fill as `ExchangeExecution`; any other `execType` (Funding, ...) as `ExchangeNonTradeExecution`.
+    public static func execution(_ x: RESTExecution, category: RESTCategory, receiveTime: Timestamp,
+                                 source: String = SyncEvents.source) throws -> NewEvent {
         var f: [String: Any] = [
             "category": category.rawValue, "symbol": x.symbol, "execId": x.execId, "orderId": x.orderId,
             "orderLinkId": x.orderLinkId, "side": x.side, "execType": x.execType, "execPrice": "\(x.execPrice)",
@@ -45,13 +48,16 @@ enum SyncEvents {
         put("orderQty", x.orderQty)
         if let c = x.feeCurrency { f["feeCurrency"] = c }
         if let t = x.orderType { f["orderType"] = t }
-        return try event(ExchangeExecution.self, f, name: "sync/execution/\(x.symbol)/\(x.execId)",
-                         exchangeMs: x.execTime, receiveTime: receiveTime)
+        let name = "sync/execution/\(x.symbol)/\(x.execId)"
+        if x.execType != "Trade" {
+            return try event(ExchangeNonTradeExecution.self, f, name: name, exchangeMs: x.execTime, receiveTime: receiveTime, source: source)
+        }
+        return try event(ExchangeExecution.self, f, name: name, exchangeMs: x.execTime, receiveTime: receiveTime, source: source)
     }
 
     /// The REST fields as the gateway's payload type (decoded, so it is checked the same way), with an id from `name`.
-    static func event<P: EventPayload>(_ type: P.Type, _ fields: [String: Any], name: String, exchangeMs: Int64,
-                                       receiveTime: Timestamp) throws -> NewEvent {
+    public static func event<P: EventPayload>(_ type: P.Type, _ fields: [String: Any], name: String, exchangeMs: Int64,
+                                              receiveTime: Timestamp, source: String = SyncEvents.source) throws -> NewEvent {
         let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
         let payload = try CanonicalJSON.decoder.decode(P.self, from: data)
         return try NewEvent(eventID: DeterministicID.derived(from: name, kind: "sync"), payload: payload,

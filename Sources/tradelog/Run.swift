@@ -6,6 +6,7 @@ import Logging
 import AMQP
 import Relay
 import OrderManager
+import PositionManager
 import PostgresClient
 import ServiceLifecycle
 
@@ -15,10 +16,11 @@ struct Run: AsyncParsableCommand {
         discussion: """
             Services so far: the gateway (Bybit WebSockets into the log, with the subscription \
             API), the relay (the log to the documented RabbitMQ queues, at AMQP_URL), the signal \
-            intake (model-service.trading_signals into the log, rejects to its .dlq), the \
-            category_stats projection (shown by `status`) and market-data retention (which also \
-            makes the coming days' market partitions). The order and position managers join as \
-            they are built. The gateway is configured by environment variables: \
+            intake (model-service.trading_signals into the log, rejects to its .dlq), the order \
+            manager (with BYBIT_API_KEY; API on TRADELOG_ORDER_API_PORT, default 8081), the position \
+            manager (positions, portfolio and snapshots from the log; API on TRADELOG_POSITION_API_PORT, \
+            default 8082; TRADELOG_PM_* intervals), the category_stats projection (shown by `status`) \
+            and market-data retention (which also makes the coming days' market partitions). The gateway is configured by environment variables: \
             BYBIT_ENV (mainnet, testnet, demo or a URL such as a simulator's; default testnet), \
             BYBIT_API_KEY and BYBIT_API_SECRET (private topics), TRADELOG_GATEWAY_SUBSCRIPTIONS \
             (channel:topic,...), TRADELOG_API_KEY and TRADELOG_API_PORT (default 8080, or off), \
@@ -28,7 +30,7 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var db: DatabaseOptions
 
-    @Option(help: "Run only this service: gateway, relay, signals, order-manager, projections or retention (default: all; with all, the order manager takes the signals when BYBIT_API_KEY is set).")
+    @Option(help: "Run only this service: gateway, relay, signals, order-manager, position-manager, projections or retention (default: all; with all, the order manager takes the signals when BYBIT_API_KEY is set).")
     var only: String?
 
     func run() async throws {
@@ -41,7 +43,7 @@ struct Run: AsyncParsableCommand {
         }
         await probe.close()
 
-        let known = ["gateway", "relay", "signals", "order-manager", "projections", "retention"]
+        let known = ["gateway", "relay", "signals", "order-manager", "position-manager", "projections", "retention"]
         if let only, !known.contains(only) {
             throw ValidationError("--only \(only): unknown service (known: \(known.joined(separator: ", ")))")
         }
@@ -58,6 +60,9 @@ struct Run: AsyncParsableCommand {
         if orderManager {
             let runtime = try OrderManagerRuntime(settings: settings, logger: logger)
             for s in runtime.services { services.append(.init(service: s)) }
+        }
+        if only == nil || only == "position-manager" {
+            for s in try PositionManagerRuntime(settings: settings, logger: logger).services { services.append(.init(service: s)) }
         }
         if only == nil || only == "relay" || only == "signals" {
             let amqp = try AMQPSettings.fromEnvironment()

@@ -1,0 +1,144 @@
+import Bybit
+import BybitClient
+import EventLog
+import Foundation
+import Logging
+import OrderManagerCore
+import PositionManagerCore
+import TradelogCore
+
+/// Counters of the position manager, for health and tests.
+public struct PositionManagerCounters: Sendable, Hashable {
+    public var eventsFolded = 0
+    public var derivedAppended = 0
+    public var discrepancies = 0
+    public var syncs = 0
+}
+
+public enum PositionManagerError: Error, CustomStringConvertible, Sendable {
+    case noCredentials
+
+    public var description: String {
+        switch self {
+        case .noCredentials: "sync needs BYBIT_API_KEY and BYBIT_API_SECRET (the positions and executions are private)"
+        }
+    }
+}
+
+/// The position manager: folds the log into ``PositionManagerState`` and appends what the
+/// fold derives (position, portfolio, snapshot and discrepancy events). A batch's derived
+/// events are appended before the state moves past the batch, so a failed append is retried
+/// from the same place; their ids come from the causing events, so a repeat stores nothing.
+public actor PositionManagerEngine {
+    let log: EventLog
+    /// Nil without API credentials: the fold runs, sync does not.
+    let rest: BybitRESTClient?
+    let logger: Logger
+    /// The wall clock of the I/O edges (sync and snapshot-request receive times).
+    let clock: @Sendable () -> Timestamp
+    public private(set) var state: PositionManagerState
+    public private(set) var counters = PositionManagerCounters()
+    let readBatch: Int
+    private let gate = FIFOLock()
+    /// Once live, a newly detected discrepancy starts a sync (at most one per `autoSyncEvery`).
+    var live = false
+    let autoSyncEvery: Duration
+    private var autoSync: Task<Void, Never>?
+    private var lastSyncAt: ContinuousClock.Instant?
+
+    public init(config: PositionManagerConfig, log: EventLog, rest: BybitRESTClient?, readBatch: Int = 2000,
+                autoSyncEvery: Duration = .seconds(10), clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
+                logger: Logger = Logger(label: "tradelog.position-manager")) {
+        state = PositionManagerState(config: config)
+        self.log = log
+        self.rest = rest
+        self.readBatch = readBatch
+        self.autoSyncEvery = autoSyncEvery
+        self.clock = clock
+        self.logger = logger
+    }
+
+    static let readTypes = PositionManagerState.foldedTypes.sorted()
+
+    /// Folds the log from the state's position to the head. Returns how many events were folded.
+    @discardableResult
+    public func follow() async throws -> Int {
+        await gate.lock()
+        defer { gate.unlock() }
+        var total = 0
+        while true {
+            let events = try await log.read(after: state.position, limit: readBatch, types: Self.readTypes)
+            if events.isEmpty { return total }
+            var next = state
+            var derived: [DerivedPositionEvent] = []
+            for e in events { derived += next.apply(e) }
+            if !derived.isEmpty { try await append(derived) }
+            state = next
+            total += events.count
+            counters.eventsFolded += events.count
+            if events.count < readBatch { return total }
+        }
+    }
+
+    func append(_ derived: [DerivedPositionEvent]) async throws {
+        // Consecutive events of one stream go together (one group per stream run).
+        var appends: [StreamAppend] = []
+        for d in derived {
+            if let last = appends.last, last.stream == d.stream {
+                appends[appends.count - 1].events.append(d.event)
+            } else {
+                appends.append(StreamAppend(stream: d.stream, events: [d.event]))
+            }
+        }
+        let result = try await log.append(appends)
+        counters.derivedAppended += result.appendedCount
+        var found = 0
+        for (event, outcome) in zip(appends.flatMap(\.events), result.outcomes) {
+            guard case .appended = outcome, event.type == PositionDiscrepancy.eventType else { continue }
+            found += 1
+        }
+        guard found > 0 else { return }
+        counters.discrepancies += found
+        logger.warning("position discrepancy with the exchange", metadata: ["count": "\(found)"])
+        if live, rest != nil { scheduleSync() }
+    }
+
+    func scheduleSync() {
+        guard autoSync == nil else { return }
+        autoSync = Task {
+            if let last = self.lastSyncAt {
+                let wait = last + self.autoSyncEvery - ContinuousClock.now
+                if wait > .zero { try? await Task.sleep(for: wait) }
+            }
+            do {
+                _ = try await self.sync(trigger: "discrepancy")
+            } catch {
+                self.logger.warning("sync after a discrepancy failed; the next discrepancy or POST /api/v1/positions/sync retries",
+                                    metadata: ["error": "\(error)"])
+            }
+            self.autoSyncDone()
+        }
+    }
+
+    func autoSyncDone() { autoSync = nil }
+
+    /// From now on, a new discrepancy starts a sync.
+    public func goLive() { live = true }
+
+    /// Waits for a sync started by a discrepancy (tests, shutdown).
+    public func drainAutoSync() async { await autoSync?.value }
+
+    /// Asks for a snapshot now (an event, so the snapshot is taken at its place in the log).
+    /// Returns the snapshot id.
+    public func requestSnapshot(reason: String) async throws -> String {
+        let requestID = UUID().uuidString.lowercased()
+        let event = try NewEvent(eventID: DeterministicID.derived(from: requestID, kind: "snapshot-request"),
+                                 payload: PositionSnapshotRequested(requestID: requestID, reason: reason),
+                                 metadata: EventMetadata(source: PositionEvents.source, receiveTime: clock()))
+        _ = try await log.append(to: PositionEvents.requestStream, [event])
+        try await follow()
+        return "r-\(requestID)"
+    }
+
+    func syncStarted() { lastSyncAt = .now; counters.syncs += 1 }
+}

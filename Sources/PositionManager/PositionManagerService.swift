@@ -1,0 +1,84 @@
+import EventLog
+import Foundation
+import Logging
+import PostgresClient
+import ServiceLifecycle
+import Synchronization
+import TradelogCore
+
+public struct PositionManagerServiceOptions: Sendable {
+    public var name = "position-manager"
+    public var idleWait: Duration = .milliseconds(500)
+    public var useNotifications = true
+    public var backoff = ReconnectBackoff(initialMs: 500, maximumMs: 15_000)
+    public init() {}
+}
+
+/// Runs the position manager: takes the lease, catches up with the log, syncs with the
+/// exchange (when it has credentials), then follows the log until shutdown.
+public final class PositionManagerService: Service, Sendable {
+    public let engine: PositionManagerEngine
+    let settings: PGSettings
+    let options: PositionManagerServiceOptions
+    let logger: Logger
+    private let ready = Mutex(false)
+
+    public init(engine: PositionManagerEngine, settings: PGSettings, options: PositionManagerServiceOptions = .init(),
+                logger: Logger = Logger(label: "tradelog.position-manager")) {
+        self.engine = engine
+        self.settings = settings
+        self.options = options
+        self.logger = logger
+    }
+
+    /// True once the log is caught up and the start-up sync done.
+    public var isReady: Bool { ready.withLock { $0 } }
+
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await self.work() }
+        } catch is CancellationError {}
+        await engine.drainAutoSync()
+    }
+
+    func work() async throws {
+        let lease = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):lease:\(options.name)"), logger: logger)
+        let listener = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):listen:\(options.name)"), logger: logger)
+        defer {
+            Task { await lease.close(); await listener.close() }
+        }
+        var backoff = options.backoff
+        var synced = false
+        while !Task.isCancelled {
+            do {
+                _ = try await LogFollowing.acquireLease("tradelog:\(options.name)", on: lease, retryEvery: .seconds(1), logger: logger,
+                                                        what: "position manager")
+                if options.useNotifications { try await listener.listen(EventLog.notifyChannel) }
+                try await engine.follow()
+                if !synced, engine.rest != nil {
+                    let s = try await engine.sync(trigger: "start")
+                    logger.info("position manager synced", metadata: [
+                        "executions.fetched": "\(s.executionsFetched)", "positions": "\(s.exchangePositions)",
+                    ])
+                }
+                synced = true
+                await engine.goLive()
+                ready.withLock { $0 = true }
+                backoff.reset()
+                while !Task.isCancelled {
+                    try await engine.follow()
+                    await LogFollowing.waitForAppends(on: listener, useNotifications: options.useNotifications,
+                                                      timeout: options.idleWait, logger: logger)
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                let delay = backoff.next()
+                logger.warning("position manager interrupted; retrying", metadata: ["error": "\(error)", "retry.in.ms": "\(delay)"])
+                await lease.close()
+                try? await Task.sleep(for: .milliseconds(delay))
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Bybit
+import BybitClient
+import EventLog
+import Foundation
+import OrderManager
+import PositionManagerCore
+import TradelogCore
+
+/// What a sync did.
+public struct PositionSyncSummary: Codable, Sendable, Hashable {
+    public var syncID: String
+    public var trigger: String
+    public var executionsFetched: Int
+    public var executionsAppended: Int
+    public var exchangePositions: Int
+    /// Discrepancies open after the sync (zero unless the exchange moved meanwhile).
+    public var openDiscrepancies: [String]
+}
+
+extension PositionManagerEngine {
+    static let syncSource = "position-manager:sync"
+
+    /// Brings our positions in line with the exchange: appends the executions we missed (fills
+    /// and funding, since our last), then every open linear position the exchange lists as a
+    /// position event, then `PositionSyncCompleted`. The fold adopts the exchange's figures
+    /// wherever they still differ, which resolves the open discrepancies.
+    public func sync(trigger: String) async throws -> PositionSyncSummary {
+        guard let rest else { throw PositionManagerError.noCredentials }
+        syncStarted()
+        try await follow()
+        let now = clock()
+        let syncID = "\(now.microsecondsSinceEpoch / 1000)"
+        var summary = PositionSyncSummary(syncID: syncID, trigger: trigger, executionsFetched: 0, executionsAppended: 0,
+                                          exchangePositions: 0, openDiscrepancies: [])
+        var appends: [StreamAppend] = []
+        for category in [RESTCategory.linear, .spot] {
+            let since = state.lastExecutionMs[category.rawValue].map { $0 - 1 }
+            let list = try await rest.executions(category: category, startTime: since, limit: 100).list
+            summary.executionsFetched += list.count
+            for x in list.sorted(by: { ($0.execTime, $0.execId) < ($1.execTime, $1.execId) })
+            where !state.hasExecution(category: category.rawValue, symbol: x.symbol, execId: x.execId) {
+                let owner = x.execType == "Funding" || x.orderId.isEmpty ? x.symbol : x.orderId
+                appends.append(StreamAppend(stream: "exchange.execution-\(owner)", events: [
+                    try SyncEvents.execution(x, category: category, receiveTime: now, source: Self.syncSource)]))
+            }
+        }
+        var keys: [String] = []
+        for p in try await rest.positions(category: .linear, settleCoin: "USDT") where !p.isFlat {
+            let key = PositionKey(category: "linear", symbol: p.symbol, positionIdx: p.positionIdx)
+            keys.append(key.description)
+            var f: [String: Any] = ["category": "linear", "symbol": p.symbol, "side": p.side, "size": "\(p.size)",
+                                    "positionIdx": p.positionIdx]
+            func put(_ k: String, _ d: Decimal?) { if let d { f[k] = "\(d)" } }
+            put("entryPrice", p.avgPrice)
+            put("markPrice", p.markPrice)
+            put("leverage", p.leverage)
+            put("liqPrice", p.liqPrice)
+            put("positionValue", p.positionValue)
+            put("unrealisedPnl", p.unrealisedPnl)
+            put("curRealisedPnl", p.curRealisedPnl)
+            put("cumRealisedPnl", p.cumRealisedPnl)
+            if let s = p.seq { f["seq"] = s }
+            if let u = p.updatedTime { f["updatedTime"] = u }
+            appends.append(StreamAppend(stream: "exchange.position-\(key)", events: [try SyncEvents.event(
+                ExchangePositionUpdated.self, f, name: "position-sync/\(syncID)/\(key)", exchangeMs: p.updatedTime ?? now.microsecondsSinceEpoch / 1000,
+                receiveTime: now, source: Self.syncSource)]))
+        }
+        summary.exchangePositions = keys.count
+        let completed = PositionSyncCompleted(syncID: syncID, trigger: trigger, categories: ["linear"], positions: keys.sorted(),
+                                              executionsFetched: summary.executionsFetched)
+        appends.append(StreamAppend(stream: PositionEvents.syncStream(syncID), events: [try NewEvent(
+            eventID: DeterministicID.derived(from: "position-sync/\(syncID)/\(trigger)", kind: "sync-completed"), payload: completed,
+            metadata: EventMetadata(source: PositionEvents.source, receiveTime: now))]))
+        let result = try await log.append(appends)
+        summary.executionsAppended = appends.count - keys.count - 1
+        _ = result
+        try await follow()
+        summary.openDiscrepancies = state.openDiscrepancies.map(\.description)
+        return summary
+    }
+}
