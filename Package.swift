@@ -197,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "RelayTests",
             dependencies: [
-                "Relay", "AMQP", "Signals", "OrderManagerCore", "Bybit", "EventLog", "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog",
+                "Relay", "AMQP", "Signals", "OrderManagerCore", "PositionManagerCore", "Bybit", "EventLog", "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -13,6 +13,8 @@ import NIOFoundationCompat
 import NIOHTTP1
 import OrderManager
 import OrderManagerCore
+import PositionManager
+import PositionManagerCore
 import PostgresClient
 import Relay
 import ServiceLifecycle
@@ -39,6 +41,8 @@ struct OMStack: Sendable {
     let service: OrderManagerService
     let log: EventLog
     let rest: BybitRESTClient
+    let positions: PositionManagerEngine
+    let positionService: PositionManagerService
 
     static func simulator(_ configure: (@Sendable (inout SimulatorConfiguration) -> Void)? = nil) -> BybitSimulator {
         var c = SimulatorConfiguration()
@@ -64,17 +68,28 @@ struct OMStack: Sendable {
     }
 
     /// Runs the whole stack around `body` on fresh database, vhost and simulator.
-    static func with(config: OrderManagerConfig = config(), simulator configure: (@Sendable (inout SimulatorConfiguration) -> Void)? = nil,
+    /// The position manager's intervals in these tests: snapshots every 2 s, a 2 s grace.
+    static func positionConfig() -> PositionManagerConfig {
+        var c = PositionManagerConfig()
+        c.snapshotIntervalMs = 2000
+        c.discrepancyGraceMs = 2000
+        return c
+    }
+
+    static func with(config: OrderManagerConfig = config(), positions: PositionManagerConfig = positionConfig(),
+                     simulator configure: (@Sendable (inout SimulatorConfiguration) -> Void)? = nil,
                      before: (@Sendable (PGSettings, AMQPSettings, BybitSimulator, Int) async throws -> Void)? = nil,
+                     after: (@Sendable (PGSettings) async throws -> Void)? = nil,
                      _ body: @Sendable (OMStack) async throws -> Void) async throws {
         try await TestDatabase.with { settings in
             try await TestBroker.with { amqp in
                 let sim = simulator(configure)
                 try await sim.withRunning { port in
                     if let before { try await before(settings, amqp, sim, port) }
-                    try await run(settings: settings, amqp: amqp, simulator: sim, port: port, config: config, body)
+                    try await run(settings: settings, amqp: amqp, simulator: sim, port: port, config: config, positions: positions, body)
                     trace("stack stopped; stopping the simulator")
                 }
+                if let after { try await after(settings) }
                 trace("simulator stopped; removing the vhost")
             }
             trace("vhost removed; dropping the database")
@@ -83,7 +98,7 @@ struct OMStack: Sendable {
     }
 
     static func run(settings: PGSettings, amqp: AMQPSettings, simulator: BybitSimulator, port: Int, config: OrderManagerConfig,
-                    _ body: @Sendable (OMStack) async throws -> Void) async throws {
+                    positions: PositionManagerConfig = positionConfig(), _ body: @Sendable (OMStack) async throws -> Void) async throws {
         let env = BybitEnvironment.custom("http://127.0.0.1:\(port)")
         let gateway = try Self.gateway(settings: settings, port: port)
         let log = EventLog(settings: settings)
@@ -96,8 +111,13 @@ struct OMStack: Sendable {
         var intakeOptions = SignalIntakeOptions()
         intakeOptions.pollTimeout = .milliseconds(100)
         let intake = SignalIntake(amqp: amqp, sink: OrderManagerSink(engine: engine, log: log), options: intakeOptions, logger: logger)
-        var services: [any Service] = [gateway, service, intake, RelayService(amqp: amqp, settings: settings, logger: logger)]
-        for p in [try OrdersProjection() as any Projection, try SignalOrderRelationshipsProjection()] {
+        let pm = PositionManagerEngine(config: positions, log: log, rest: rest, autoSyncEvery: .milliseconds(500), logger: logger)
+        var pmOptions = PositionManagerServiceOptions()
+        pmOptions.idleWait = .milliseconds(200)
+        let pmService = PositionManagerService(engine: pm, settings: settings, options: pmOptions, logger: logger)
+        var services: [any Service] = [gateway, service, intake, RelayService(amqp: amqp, settings: settings, logger: logger), pmService]
+        for p in [try OrdersProjection() as any Projection, try SignalOrderRelationshipsProjection(), try PositionsProjection(),
+                  try PositionSnapshotsProjection()] {
             var o = SubscriptionOptions()
             o.pollInterval = .milliseconds(200)
             services.append(Subscription(name: p.checkpointName, settings: settings, consumer: .projection(p), options: o, logger: logger))
@@ -108,7 +128,7 @@ struct OMStack: Sendable {
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: groupLogger))
         let running = Task { try await group.run() }
         let stack = OMStack(settings: settings, amqp: amqp, simulator: simulator, port: port, engine: engine, service: service,
-                            log: log, rest: rest)
+                            log: log, rest: rest, positions: pm, positionService: pmService)
         do {
             try await stack.waitReady()
             try await body(stack)
@@ -143,7 +163,7 @@ struct OMStack: Sendable {
     /// Ready: synced, with a wallet and a BTCUSDT book folded.
     func waitReady() async throws {
         let ok = try await TestDatabase.eventually(timeout: .seconds(30)) {
-            guard service.isReady else { return false }
+            guard service.isReady, positionService.isReady else { return false }
             _ = try await engine.follow()
             let s = await engine.state
             return s.account.walletKnown && s.market.book(.linear, "BTCUSDT") != nil
@@ -154,9 +174,21 @@ struct OMStack: Sendable {
     /// The order API on a free port around `body` (API key ``apiKey``); `body` gets its base URL.
     func withAPI(_ body: @Sendable (String) async throws -> Void) async throws {
         let queries = PGConnection(settings: settings)
+        try await serve(OrderAPI.router(engine: engine, service: service, queries: queries, apiKey: Self.apiKey, categories: [.linear, .spot]),
+                        queries: queries, body)
+    }
+
+    /// The position API on a free port around `body` (API key ``apiKey``).
+    func withPositionAPI(_ body: @Sendable (String) async throws -> Void) async throws {
+        let queries = PGConnection(settings: settings)
+        try await serve(PositionAPI.router(engine: positions, service: positionService, queries: queries, apiKey: Self.apiKey),
+                        queries: queries, body)
+    }
+
+    func serve(_ router: Router<BasicRequestContext>, queries: PGConnection, _ body: @Sendable (String) async throws -> Void) async throws {
         let bound = AsyncStream<Int>.makeStream()
         let app = Application(
-            router: OrderAPI.router(engine: engine, service: service, queries: queries, apiKey: Self.apiKey, categories: [.linear, .spot]),
+            router: router,
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in
                 bound.continuation.yield(channel.localAddress?.port ?? 0)

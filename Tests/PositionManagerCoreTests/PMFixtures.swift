@@ -40,6 +40,13 @@ struct PMLog {
         events.append(rec)
         let out = state.apply(rec)
         derived += out
+        // Sample payloads for schema work: PM_DUMP_SAMPLES=/dir writes each derived event's data.
+        if let dir = ProcessInfo.processInfo.environment["PM_DUMP_SAMPLES"] {
+            for d in out {
+                let name = "\(dir)/\(d.event.type)-\(d.event.eventID.lowercasedString).json"
+                FileManager.default.createFile(atPath: name, contents: Data(d.event.data))
+            }
+        }
         return out
     }
 

@@ -3,6 +3,7 @@ import Bybit
 import EventLog
 import Foundation
 import OrderManagerCore
+import PositionManagerCore
 import Relay
 import Signals
 import Testing
@@ -58,6 +59,11 @@ enum RelaySamples {
                 event = try NewEvent(eventID: eventID, payload: orderLifecycleChanged(traceID: "trace-\(i)"), metadata: metadata)
             case OrderExecuted.eventType:
                 event = try NewEvent(eventID: eventID, payload: orderExecuted(traceID: "trace-\(i)"), metadata: metadata)
+            // The position manager's payloads: what its fold derives from a fill, a wallet and a snapshot request.
+            case PositionUpdated.eventType, PortfolioUpdated.eventType, PositionSnapshotCreated.eventType:
+                let data = try #require(positionSamples()[type])
+                event = NewEvent(eventID: eventID, type: type, data: data,
+                                 metadata: EventMetadata(correlationID: "corr-\(i)", traceID: "trace-\(i)", source: "position-manager"))
             default:
                 event = NewEvent(eventID: eventID, type: type, data: Array(#"{"sample": true, "n": \#(i)}"#.utf8), metadata: metadata)
             }
@@ -68,6 +74,27 @@ enum RelaySamples {
             eventID: DeterministicID.uuid5(namespace: DeterministicID.namespace, name: "relay-sample/signal"),
             payload: SignalGenerated(signal: signal),
             metadata: EventMetadata(correlationID: signal.signalID, traceID: signal.traceID, source: "model"))]))
+        return out
+    }
+
+    /// The data of the first event of each type the position manager derives from a linear
+    /// fill with an average entry of many digits, a wallet frame and a snapshot request.
+    static func positionSamples() throws -> [String: [UInt8]] {
+        var state = PositionManagerState()
+        var out: [String: [UInt8]] = [:]
+        let inputs: [(String, String, String)] = [
+            (ExchangeExecution.self.eventType, "exchange.execution-o1", #"{"category":"linear","symbol":"BTCUSDT","execId":"x1","execType":"Trade","execPrice":"66517.5","execQty":"0.002","execFee":"0.0731","feeCurrency":"USDT","orderId":"o1","side":"Buy","execTime":1764106500321,"markPrice":"66520"}"#),
+            (ExchangeExecution.self.eventType, "exchange.execution-o2", #"{"category":"linear","symbol":"BTCUSDT","execId":"x2","execType":"Trade","execPrice":"66517.7","execQty":"0.001","execFee":"0.0366","feeCurrency":"USDT","orderId":"o2","side":"Buy","execTime":1764106501321}"#),
+            (ExchangeWalletUpdated.eventType, "exchange.wallet-UNIFIED", #"{"accountType":"UNIFIED","totalWalletBalance":"10000","totalEquity":"10000.01","coin":[{"coin":"USDT","walletBalance":"10000","equity":"10000.01"}]}"#),
+            (PositionSnapshotRequested.eventType, "positionmanager.control-snapshots", #"{"requestID":"relay-sample","reason":"test"}"#),
+        ]
+        for (i, (type, stream, json)) in inputs.enumerated() {
+            let at = Timestamp(millisecondsSinceEpoch: 1_764_106_500_321 + Int64(i) * 1000)
+            let e = RecordedEvent(globalPosition: Int64(i + 1), eventID: DeterministicID.uuid5(namespace: DeterministicID.namespace, name: "pm-sample/\(i)"),
+                                  stream: stream, streamVersion: 1, type: type, schemaVersion: 1, data: Array(json.utf8),
+                                  metadata: EventMetadata(exchangeTime: at), recordedAt: at)
+            for d in state.apply(e) where out[d.event.type] == nil { out[d.event.type] = d.event.data }
+        }
         return out
     }
 
