@@ -59,12 +59,16 @@ kill $sim 2>/dev/null || true
 "$bin" status
 echo
 "$bin" audit signal "$signal_id" || true
+echo
+echo "Positions (the position manager's projection):"
+bash "$(dirname "$0")/servers.sh" psql -c "SELECT category, symbol, side, size, average_entry_price, mark_price, unrealized_pnl, realized_pnl, fees FROM positions ORDER BY 1, 2" || true
 cat <<EOT
 
 Next:
   $bin run                 # all services (gateway, relay, signals or the order manager, projections, retention) until Ctrl-C;
                            # the gateway reads BYBIT_ENV, TRADELOG_GATEWAY_SUBSCRIPTIONS, TRADELOG_API_KEY (README)
   $bin run --only order-manager          # signals to Bybit orders (needs BYBIT_API_KEY/SECRET; its API on :8081)
+  $bin run --only position-manager       # positions, portfolio, snapshots (its API on :8082: /api/v1/positions, /api/v1/portfolio)
   $bin audit signal ID     # the causation tree of a signal; audit --since 2026-01-01T00:00:00Z for all
   $bin simulate-exchange --port 9100     # a local Bybit to point BYBIT_ENV=http://127.0.0.1:9100 at
   $bin record --out session.jsonl.lz4 --duration 60s --env mainnet --symbols BTCUSDT
