@@ -145,6 +145,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // Projection versions, blue/green rebuilds, in-memory folds and row digests.
+        .target(
+            name: "Projections",
+            dependencies: [
+                "EventLog", "PostgresClient", "TradelogCore", "OrderManager", "OrderManagerCore",
+                "PositionManager", "PositionManagerCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // Deterministic replay of recorded sessions on a virtual clock.
+        .target(
+            name: "Replay",
+            dependencies: [
+                "Bybit", "BybitSimulator", "Recording", "Signals", "OrderManager", "OrderManagerCore",
+                "PositionManager", "PositionManagerCore", "Projections", "EventLog", "PostgresClient",
+                "Gateway", "TradelogCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // The one binary.
         .executableTarget(
             name: "tradelog",
@@ -152,7 +169,7 @@ let package = Package(
                 "EventLog", "TradelogCore", "PostgresClient",
                 "Bybit", "BybitClient", "BybitSimulator", "Gateway", "Recording",
                 "AMQP", "Relay", "Signals", "OrderManager", "OrderManagerCore",
-                "PositionManager", "PositionManagerCore",
+                "PositionManager", "PositionManagerCore", "Projections", "Replay",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -227,6 +244,23 @@ let package = Package(
             dependencies: [
                 "EventLog", "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog",
                 .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
+            name: "ProjectionsTests",
+            dependencies: [
+                "Projections", "EventLog", "OrderManager", "OrderManagerCore", "PositionManager", "PositionManagerCore",
+                "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
+            name: "ReplayTests",
+            dependencies: [
+                "Replay", "Projections", "Recording", "BybitSimulator", "BybitClient", "Gateway", "Relay", "AMQP", "Signals",
+                "OrderManager", "OrderManagerCore", "PositionManager", "PositionManagerCore", "Bybit", "EventLog",
+                "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -5,27 +5,32 @@ import TradelogCore
 /// Events per stream category (`category_stats`), shown by `tradelog status`.
 ///
 /// `streams_touched` counts first events of streams (stream version 1) in the category.
-public struct CategoryStatsProjection: Projection {
-    public let checkpointName = "projection:category_stats"
-    /// The SQL that creates the table (`projections/category_stats/v1.sql`).
-    public let createSQL: String
+public struct CategoryStatsProjection: TableProjection {
+    public let directory: URL
+    public var spec: ProjectionSpec { Self.spec }
 
-    public init(createSQL: String) {
-        self.createSQL = createSQL
-    }
-
-    /// Loads the table definition from the `projections/` folder.
+    /// Uses the `projections/` folder given (its `category_stats/vN.sql`).
     public init(projectionsDirectory: URL = ResourceDirectory.projections) throws {
-        self.init(createSQL: try ResourceDirectory.projectionSQL("category_stats", in: projectionsDirectory))
+        directory = projectionsDirectory
+        _ = try ProjectionFiles.newest("category_stats", in: projectionsDirectory)
     }
 
-    public func setUp(on conn: isolated PGConnection) throws {
-        try conn.executeScript(createSQL)
-    }
-
-    public func tearDown(on conn: isolated PGConnection) throws {
-        try conn.executeScript("DROP TABLE IF EXISTS category_stats")
-    }
+    /// One row per event, summed per category.
+    public static let spec = ProjectionSpec(
+        name: "category_stats",
+        columns: [
+            .init("category", .text, .key),
+            .init("events", .bigint, .add),
+            .init("streams_touched", .bigint, .add),
+            .init("first_position", .bigint, .keep, logPosition: true),
+            .init("last_position", .bigint, .replace, logPosition: true),
+            .init("last_type", .text, .replace),
+        ],
+        primaryKey: ["category"], eventTypes: nil,
+        rows: { e in
+            let p = String(e.globalPosition)
+            return [[e.category, "1", e.streamVersion == 1 ? "1" : "0", p, p, e.type]]
+        })
 
     struct Delta: Equatable {
         var events: Int64 = 0
@@ -35,36 +40,16 @@ public struct CategoryStatsProjection: Projection {
         var lastType = ""
     }
 
-    /// The pure fold of one batch, keyed and ordered by category.
+    /// The pure fold of one batch, keyed and ordered by category (the spec's merge).
     static func fold(_ events: [RecordedEvent]) -> [(String, Delta)] {
-        var deltas: [String: Delta] = [:]
-        for e in events {
-            let cat = e.category
-            var d = deltas[cat] ?? Delta(first: e.globalPosition)
-            d.events += 1
-            if e.streamVersion == 1 { d.streams += 1 }
-            d.last = e.globalPosition
-            d.lastType = e.type
-            deltas[cat] = d
+        var set = ProjectionRowSet(spec: spec)
+        try? set.fold(events)
+        func n(_ v: String?) -> Int64 { Int64(v ?? "0") ?? 0 }
+        var out: [(String, Delta)] = []
+        for r in set.rows {
+            let d = Delta(events: n(r[1]), streams: n(r[2]), first: n(r[3]), last: n(r[4]), lastType: r[5] ?? "")
+            out.append((r[0] ?? "", d))
         }
-        return deltas.sorted { $0.key < $1.key }
-    }
-
-    public func apply(_ events: [RecordedEvent], on conn: isolated PGConnection) throws {
-        let folded = Self.fold(events)
-        if folded.isEmpty { return }
-        try conn.execute(
-            """
-            INSERT INTO category_stats AS c (category, events, streams_touched, first_position, last_position, last_type)
-            SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[])
-            ON CONFLICT (category) DO UPDATE SET
-                events = c.events + EXCLUDED.events,
-                streams_touched = c.streams_touched + EXCLUDED.streams_touched,
-                last_position = EXCLUDED.last_position,
-                last_type = EXCLUDED.last_type
-            """,
-            [PGArrayLiteral.text(folded.map(\.0)), PGArrayLiteral.int64(folded.map(\.1.events)),
-             PGArrayLiteral.int64(folded.map(\.1.streams)), PGArrayLiteral.int64(folded.map(\.1.first)),
-             PGArrayLiteral.int64(folded.map(\.1.last)), PGArrayLiteral.text(folded.map(\.1.lastType))])
+        return out.sorted { $0.0 < $1.0 }
     }
 }

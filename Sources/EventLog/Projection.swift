@@ -13,7 +13,7 @@ import TradelogCore
 public protocol Projection: Sendable {
     /// The checkpoint name, e.g. `projection:category_stats`.
     var checkpointName: String { get }
-    /// Creates the projection's tables if missing (idempotent).
+    /// Creates the projection's tables if missing (idempotent). Called outside a transaction.
     func setUp(on conn: isolated PGConnection) throws
     /// Drops the projection's tables (its checkpoint is removed by the caller).
     func tearDown(on conn: isolated PGConnection) throws
@@ -27,8 +27,8 @@ extension Projection {
         try conn.withTransaction { tx in
             try self.tearDown(on: tx)
             try Checkpoints.delete(self.checkpointName, on: tx)
-            try self.setUp(on: tx)
         }
+        try setUp(on: conn)
     }
 }
 

@@ -124,6 +124,12 @@ public struct StreamConnected: EventPayload, Equatable {
     public var connection: String
     public var channel: BybitChannel
     public var url: String
+
+    public init(connection: String, channel: BybitChannel, url: String) {
+        self.connection = connection
+        self.channel = channel
+        self.url = url
+    }
 }
 
 /// `StreamDisconnected`: a gateway socket closed, and why.
@@ -132,6 +138,12 @@ public struct StreamDisconnected: EventPayload, Equatable {
     public var connection: String
     public var channel: BybitChannel
     public var reason: String
+
+    public init(connection: String, channel: BybitChannel, reason: String) {
+        self.connection = connection
+        self.channel = channel
+        self.reason = reason
+    }
 }
 
 /// `StreamAuthFailed`: Bybit refused the private stream's credentials (the key is not named).

@@ -82,22 +82,26 @@ public actor GatewayService: Service, SubscriptionManaging {
         guard let rest, set.contains(SubscriptionKey(channel: .private, topic: "wallet")) else { return }
         do {
             let balance = try await rest.walletBalance(accountType: "UNIFIED")
-            let at = Timestamp.now()
-            var items: [IngestBuffer.Item] = []
-            let encoder = JSONEncoder.sorted
-            for account in balance.list {
-                let data = try encoder.encode(account)
-                let stream = "exchange.wallet-\(account.accountType)"
-                let id = DeterministicID.uuid5(namespace: DeterministicID.namespace,
-                                               name: "\(stream)/ExchangeWalletSnapshot/\(Digest.hex(Digest.sha256(Array(data))))/\(at.microsecondsSinceEpoch)")
-                items.append(.init(stream: stream, event: NewEvent(
-                    eventID: id, type: "ExchangeWalletSnapshot", data: Array(data),
-                    metadata: EventMetadata(source: "gateway/rest", receiveTime: at))))
-            }
+            let items = try Self.walletSnapshotEvents(balance, at: Timestamp.now())
+                .map { IngestBuffer.Item(stream: $0.stream, event: $0.event) }
             buffer.enqueue(items)
             logger.info("wallet snapshot loaded over REST", metadata: ["gateway.accounts": "\(balance.list.count)"])
         } catch {
             logger.error("could not load the wallet snapshot over REST", metadata: ["bybit.error": "\(error)"])
+        }
+    }
+
+    /// The `ExchangeWalletSnapshot` events of a REST wallet balance, one per account type, with
+    /// ids from the content and the receive time.
+    public static func walletSnapshotEvents(_ balance: RESTWalletBalance, at: Timestamp) throws -> [(stream: String, event: NewEvent)] {
+        let encoder = JSONEncoder.sorted
+        return try balance.list.map { account in
+            let data = try encoder.encode(account)
+            let stream = "exchange.wallet-\(account.accountType)"
+            let id = DeterministicID.uuid5(namespace: DeterministicID.namespace,
+                                           name: "\(stream)/ExchangeWalletSnapshot/\(Digest.hex(Digest.sha256(Array(data))))/\(at.microsecondsSinceEpoch)")
+            return (stream, NewEvent(eventID: id, type: "ExchangeWalletSnapshot", data: Array(data),
+                                     metadata: EventMetadata(source: "gateway/rest", receiveTime: at)))
         }
     }
 

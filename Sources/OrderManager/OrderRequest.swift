@@ -151,13 +151,7 @@ extension OrderManagerEngine {
         case is OrderOutcomeUnknown: counters.unknown += 1
         default: break
         }
-        let now = clock()
-        let version = state.order(link)?.amendCount ?? 0
-        let id = DeterministicID.derived(from: "\(link)/\(kind)/\(E.eventType)/\(version)/\(now.microsecondsSinceEpoch)", kind: "outcome")
-        let rec = state.order(link)
-        let meta = EventMetadata(correlationID: rec?.signalID, causationID: nil, traceID: rec?.traceID,
-                                 source: OrderEvents.source, receiveTime: now)
-        guard let event = try? NewEvent(eventID: id, payload: payload, metadata: meta) else { return }
+        guard let event = Self.outcomeEvent(payload, link: link, kind: kind, record: state.order(link), at: clock()) else { return }
         var delay = 100
         while !Task.isCancelled {
             do {
@@ -169,6 +163,17 @@ extension OrderManagerEngine {
                 delay = min(delay * 2, 5000)
             }
         }
+    }
+
+    /// The event of one request's outcome, with an id from the order, the outcome's kind, the
+    /// order's amend count and the time (so a replay on the same clock derives the same id).
+    public static func outcomeEvent<E: EventPayload>(_ payload: E, link: String, kind: String, record rec: OrderRecord?,
+                                                     at now: Timestamp) -> NewEvent? {
+        let version = rec?.amendCount ?? 0
+        let id = DeterministicID.derived(from: "\(link)/\(kind)/\(E.eventType)/\(version)/\(now.microsecondsSinceEpoch)", kind: "outcome")
+        let meta = EventMetadata(correlationID: rec?.signalID, causationID: nil, traceID: rec?.traceID,
+                                 source: OrderEvents.source, receiveTime: now)
+        return try? NewEvent(eventID: id, payload: payload, metadata: meta)
     }
 
     /// A REST view of an order as an `ExchangeOrderUpdated` event (sync and settlement), so

@@ -71,15 +71,22 @@ extension OrderManagerEngine {
     /// decisions read them from the log, so a replay decides the same).
     public func loadInstruments(categories: [RESTCategory]) async throws {
         for category in categories {
-            let rules = try await rest.instruments(category: category).compactMap { InstrumentRules(category: category, $0) }
-                .sorted { $0.symbol < $1.symbol }
-            let payload = InstrumentsLoaded(category: category, instruments: rules)
-            let data = try CanonicalJSON.encoder.encode(payload)
-            let id = DeterministicID.derived(from: Digest.hex(Digest.sha256(Array(data))), kind: "instruments")
-            let event = try NewEvent(eventID: id, payload: payload, metadata: EventMetadata(source: OrderEvents.source, receiveTime: clock()))
-            _ = try await log.append(to: OrderEvents.instrumentsStream(category), [event])
+            let (stream, event) = try Self.instrumentsEvent(category: category, try await rest.instruments(category: category),
+                                                            at: clock())
+            _ = try await log.append(to: stream, [event])
         }
         try await follow()
+    }
+
+    /// `InstrumentsLoaded` of one category from the REST instruments (its id is the content's digest).
+    public static func instrumentsEvent(category: RESTCategory, _ instruments: [RESTInstrument],
+                                        at: Timestamp) throws -> (stream: String, event: NewEvent) {
+        let rules = instruments.compactMap { InstrumentRules(category: category, $0) }.sorted { $0.symbol < $1.symbol }
+        let payload = InstrumentsLoaded(category: category, instruments: rules)
+        let data = try CanonicalJSON.encoder.encode(payload)
+        let id = DeterministicID.derived(from: Digest.hex(Digest.sha256(Array(data))), kind: "instruments")
+        let event = try NewEvent(eventID: id, payload: payload, metadata: EventMetadata(source: OrderEvents.source, receiveTime: at))
+        return (OrderEvents.instrumentsStream(category), event)
     }
 
     /// Brings the log in line with the exchange (at start and on `POST /api/v1/sync`):

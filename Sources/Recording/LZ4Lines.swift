@@ -16,7 +16,25 @@ public final class RecordingWriter {
     private static let blockSize = 256 * 1024
 
     /// Creates (or truncates) `path` and writes the header line.
-    public init(path: String, header: RecordEntry) throws {
+    public convenience init(path: String, header: RecordEntry) throws {
+        try self.init(path: path)
+        try append(header)
+    }
+
+    /// Writes `lines` (plain text, one per line) as an LZ4 frame file: side files such as a
+    /// fixture's expected events, readable with `lz4 -dc` and ``RecordingReader/rawLines``.
+    public static func writeLines(_ lines: [String], to path: String) throws {
+        let w = try RecordingWriter(path: path)
+        for line in lines {
+            w.pending.append(contentsOf: Array(line.utf8))
+            w.pending.append(UInt8(ascii: "\n"))
+            if w.pending.count >= Self.blockSize { try w.compressPending() }
+        }
+        try w.close()
+    }
+
+    /// Creates (or truncates) `path` and starts the LZ4 frame; nothing written yet.
+    private init(path: String) throws {
         self.path = path
         guard FileManager.default.createFile(atPath: path, contents: nil),
               let handle = FileHandle(forWritingAtPath: path) else {
@@ -37,7 +55,6 @@ public final class RecordingWriter {
         let n = output.withUnsafeMutableBytes { LZ4F_compressBegin(ctx, $0.baseAddress, $0.count, &prefs) }
         guard LZ4F_isError(n) == 0 else { throw RecordingError(path: path, problem: "LZ4 begin: \(Self.lz4Error(n))") }
         try write(output.prefix(n))
-        try append(header)
     }
 
     deinit {

@@ -1,5 +1,6 @@
 -- Read model: one row per order of ours (seed 004 `orders`), folded from OrderLifecycleChanged.
-CREATE TABLE IF NOT EXISTS orders (
+-- Version tables are named NAME_vN: {{table}} is replaced by that name (see ProjectionFiles).
+CREATE TABLE IF NOT EXISTS {{table}} (
     order_link_id      text PRIMARY KEY,
     order_id           text,
     signal_id          text,
@@ -26,6 +27,6 @@ CREATE TABLE IF NOT EXISTS orders (
     created_position   bigint NOT NULL,
     updated_position   bigint NOT NULL
 );
-CREATE INDEX IF NOT EXISTS orders_signal_idx ON orders (signal_id);
-CREATE INDEX IF NOT EXISTS orders_status_idx ON orders (status, created_position);
-CREATE INDEX IF NOT EXISTS orders_symbol_idx ON orders (symbol, created_position);
+CREATE INDEX IF NOT EXISTS {{table}}_signal_idx ON {{table}} (signal_id);
+CREATE INDEX IF NOT EXISTS {{table}}_status_idx ON {{table}} (status, created_position);
+CREATE INDEX IF NOT EXISTS {{table}}_symbol_idx ON {{table}} (symbol, created_position);

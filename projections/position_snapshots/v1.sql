@@ -1,6 +1,7 @@
 -- Read model: the positions' history (seed 004 `position_snapshots`), one row per position per
 -- snapshot, folded from PositionSnapshotCreated (every interval of event time and on request).
-CREATE TABLE IF NOT EXISTS position_snapshots (
+-- Version tables are named NAME_vN: {{table}} is replaced by that name (see ProjectionFiles).
+CREATE TABLE IF NOT EXISTS {{table}} (
     snapshot_id         text     NOT NULL,
     taken_at            timestamptz NOT NULL,
     trigger             text     NOT NULL,
@@ -23,4 +24,4 @@ CREATE TABLE IF NOT EXISTS position_snapshots (
     global_position     bigint   NOT NULL,
     PRIMARY KEY (snapshot_id, category, symbol, position_idx)
 );
-CREATE INDEX IF NOT EXISTS position_snapshots_symbol_idx ON position_snapshots (symbol, taken_at);
+CREATE INDEX IF NOT EXISTS {{table}}_symbol_idx ON {{table}} (symbol, taken_at);

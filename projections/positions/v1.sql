@@ -1,6 +1,7 @@
 -- Read model: the current positions (seed 004 `positions`), one row per (category, symbol,
 -- position index), folded from PositionUpdated. Money is in the position's quote coin.
-CREATE TABLE IF NOT EXISTS positions (
+-- Version tables are named NAME_vN: {{table}} is replaced by that name (see ProjectionFiles).
+CREATE TABLE IF NOT EXISTS {{table}} (
     category            text     NOT NULL,
     symbol              text     NOT NULL,
     position_idx        integer  NOT NULL,
@@ -30,4 +31,4 @@ CREATE TABLE IF NOT EXISTS positions (
     updated_position    bigint   NOT NULL,
     PRIMARY KEY (category, symbol, position_idx)
 );
-CREATE INDEX IF NOT EXISTS positions_symbol_idx ON positions (symbol);
+CREATE INDEX IF NOT EXISTS {{table}}_symbol_idx ON {{table}} (symbol);

@@ -1,6 +1,7 @@
 -- Read model: what each signal did to which order, and why (seed 004 `signal_order_relationships`).
 -- relation: created | amended | cancelled | denied (denied rows have no order).
-CREATE TABLE IF NOT EXISTS signal_order_relationships (
+-- Version tables are named NAME_vN: {{table}} is replaced by that name (see ProjectionFiles).
+CREATE TABLE IF NOT EXISTS {{table}} (
     signal_id      text NOT NULL,
     step           int NOT NULL,
     order_link_id  text,
@@ -12,4 +13,4 @@ CREATE TABLE IF NOT EXISTS signal_order_relationships (
     created_at     timestamptz NOT NULL,
     PRIMARY KEY (signal_id, position, step)
 );
-CREATE INDEX IF NOT EXISTS signal_order_relationships_order_idx ON signal_order_relationships (order_link_id);
+CREATE INDEX IF NOT EXISTS {{table}}_order_idx ON {{table}} (order_link_id);

@@ -77,6 +77,14 @@ public struct Venue: Sendable {
         return updates
     }
 
+    /// Plays the replayed market up to recorded time `t` (µs) and lets resting orders react,
+    /// at exchange time `now` (ms); empty without a replay feed.
+    public mutating func playReplay(toRecordedTime t: Int64, now: Int64) -> [AccountUpdate] {
+        guard replay != nil else { return [] }
+        let output = replay!.advance(toRecordedTime: t)
+        return match(output, now: now)
+    }
+
     // MARK: private frames
 
     /// The private message of one kind for `update`, under the topic name the client used.

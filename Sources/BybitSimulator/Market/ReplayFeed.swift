@@ -54,7 +54,13 @@ public struct ReplayFeed: Sendable {
         // Several recorded connections may carry one topic: keep the first connection's copy.
         var owner: [String: String] = [:]
         var decimals: [MarketKey: (price: Int, qty: Int, mid: Fixed)] = [:]
-        for e in entries where e.kind == .frame {
+        for e in entries where e.kind == .frame || e.kind == .disconnect {
+            if e.kind == .disconnect {
+                // A closed socket hands its topics to whichever connection carries them next.
+                let conn = e.conn ?? ""
+                owner = owner.filter { $0.value != conn }
+                continue
+            }
             guard let ch = e.channel, let category = SimCategory(rawValue: ch), let text = e.text,
                   let node = JSONNode.parse(text), let topic = node["topic"]?.stringValue else { continue }
             let key = "\(ch)/\(topic)"

@@ -77,35 +77,7 @@ public final class BybitSimulator: Service, Sendable {
     }
 
     func makeVenue() throws -> Venue {
-        let c = configuration
-        var instruments = c.resolvedInstruments
-        var generated: GeneratedFeed?
-        var replay: ReplayFeed?
-        var seed: UInt64 = 0
-        let now = Timestamp.now().microsecondsSinceEpoch / 1000
-        switch c.source {
-        case .generate(let s):
-            seed = s
-            generated = GeneratedFeed(instruments: instruments, seed: s, levels: c.bookLevels, startMs: now)
-        case .fixture(let path, _):
-            let r = try ReplayFeed(path: path, configured: c.instruments)
-            instruments = r.instruments
-            replay = r
-        }
-        var accounts: [Account] = []
-        var secrets: [String: String] = [:]
-        for (n, a) in c.accounts.enumerated() {
-            var account = Account(apiKey: a.apiKey, uid: Int64(100_000_001 + n),
-                                  coins: c.balances(for: a, instruments: instruments), leverage: a.leverage)
-            account.idEpoch = c.idEpoch
-            accounts.append(account)
-            secrets[a.apiKey] = a.secret
-        }
-        var venue = Venue(instruments: instruments, accounts: accounts, secrets: secrets, fees: c.fees,
-                          generated: generated, replay: replay, seed: seed)
-        venue.enforceRateLimits = c.enforceRateLimits
-        venue.limiter.orderLimit = c.orderRateLimit
-        return venue
+        try configuration.makeVenue(startMs: Timestamp.now().microsecondsSinceEpoch / 1000)
     }
 
     static func nowMs() -> Int64 { Timestamp.now().microsecondsSinceEpoch / 1000 }

@@ -1,3 +1,4 @@
+import Recording
 /// Where public market data comes from.
 public enum SimulatorSource: Sendable, Hashable {
     /// A deterministic synthetic market per instrument.
@@ -109,5 +110,41 @@ public struct SimulatorConfiguration: Sendable {
             out[i.baseCoin] = Fixed(50_000).divided(by: i.initialPrice).floored(to: i.qtyStep)
         }
         return out
+    }
+
+    /// The venue the simulator runs: instruments, market source (generated from `startMs`, or
+    /// a fixture), accounts and fees. Public so that a replay builds exactly the same exchange
+    /// in process, on its own clock. `replayEntries` stand in for the fixture file when the
+    /// recording is already in memory.
+    public func makeVenue(startMs: Int64, replayEntries: [RecordEntry]? = nil) throws -> Venue {
+        let c = self
+        var instruments = c.resolvedInstruments
+        var generated: GeneratedFeed?
+        var replay: ReplayFeed?
+        var seed: UInt64 = 0
+        switch c.source {
+        case .generate(let s):
+            seed = s
+            generated = GeneratedFeed(instruments: instruments, seed: s, levels: c.bookLevels, startMs: startMs)
+        case .fixture(let path, _):
+            let r = try replayEntries.map { try ReplayFeed(entries: $0, configured: c.instruments) }
+                ?? ReplayFeed(path: path, configured: c.instruments)
+            instruments = r.instruments
+            replay = r
+        }
+        var accounts: [Account] = []
+        var secrets: [String: String] = [:]
+        for (n, a) in c.accounts.enumerated() {
+            var account = Account(apiKey: a.apiKey, uid: Int64(100_000_001 + n),
+                                  coins: c.balances(for: a, instruments: instruments), leverage: a.leverage)
+            account.idEpoch = c.idEpoch
+            accounts.append(account)
+            secrets[a.apiKey] = a.secret
+        }
+        var venue = Venue(instruments: instruments, accounts: accounts, secrets: secrets, fees: c.fees,
+                          generated: generated, replay: replay, seed: seed)
+        venue.enforceRateLimits = c.enforceRateLimits
+        venue.limiter.orderLimit = c.orderRateLimit
+        return venue
     }
 }

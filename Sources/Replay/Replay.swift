@@ -1,0 +1,2 @@
+/// Deterministic replay of recorded sessions on a virtual clock.
+public enum ReplayModule {}

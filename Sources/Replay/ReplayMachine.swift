@@ -1,0 +1,358 @@
+import Bybit
+import BybitSimulator
+import Foundation
+import Gateway
+import OrderManager
+import OrderManagerCore
+import PositionManagerCore
+import Recording
+import Signals
+import TradelogCore
+
+/// What a replay decides with: the order manager's and the position manager's settings.
+public struct ReplaySettings: Sendable, Hashable {
+    public var orderManager: OrderManagerConfig
+    public var positionManager: PositionManagerConfig
+
+    public init(orderManager: OrderManagerConfig = .init(), positionManager: PositionManagerConfig = .init()) {
+        self.orderManager = orderManager
+        self.positionManager = positionManager
+    }
+
+    /// Reads a settings file: `KEY=VALUE` lines (`TRADELOG_OM_*`, `TRADELOG_PM_*`), `#` comments.
+    /// A malformed line or a bad value names the file, the line or the field.
+    public static func load(path: String) throws -> ReplaySettings {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigurationError(field: "-", source: path, problem: "cannot read the settings file: \(error.localizedDescription)")
+        }
+        return try parse(text, source: path)
+    }
+
+    public static func parse(_ text: String, source: String) throws -> ReplaySettings {
+        var env: [String: String] = [:]
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let eq = line.firstIndex(of: "="), eq != line.startIndex else {
+                throw ConfigurationError(field: "line \(n + 1)", source: source, problem: "\(line.debugDescription) is not KEY=VALUE")
+            }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            guard key.hasPrefix("TRADELOG_OM_") || key.hasPrefix("TRADELOG_PM_") else {
+                throw ConfigurationError(field: key, source: "\(source):\(n + 1)",
+                                         problem: "only TRADELOG_OM_* and TRADELOG_PM_* settings shape a replay")
+            }
+            env[key] = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+        }
+        return ReplaySettings(orderManager: try OrderManagerConfig.fromEnvironment(env, source: source),
+                              positionManager: try PositionManagerConfig.fromEnvironment(env, source: source))
+    }
+}
+
+/// Counts of what a replay read and produced.
+public struct ReplayCounters: Sendable, Hashable, Codable {
+    public var entries = 0
+    public var frames = 0
+    public var signals = 0
+    public var connects = 0
+    public var disconnects = 0
+    public var restEntries = 0
+    /// Recorded private frames: not fed (the exchange side is simulated again).
+    public var recordedPrivateFrames = 0
+    public var events = 0
+    public var duplicates = 0
+    public var requests = 0
+    public var accepted = 0
+    public var rejected = 0
+    public var fills = 0
+    public var resyncs = 0
+}
+
+/// The replay of one recording, entry by entry, on the recording's clock: the gateway's
+/// decoders, the signal intake's parser, the order manager's decisions and fold, the
+/// simulator's venue matching our orders against the recorded book, and the position
+/// manager's fold. Pure and deterministic: the same entries and settings always give the same
+/// events, ids and order (no wall clock, no randomness, no unordered iteration).
+public struct ReplayMachine {
+    /// The account the simulated venue knows the replay by. Local to the replay; not a Bybit credential.
+    static let credentials = BybitCredentials(apiKey: "tradelog-replay", secret: "tradelog-replay-local")
+    public static let gatewayName = "replay"
+    public static let signalQueue = "model-service.trading_signals"
+
+    public let settings: ReplaySettings
+    var venue: Venue
+    var decoders: [String: FrameDecoder] = [:]
+    var privateDecoder = FrameDecoder(channel: .private)
+    public private(set) var orders: OrderManagerState
+    public private(set) var positions: PositionManagerState
+    var position: Int64 = 0
+    var versions: [String: Int64] = [:]
+    var ids: Set<UUID> = []
+    var signalBodies: [String: String] = [:]
+    /// Appended, not yet folded (FIFO: every fold sees the log in position order).
+    var pending: [RecordedEvent] = []
+    var pendingHead = 0
+    var produced: [RecordedEvent] = []
+    var started = false
+    let categories: [RESTCategory]
+    public private(set) var counters = ReplayCounters()
+
+    /// - Parameters:
+    ///   - entries: the whole recording (the venue's book is built from its public frames).
+    ///   - categories: the categories whose instruments the order manager loads.
+    public init(entries: [RecordEntry], settings: ReplaySettings, categories: [RESTCategory]) throws {
+        self.settings = settings
+        self.categories = categories
+        orders = OrderManagerState(config: settings.orderManager)
+        positions = PositionManagerState(config: settings.positionManager)
+        var configured: [SimInstrument] = []
+        for e in entries where e.kind == .frame {
+            guard let ch = e.channel, let c = SimCategory(rawValue: ch), let topic = Self.topic(of: e.text ?? ""),
+                  let p = PublicTopic.parse(topic, category: c) else { continue }
+            if !configured.contains(where: { $0.key == MarketKey(c, p.symbol) }) {
+                configured.append(SimInstrument.defaults(symbol: p.symbol, category: c))
+            }
+        }
+        var config = SimulatorConfiguration()
+        config.source = .fixture(path: "<recording>", speed: .asFastAsPossible)
+        config.instruments = configured.sorted { $0.key < $1.key }
+        config.accounts = [SimulatorAccount(apiKey: Self.credentials.apiKey, secret: Self.credentials.secret)]
+        venue = try config.makeVenue(startMs: 0, replayEntries: entries)
+    }
+
+    /// The `"topic"` of a public frame, found without parsing the whole frame.
+    static func topic(of text: String) -> String? {
+        guard let r = text.range(of: "\"topic\":\"") else { return nil }
+        let rest = text[r.upperBound...]
+        guard let end = rest.firstIndex(of: "\"") else { return nil }
+        return String(rest[..<end])
+    }
+
+    // MARK: feeding
+
+    /// Feeds one entry; returns the events it produced, in log order.
+    public mutating func feed(_ entry: RecordEntry) -> [RecordedEvent] {
+        produced = []
+        counters.entries += 1
+        let at = Timestamp(microsecondsSinceEpoch: entry.t)
+        if !started, entry.kind != .header {
+            started = true
+            start(at: at)
+        }
+        switch entry.kind {
+        case .header, .sent:
+            break
+        case .rest:
+            counters.restEntries += 1
+        case .connect:
+            counters.connects += 1
+            guard let conn = entry.conn, let channel = entry.channel.flatMap(BybitChannel.init(rawValue:)) else { break }
+            if channel == .private { break }
+            decoders[conn] = FrameDecoder(channel: channel)
+            marker(StreamConnected(connection: conn, channel: channel, url: entry.url ?? ""), conn: conn, at: at)
+        case .disconnect:
+            counters.disconnects += 1
+            guard let conn = entry.conn, let channel = entry.channel.flatMap(BybitChannel.init(rawValue:)) else { break }
+            if channel == .private { break }
+            marker(StreamDisconnected(connection: conn, channel: channel, reason: entry.reason ?? ""), conn: conn, at: at)
+        case .frame:
+            counters.frames += 1
+            guard let conn = entry.conn, let text = entry.text else { break }
+            if entry.channel == BybitChannel.private.rawValue {
+                counters.recordedPrivateFrames += 1
+                break
+            }
+            market(at: at)
+            if decoders[conn] == nil, let channel = entry.channel.flatMap(BybitChannel.init(rawValue:)) {
+                decoders[conn] = FrameDecoder(channel: channel)
+            }
+            let output = decoders[conn]!.decode(Array(text.utf8), receivedAt: at)
+            counters.resyncs += output.resync.count
+            for e in output.events {
+                append(e.stream, NewEvent(eventID: e.eventID, type: e.type, data: e.data,
+                                          metadata: EventMetadata(source: "gateway/\(conn)", exchangeTime: e.exchangeTime, receiveTime: at)),
+                       at: at)
+            }
+            drain(at: at)
+        case .signal:
+            counters.signals += 1
+            signal(Array((entry.text ?? "").utf8), at: at)
+        }
+        counters.events += produced.count
+        return produced
+    }
+
+    /// Start of the session: the instruments the order manager loads and the wallet the gateway loads.
+    mutating func start(at: Timestamp) {
+        let nowMs = at.microsecondsSinceEpoch / 1000
+        for category in categories {
+            let request = BybitRESTRequest.instruments(category: category)
+            let (reply, _) = venue.handle(RestRequest(method: "GET", path: request.path, rawQuery: request.queryString), now: nowMs)
+            guard let page = try? RESTEnvelopeDecoder.decode(RESTPage<RESTInstrument>.self, from: reply.body, path: request.path),
+                  let (stream, event) = try? OrderManagerEngine.instrumentsEvent(category: category, page.result.list, at: at)
+            else { continue }
+            append(stream, event, at: at)
+        }
+        let wallet = BybitRESTRequest.walletBalance(accountType: "UNIFIED")
+        let (reply, _) = venue.handle(signed(wallet, nowMs: nowMs), now: nowMs)
+        if let balance = try? RESTEnvelopeDecoder.decode(RESTWalletBalance.self, from: reply.body, path: wallet.path),
+           let events = try? GatewayService.walletSnapshotEvents(balance.result, at: at) {
+            for (stream, event) in events { append(stream, event, at: at) }
+        }
+        drain(at: at)
+    }
+
+    /// The recorded book up to `at`: resting orders may fill.
+    mutating func market(at: Timestamp) {
+        let updates = venue.playReplay(toRecordedTime: at.microsecondsSinceEpoch, now: at.microsecondsSinceEpoch / 1000)
+        if !updates.isEmpty { deliver(updates, at: at) }
+    }
+
+    mutating func marker<P: EventPayload>(_ payload: P, conn: String, at: Timestamp) {
+        let stream = "gateway.connections-\(Self.gatewayName)"
+        let id = DeterministicID.derived(from: "\(stream)/\(conn)/\(at.microsecondsSinceEpoch)", kind: P.eventType)
+        guard let event = try? NewEvent(eventID: id, payload: payload,
+                                        metadata: EventMetadata(source: "gateway/\(conn)", receiveTime: at)) else { return }
+        append(stream, event, at: at)
+        drain(at: at)
+    }
+
+    // MARK: signals
+
+    mutating func signal(_ body: [UInt8], at: Timestamp) {
+        switch SignalParser.parse(body) {
+        case .success(let signal):
+            let digest = SignalEvents.bodySHA256(body)
+            if let earlier = signalBodies[signal.signalID] {
+                if earlier != digest, let (stream, event) = try? SignalEvents.duplicate(
+                    signal: signal, body: body, queue: Self.signalQueue, receiveTime: at, messageID: nil) {
+                    append(stream, event, at: at)
+                    drain(at: at)
+                }
+                return
+            }
+            signalBodies[signal.signalID] = digest
+            guard let (stream, received) = try? SignalEvents.received(
+                signal: signal, body: body, queue: Self.signalQueue, redelivered: false, receiveTime: at, messageID: nil)
+            else { return }
+            drain(at: at)
+            let decision = OrderDecider.decide(signal, receivedEventID: received.eventID, receivedAt: at, state: orders)
+            append(stream, received, at: at)
+            for d in decision.events { append(d.stream, d.event, at: at) }
+            drain(at: at)
+            for d in decision.events {
+                if let request = OrderManager.OrderRequest(d.event) { send(request, at: at) }
+            }
+        case .failure(let rejection):
+            guard let (stream, event) = try? SignalEvents.rejected(rejection, body: body, queue: Self.signalQueue,
+                                                                   receiveTime: at, messageID: nil) else { return }
+            append(stream, event, at: at)
+            drain(at: at)
+        }
+    }
+
+    // MARK: the log
+
+    /// Appends one event (a repeated id is a no-op, as in the log).
+    mutating func append(_ stream: String, _ event: NewEvent, at: Timestamp) {
+        guard ids.insert(event.eventID).inserted else {
+            counters.duplicates += 1
+            return
+        }
+        position += 1
+        let version = (versions[stream] ?? 0) + 1
+        versions[stream] = version
+        let recorded = RecordedEvent(globalPosition: position, eventID: event.eventID, stream: stream, streamVersion: version,
+                                     type: event.type, schemaVersion: event.schemaVersion, data: event.data,
+                                     metadata: event.metadata, recordedAt: at)
+        produced.append(recorded)
+        pending.append(recorded)
+    }
+
+    /// Folds everything appended so far, in order; what the folds derive is appended and folded
+    /// too, and the order manager's derived intents are sent once appended.
+    mutating func drain(at: Timestamp) {
+        while pendingHead < pending.count {
+            let e = pending[pendingHead]
+            pendingHead += 1
+            var send: [OrderManager.OrderRequest] = []
+            for d in orders.apply(e) {
+                let fresh = !ids.contains(d.event.eventID)
+                append(d.stream, d.event, at: at)
+                if fresh, d.intent != nil, let request = OrderManager.OrderRequest(d.event) { send.append(request) }
+            }
+            for d in positions.apply(e) { append(d.stream, d.event, at: at) }
+            for r in send { self.send(r, at: at) }
+        }
+        if pendingHead > 4096 {
+            pending.removeFirst(pendingHead)
+            pendingHead = 0
+        }
+    }
+
+    // MARK: the exchange
+
+    func signed(_ request: BybitRESTRequest, nowMs: Int64) -> RestRequest {
+        let s = request.signed(credentials: Self.credentials, timestampMs: nowMs)
+        var headers: [String: String] = [:]
+        for h in s.headers { headers[h.name] = h.value }
+        return RestRequest(method: request.method.rawValue, path: request.path, rawQuery: request.queryString,
+                           body: request.body, headers: headers)
+    }
+
+    /// Sends one request to the venue at `at`; its outcome and the private frames it causes are appended.
+    mutating func send(_ request: OrderManager.OrderRequest, at: Timestamp) {
+        counters.requests += 1
+        let nowMs = at.microsecondsSinceEpoch / 1000
+        let rest: BybitRESTRequest
+        switch request {
+        case .create(let r): rest = r.restRequest.request
+        case .amend(let r):
+            rest = RESTAmendOrder(category: r.category, symbol: r.symbol, orderLinkId: r.orderLinkId, qty: r.qty, price: r.price).request
+        case .cancel(let r):
+            rest = RESTCancelOrder(category: r.category, symbol: r.symbol, orderLinkId: r.orderLinkId).request
+        }
+        let (reply, updates) = venue.handle(signed(rest, nowMs: nowMs), now: nowMs)
+        let link = request.orderLinkId
+        let record = orders.order(link)
+        let outcome: NewEvent?
+        do {
+            let ack = try RESTEnvelopeDecoder.decode(RESTOrderAck.self, from: reply.body, path: rest.path).result
+            counters.accepted += 1
+            outcome = OrderManagerEngine.outcomeEvent(
+                OrderAccepted(orderLinkId: link, orderId: ack.orderId, action: request.action, via: "rest", exchangeStatus: nil),
+                link: link, kind: "accepted", record: record, at: at)
+        } catch let e as BybitAPIError {
+            counters.rejected += 1
+            outcome = OrderManagerEngine.outcomeEvent(
+                OrderRejected(orderLinkId: link, action: request.action, retCode: e.code, retMsg: e.message),
+                link: link, kind: "rejected", record: record, at: at)
+        } catch {
+            counters.rejected += 1
+            outcome = OrderManagerEngine.outcomeEvent(
+                OrderRejected(orderLinkId: link, action: request.action, retCode: -1, retMsg: "\(error)"),
+                link: link, kind: "rejected", record: record, at: at)
+        }
+        if let outcome { append(OrderEvents.stream(orderLinkId: link), outcome, at: at) }
+        drain(at: at)
+        deliver(updates, at: at)
+    }
+
+    /// The private frames of account updates (order, execution, position, wallet), through the private decoder.
+    mutating func deliver(_ updates: [AccountUpdate], at: Timestamp) {
+        let nowMs = at.microsecondsSinceEpoch / 1000
+        for u in updates {
+            counters.fills += u.executions.count
+            for kind in PrivateTopic.allCases {
+                guard let bytes = venue.privateFrame(kind, update: u, topicName: kind.rawValue, now: nowMs) else { continue }
+                for e in privateDecoder.decode(bytes, receivedAt: at).events {
+                    append(e.stream, NewEvent(eventID: e.eventID, type: e.type, data: e.data,
+                                              metadata: EventMetadata(source: "gateway/private-replay", exchangeTime: e.exchangeTime,
+                                                                      receiveTime: at)),
+                           at: at)
+                }
+            }
+        }
+        drain(at: at)
+    }
+}
