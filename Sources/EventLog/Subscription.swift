@@ -72,6 +72,11 @@ public final class Subscription: Service, Sendable {
     public var isCaughtUp: Bool { state.withLock { $0.caughtUp } }
     /// True once this instance has had to wait for another holder of the lease.
     public var hasStoodBy: Bool { state.withLock { $0.standingBy } }
+    private var isProjection: Bool {
+        if case .projection = consumer { return true }
+        return false
+    }
+
     /// Errors met so far (each followed by a retry).
     public var errorCount: Int { state.withLock { $0.errors } }
 
@@ -112,6 +117,12 @@ public final class Subscription: Service, Sendable {
                     state.withLock { $0.caughtUp = true }
                     await waitForMore()
                 }
+            } catch SubscriptionError.checkpointMoved(_, _, let actual) where isProjection {
+                // A rebuild switched the live version (or another process applied the batch):
+                // start again from the stored checkpoint, which now names the live version's.
+                if Task.isCancelled { break }
+                logger.info("projection checkpoint moved (a rebuild switched versions, or another process); reloading",
+                            metadata: ["checkpoint": "\(actual)"])
             } catch {
                 if Task.isCancelled { break }
                 state.withLock {

@@ -33,6 +33,7 @@ public enum ProjectionCatalog {
 
 public struct UnknownProjection: Error, CustomStringConvertible {
     public var name: String
+    public init(name: String) { self.name = name }
     public var description: String {
         "unknown projection \"\(name)\" (known: \(ProjectionCatalog.names.joined(separator: ", ")))"
     }

@@ -8,7 +8,7 @@ import TradelogCore
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print their figures (build with -c release).",
-        subcommands: [BenchLog.self, BenchGateway.self, BenchRelay.self, BenchOrders.self])
+        subcommands: [BenchLog.self, BenchGateway.self, BenchRelay.self, BenchOrders.self, BenchReplay.self])
 }
 
 struct BenchLog: AsyncParsableCommand {

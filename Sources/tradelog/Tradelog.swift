@@ -10,7 +10,7 @@ struct Tradelog: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tradelog",
         abstract: "An event-sourced trading backend for Bybit: one PostgreSQL event log, services as projections over it.",
-        subcommands: [Migrate.self, Status.self, Run.self, Retention.self, Generate.self, Decode.self, Record.self, SimulateExchange.self, Bench.self, Audit.self, ReplayCommand.self, FixtureCommand.self, Rebuild.self, ProjectionsCommand.self])
+        subcommands: [Migrate.self, Status.self, Run.self, Retention.self, Generate.self, Decode.self, Record.self, SimulateExchange.self, Bench.self, Audit.self, ReplayCommand.self, FixtureCommand.self, SendSignals.self, Summary.self, Rebuild.self, ProjectionsCommand.self])
 }
 
 /// Options every command that talks to PostgreSQL takes.

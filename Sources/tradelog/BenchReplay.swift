@@ -1,0 +1,154 @@
+import ArgumentParser
+import EventLog
+import Foundation
+import PostgresClient
+import Projections
+import Recording
+import Replay
+import TradelogCore
+
+struct BenchReplay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay throughput in memory and from PostgreSQL, and rebuilds under live appends.",
+        discussion: """
+            1. In memory, one core: the bundled linear session through the replay (decoders, books, \
+            order and position folds, the venue) and the in-memory projections, repeated until \
+            --events events. 2. The session's events (repeated with fresh ids until --pg-events) \
+            appended to a scratch database, then read back raw (SELECT of the same rows) and \
+            replayed into every projection (batches of 5000, one transaction each with the \
+            checkpoints), the ratio of the two. 3. A log of --rebuild-events events: every projection \
+            rebuilt while one appender runs, against that appender alone.
+            """)
+
+    @OptionGroup var db: DatabaseOptions
+
+    @Option(help: "The fixture replayed (default: replay-fixtures/linear-btc-eth).")
+    var fixture: String?
+
+    @Option(help: "Events replayed in memory (the fixture repeated).")
+    var events = 500_000
+
+    @Option(help: "Events in the log replayed from PostgreSQL.")
+    var pgEvents = 200_000
+
+    @Option(help: "Events in the log the rebuild runs over.")
+    var rebuildEvents = 1_000_000
+
+    func run() async throws {
+        db.bootstrapLogging()
+        let path = fixture ?? ResourceDirectory.locate("replay-fixtures", environmentKey: "TRADELOG_FIXTURES_DIR")
+            .appendingPathComponent("linear-btc-eth").path
+        let fx = try Fixture.open(path)
+        let entries = try fx.entries()
+        let settings = try fx.settings()
+        let categories = Fixture.categories(of: entries)
+        func note(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+        // 1. In memory.
+        var produced = 0
+        var rounds = 0
+        var sample: [RecordedEvent] = []
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        while produced < events || rounds == 0 {
+            var machine = try ReplayMachine(entries: entries, settings: settings, categories: categories)
+            var folds = try InMemoryProjections()
+            for e in entries {
+                let out = machine.feed(e)
+                if !out.isEmpty { try folds.apply(out) }
+                produced += out.count
+                if rounds == 0 { sample += out }
+            }
+            rounds += 1
+        }
+        let memorySeconds = (clock.now - t0).seconds
+        let memoryRate = Double(produced) / memorySeconds
+        note("memory: \(rounds) replays, \(produced) events, \(entries.count * rounds) entries in \(String(format: "%.2f", memorySeconds)) s")
+
+        // 2. From PostgreSQL, against a raw read of the same rows.
+        let base = db.settings("tradelog:bench-replay")
+        let scratch = "tradelog_bench_replay_\(ProcessInfo.processInfo.processIdentifier)"
+        let (pgRate, rawRate, rows) = try await withScratchDatabase(base, name: scratch) { settings in
+            let conn = PGConnection(settings: settings)
+            _ = try await Migrator(directory: ResourceDirectory.schema).migrate(on: conn)
+            let log = EventLog(settings: settings)
+            var stored = 0
+            var round = 0
+            while stored < pgEvents {
+                var appends: [StreamAppend] = []
+                for e in sample {
+                    let id = round == 0 ? e.eventID : DeterministicID.uuid5(namespace: e.eventID, name: "bench-\(round)")
+                    let stream = round == 0 ? e.stream : "\(e.stream)~\(round)"
+                    let ev = NewEvent(eventID: id, type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: e.metadata)
+                    if let last = appends.last, last.stream == stream, last.events.count < 500 {
+                        appends[appends.count - 1].events.append(ev)
+                    } else {
+                        appends.append(StreamAppend(stream: stream, events: [ev]))
+                    }
+                    if appends.count >= 200 {
+                        stored += try await log.append(appends).appendedCount
+                        appends = []
+                    }
+                }
+                if !appends.isEmpty { stored += try await log.append(appends).appendedCount }
+                round += 1
+            }
+            note("pg: \(stored) events in the log")
+            try await conn.execute("VACUUM ANALYZE events")
+            // Raw read of the same rows, same batches.
+            var raw = 0
+            let r0 = clock.now
+            var after: Int64 = 0
+            while true {
+                let from = after
+                let (n, last): (Int, Int64?) = try await conn.withConnection { c in
+                    let r = try c.query("SELECT global_position, stream, type, data::text, metadata::text FROM events WHERE global_position > $1 ORDER BY global_position LIMIT 5000", ["\(from)"])
+                    return (r.rowCount, r.rowCount == 0 ? nil : r.int(r.rowCount - 1, 0))
+                }
+                raw += n
+                guard let last else { break }
+                after = last
+            }
+            let rawSeconds = (clock.now - r0).seconds
+            // Replay into every projection.
+            let projections = try ProjectionCatalog.names.map { try ProjectionCatalog.projection($0) }
+            try await conn.withConnection { c in for p in projections { try p.setUp(on: c) } }
+            var replayed = 0
+            let p0 = clock.now
+            after = 0
+            while true {
+                let batch = try await log.read(after: after, limit: 5000)
+                guard let last = batch.last else { break }
+                try await conn.withTransaction { tx in
+                    for p in projections {
+                        try p.apply(batch, on: tx)
+                        try Checkpoints.save(p.checkpointName, position: last.globalPosition, on: tx)
+                    }
+                }
+                replayed += batch.count
+                after = last.globalPosition
+            }
+            let pgSeconds = (clock.now - p0).seconds
+            note("pg: raw read \(raw) rows in \(String(format: "%.2f", rawSeconds)) s; replay into \(projections.count) projections \(replayed) events in \(String(format: "%.2f", pgSeconds)) s")
+            return (Double(replayed) / pgSeconds, Double(raw) / rawSeconds, stored)
+        }
+
+        // 3. Rebuild of every projection under live appends.
+        let rebuild = try await benchRebuild(settings: base, events: rebuildEvents)
+        for line in rebuild.details { note(line) }
+
+        print("""
+            bench replay: fixture \(fx.manifest?.name ?? path), \(entries.count) entries, \(sample.count) events per replay
+            memory_replay_events_per_s: \(Int(memoryRate))
+            memory_replay_target_1M_met: \(memoryRate >= 1_000_000)
+            pg_log_events: \(rows)
+            pg_replay_events_per_s: \(Int(pgRate))
+            raw_read_rows_per_s: \(Int(rawRate))
+            pg_replay_vs_raw_ratio: \(String(format: "%.3f", pgRate / rawRate))
+            rebuild_events: \(rebuildEvents)
+            rebuild_seconds: \(String(format: "%.2f", rebuild.rebuildSeconds))
+            append_rate_during_rebuild_ratio: \(String(format: "%.3f", rebuild.appendRateRatio))
+            """)
+    }
+}
