@@ -26,3 +26,6 @@ export TRADELOG_PYTHON
 swift build --build-tests
 swift test --skip-build
 TRADELOG_DISRUPTIVE_TESTS=1 swift test --skip-build --no-parallel --filter DisruptiveTests
+# The replays of the bundled sessions keep both cores busy for minutes: on their own, so the
+# timing-sensitive tests of the main run are not starved.
+TRADELOG_REPLAY_TESTS=1 swift test --skip-build --filter ReplayTests

@@ -8,8 +8,11 @@ import Testing
 import TradelogCore
 import TradelogTesting
 
-/// The bundled sessions in `replay-fixtures/` (part of the repository).
+/// The bundled sessions in `replay-fixtures/` (part of the repository). Their replays take
+/// minutes of CPU in a debug build, so they run on their own (`scripts/test.sh` sets
+/// `TRADELOG_REPLAY_TESTS=1` after the main run) rather than beside timing-sensitive tests.
 enum Bundled {
+    static var enabled: Bool { ProcessInfo.processInfo.environment["TRADELOG_REPLAY_TESTS"] == "1" }
     static var root: URL { TestDatabase.repositoryRoot.appendingPathComponent("replay-fixtures") }
     static let names = ["linear-btc-eth", "spot-btc-eth"]
 
@@ -22,7 +25,7 @@ enum Bundled {
     }
 }
 
-@Suite("Replay of the bundled sessions")
+@Suite("Replay of the bundled sessions", .enabled(if: Bundled.enabled), .serialized)
 struct BundledFixtureTests {
     @Test("each bundled session has what the issue asks: ≥ 5 min, signals, orders, fills, a dropped socket, a book gap, ≤ 5 MB", arguments: Bundled.names)
     func shape(_ name: String) throws {
@@ -98,7 +101,7 @@ struct BundledFixtureTests {
     }
 }
 
-@Suite("What-if replays")
+@Suite("What-if replays", .enabled(if: Bundled.enabled))
 struct WhatIfTests {
     @Test("a tighter order-notional limit reports exactly the signals that limit denies, with both sides' reasons")
     func tighterLimit() async throws {
@@ -127,7 +130,7 @@ struct WhatIfTests {
     }
 }
 
-@Suite("Recording fixtures from the simulator")
+@Suite("Recording fixtures from the simulator", .enabled(if: Bundled.enabled))
 struct FixtureBuilderTests {
     static func spec() -> FixtureBuilder.Spec {
         var s = FixtureBuilder.Spec(name: "unit", category: .linear, symbols: ["BTCUSDT"], startMs: 1_767_225_600_000,
