@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "Relay",
             dependencies: [
-                "AMQP", "Signals", "Bybit", "EventLog", "TradelogCore", "PostgresClient",
+                "AMQP", "Signals", "Bybit", "EventLog", "Recording", "TradelogCore", "PostgresClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
@@ -87,7 +87,7 @@ let package = Package(
             name: "OrderManager",
             dependencies: [
                 "OrderManagerCore", "Relay", "AMQP", "Signals", "Bybit", "BybitClient", "EventLog", "TradelogCore",
-                "PostgresClient", "Gateway",
+                "PostgresClient", "Gateway", "Recording",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -232,7 +232,7 @@ let package = Package(
             dependencies: [
                 "OrderManager", "OrderManagerCore", "PositionManager", "PositionManagerCore", "BybitSimulator", "BybitClient",
                 "Gateway", "Relay", "AMQP", "Signals", "Bybit", "EventLog", "TradelogCore", "PostgresClient", "TradelogTesting",
-                "tradelog",
+                "Recording", "Replay", "tradelog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import Recording
 import ServiceLifecycle
+import Synchronization
 import TradelogCore
 
 /// The gateway: Bybit WebSockets into the log. One stream per channel in use (spot, linear,
@@ -20,6 +21,11 @@ public actor GatewayService: Service, SubscriptionManaging {
     private let buffer: IngestBuffer
     private let writer: LogWriter
     private let recorder: RecordingSink?
+    /// The gateway closes a recording it opened itself, not one it was given (shared with the intake).
+    private let ownsRecorder: Bool
+    /// When the last wallet balance arrived: the snapshot's receive time, the same instant the
+    /// recording gives its REST entry (a replay takes the snapshot there).
+    private let walletClock: ResponseClock
     private let rest: BybitRESTClient?
     private var set = SubscriptionSet()
     private var subscriptionVersion: Int64 = 0
@@ -50,7 +56,9 @@ public actor GatewayService: Service, SubscriptionManaging {
         }
     }
 
-    public init(configuration: GatewayConfiguration, log: EventLog, logger: Logger) throws {
+    /// - Parameter recording: a recording shared with other services (`tradelog run --record`);
+    ///   without it the gateway opens `configuration.recordPath`, if set.
+    public init(configuration: GatewayConfiguration, log: EventLog, logger: Logger, recording: RecordingSink? = nil) throws {
         self.configuration = configuration
         self.log = log
         var logger = logger
@@ -59,14 +67,20 @@ public actor GatewayService: Service, SubscriptionManaging {
         buffer = IngestBuffer(capacity: configuration.bufferCapacity)
         writer = LogWriter(log: log, buffer: buffer, maxBatch: configuration.maxBatch,
                            healthStream: configuration.healthStream, logger: logger)
-        let recorder = try configuration.recordPath.map {
+        let recorder = try recording ?? configuration.recordPath.map {
             try RecordingSink(path: $0, info: ["source": "gateway", "environment": configuration.environment.description])
         }
         self.recorder = recorder
+        ownsRecorder = recording == nil
+        let walletClock = ResponseClock()
+        self.walletClock = walletClock
         rest = configuration.credentials.map { credentials in
             BybitRESTClient(
                 environment: configuration.environment, credentials: credentials, httpClient: .shared, logger: logger,
                 onResponse: { exchange in
+                    if exchange.path == BybitRESTRequest.walletBalance(accountType: "UNIFIED").path {
+                        walletClock.set(exchange.receivedAtMicros)
+                    }
                     // Every REST response the gateway used goes into the recording too.
                     recorder?.append(RecordEntry(
                         t: exchange.receivedAtMicros, kind: .rest, channel: "rest",
@@ -82,7 +96,8 @@ public actor GatewayService: Service, SubscriptionManaging {
         guard let rest, set.contains(SubscriptionKey(channel: .private, topic: "wallet")) else { return }
         do {
             let balance = try await rest.walletBalance(accountType: "UNIFIED")
-            let items = try Self.walletSnapshotEvents(balance, at: Timestamp.now())
+            let at = walletClock.take().map(Timestamp.init(microsecondsSinceEpoch:)) ?? Timestamp.now()
+            let items = try Self.walletSnapshotEvents(balance, at: at)
                 .map { IngestBuffer.Item(stream: $0.stream, event: $0.event) }
             buffer.enqueue(items)
             logger.info("wallet snapshot loaded over REST", metadata: ["gateway.accounts": "\(balance.list.count)"])
@@ -158,7 +173,7 @@ public actor GatewayService: Service, SubscriptionManaging {
             logger.critical("gateway stopped with events not in the log (PostgreSQL unavailable)", metadata: [
                 "gateway.lost": "\(buffer.count)"])
         }
-        try recorder?.close()
+        if ownsRecorder { try recorder?.close() }
         let stats = writer.stats
         logger.info("gateway stopped", metadata: [
             "gateway.appended": "\(stats.appended)", "gateway.duplicates": "\(stats.duplicates)",
@@ -340,4 +355,11 @@ public actor GatewayService: Service, SubscriptionManaging {
         }
         return stream
     }
+}
+
+/// The receive time of the last response of one kind, handed from the REST client's hook to the caller.
+final class ResponseClock: Sendable {
+    private let micros = Mutex<Int64?>(nil)
+    func set(_ t: Int64) { micros.withLock { $0 = t } }
+    func take() -> Int64? { micros.withLock { v in defer { v = nil }; return v } }
 }

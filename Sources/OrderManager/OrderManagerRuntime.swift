@@ -8,6 +8,7 @@ import Hummingbird
 import Logging
 import OrderManagerCore
 import PostgresClient
+import Recording
 import Relay
 import ServiceLifecycle
 import TradelogCore
@@ -23,7 +24,7 @@ public struct OrderManagerRuntime {
     ///   `TRADELOG_API_KEY`, `TRADELOG_ORDER_API_PORT` (default 8081, `off` disables),
     ///   `TRADELOG_OM_*` (see ``OrderManagerConfig/fromEnvironment(_:source:)``), `AMQP_URL`.
     public init(settings: PGSettings, env: [String: String] = ProcessInfo.processInfo.environment,
-                withIntake: Bool = true, logger: Logger) throws {
+                withIntake: Bool = true, recording: RecordingSink? = nil, logger: Logger) throws {
         let gateway = try GatewayConfiguration.fromEnvironment(env)
         guard let credentials = gateway.credentials else {
             throw ConfigurationError(field: "BYBIT_API_KEY", source: "environment",
@@ -56,7 +57,9 @@ public struct OrderManagerRuntime {
         var services: [any Service] = [service]
         if withIntake {
             let amqp = try AMQPSettings.fromEnvironment(env)
-            services.append(SignalIntake(amqp: amqp, sink: OrderManagerSink(engine: engine, log: log), logger: logger))
+            var options = SignalIntakeOptions()
+            options.recording = recording
+            services.append(SignalIntake(amqp: amqp, sink: OrderManagerSink(engine: engine, log: log), options: options, logger: logger))
         }
         for p in [try OrdersProjection() as any Projection, try SignalOrderRelationshipsProjection()] {
             services.append(Subscription(name: p.checkpointName, settings: settings, consumer: .projection(p), logger: logger))

@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import Logging
 import PostgresClient
+import Recording
 import ServiceLifecycle
 import Signals
 import Synchronization
@@ -52,6 +53,10 @@ public struct SignalIntakeOptions: Sendable {
     /// Sees each non-empty batch as soon as it is read from the broker, before anything else
     /// (`tradelog bench orders` timestamps deliveries with it). Must be quick.
     public var onDeliveries: (@Sendable ([AMQPDelivery]) -> Void)?
+    /// Records each delivery's body (a `signal` entry at its receive time) next to the
+    /// gateway's frames, so `tradelog replay` can replay the session's decisions.
+    /// Bodies are recorded as UTF-8 text (invalid bytes become U+FFFD).
+    public var recording: RecordingSink?
 
     public init() {}
 }
@@ -159,6 +164,12 @@ public final class SignalIntake: Service, Sendable {
         let queue = options.queue
         let now = Timestamp.now()
         var plan = IntakePlan(deadLetterQueue: options.deadLetterQueue)
+        if let recording = options.recording {
+            for d in deliveries {
+                recording.append(RecordEntry(t: now.microsecondsSinceEpoch, kind: .signal, channel: "amqp",
+                                             text: String(decoding: d.body, as: UTF8.self)))
+            }
+        }
         for d in deliveries {
             if let refused {
                 try plan.refuse(d, queue: queue, receiveTime: now, error: refused)

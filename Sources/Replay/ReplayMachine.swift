@@ -95,6 +95,8 @@ public struct ReplayMachine {
     var produced: [RecordedEvent] = []
     var started = false
     let categories: [RESTCategory]
+    /// The recording has the gateway's wallet loads (a live recording): snapshots at those times, not at the start.
+    let walletLoadsRecorded: Bool
     public private(set) var counters = ReplayCounters()
 
     /// - Parameters:
@@ -103,6 +105,7 @@ public struct ReplayMachine {
     public init(entries: [RecordEntry], settings: ReplaySettings, categories: [RESTCategory]) throws {
         self.settings = settings
         self.categories = categories
+        walletLoadsRecorded = entries.contains { $0.kind == .rest && $0.path == Self.walletPath }
         orders = OrderManagerState(config: settings.orderManager)
         positions = PositionManagerState(config: settings.positionManager)
         var configured: [SimInstrument] = []
@@ -144,16 +147,17 @@ public struct ReplayMachine {
             break
         case .rest:
             counters.restEntries += 1
+            // A live recording: the gateway loaded the wallet here (after each private auth).
+            if entry.path == Self.walletPath { walletSnapshot(at: at) }
         case .connect:
             counters.connects += 1
             guard let conn = entry.conn, let channel = entry.channel.flatMap(BybitChannel.init(rawValue:)) else { break }
-            if channel == .private { break }
-            decoders[conn] = FrameDecoder(channel: channel)
+            // A live recording's private socket is marked as live; its frames are not fed (the venue answers again).
+            if channel != .private { decoders[conn] = FrameDecoder(channel: channel) }
             marker(StreamConnected(connection: conn, channel: channel, url: entry.url ?? ""), conn: conn, at: at)
         case .disconnect:
             counters.disconnects += 1
             guard let conn = entry.conn, let channel = entry.channel.flatMap(BybitChannel.init(rawValue:)) else { break }
-            if channel == .private { break }
             marker(StreamDisconnected(connection: conn, channel: channel, reason: entry.reason ?? ""), conn: conn, at: at)
         case .frame:
             counters.frames += 1
@@ -193,6 +197,15 @@ public struct ReplayMachine {
             else { continue }
             append(stream, event, at: at)
         }
+        if !walletLoadsRecorded { walletSnapshot(at: at) }
+        drain(at: at)
+    }
+
+    static let walletPath = BybitRESTRequest.walletBalance(accountType: "UNIFIED").path
+
+    /// The wallet the gateway loads over REST (Bybit pushes none on subscribe), from the venue.
+    mutating func walletSnapshot(at: Timestamp) {
+        let nowMs = at.microsecondsSinceEpoch / 1000
         let wallet = BybitRESTRequest.walletBalance(accountType: "UNIFIED")
         let (reply, _) = venue.handle(signed(wallet, nowMs: nowMs), now: nowMs)
         if let balance = try? RESTEnvelopeDecoder.decode(RESTWalletBalance.self, from: reply.body, path: wallet.path),

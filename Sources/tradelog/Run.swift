@@ -4,6 +4,7 @@ import Foundation
 import Gateway
 import Logging
 import AMQP
+import Recording
 import Relay
 import OrderManager
 import PositionManager
@@ -33,6 +34,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Run only this service: gateway, relay, signals, order-manager, position-manager, projections or retention (default: all; with all, the order manager takes the signals when BYBIT_API_KEY is set).")
     var only: String?
 
+    @Option(help: "Record the session to this file (LZ4 JSON lines): the gateway's frames and REST answers and the signals the order manager takes, ready for `tradelog replay`.")
+    var record: String?
+
     func run() async throws {
         db.bootstrapLogging()
         let logger = Logger(label: "tradelog")
@@ -48,17 +52,21 @@ struct Run: AsyncParsableCommand {
             throw ValidationError("--only \(only): unknown service (known: \(known.joined(separator: ", ")))")
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        let recording = try record.map { path in
+            try RecordingSink(path: path, info: ["source": "tradelog run", "services": only ?? "all"])
+        }
         if only == nil || only == "gateway" {
             let configuration = try GatewayConfiguration.fromEnvironment()
             services.append(.init(service: try GatewayService(
-                configuration: configuration, log: EventLog(settings: settings.with(applicationName: "tradelog:gateway")), logger: logger)))
+                configuration: configuration, log: EventLog(settings: settings.with(applicationName: "tradelog:gateway")), logger: logger,
+                recording: recording)))
         }
         // The order manager consumes the signals itself (deciding in the same append); without
         // API credentials `run` keeps the plain intake, which only logs them.
         let orderManager = only == "order-manager"
             || only == nil && !(ProcessInfo.processInfo.environment["BYBIT_API_KEY"] ?? "").isEmpty
         if orderManager {
-            let runtime = try OrderManagerRuntime(settings: settings, logger: logger)
+            let runtime = try OrderManagerRuntime(settings: settings, recording: recording, logger: logger)
             for s in runtime.services { services.append(.init(service: s)) }
         }
         if only == nil || only == "position-manager" {
@@ -71,7 +79,9 @@ struct Run: AsyncParsableCommand {
             }
             if only != "relay" && !orderManager {
                 let log = EventLog(settings: settings.with(applicationName: "tradelog:signals"))
-                services.append(.init(service: SignalIntake(amqp: amqp, sink: LogSignalSink(log: log), logger: logger)))
+                var options = SignalIntakeOptions()
+                options.recording = recording
+                services.append(.init(service: SignalIntake(amqp: amqp, sink: LogSignalSink(log: log), options: options, logger: logger)))
             }
         }
         if only == nil || only == "projections" {
@@ -88,6 +98,16 @@ struct Run: AsyncParsableCommand {
         // A service that cannot finish (a peer that never answers) is cancelled after 30 s.
         configuration.maximumGracefulShutdownDuration = .seconds(30)
         let group = ServiceGroup(configuration: configuration)
+        defer {
+            if let recording {
+                do {
+                    try recording.close()
+                    logger.info("session recorded", metadata: ["recording.path": "\(recording.path)", "recording.entries": "\(recording.count)"])
+                } catch {
+                    logger.error("recording not closed cleanly", metadata: ["recording.path": "\(recording.path)", "error": "\(error)"])
+                }
+            }
+        }
         try await group.run()
     }
 }

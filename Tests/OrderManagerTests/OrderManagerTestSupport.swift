@@ -16,6 +16,7 @@ import OrderManagerCore
 import PositionManager
 import PositionManagerCore
 import PostgresClient
+import Recording
 import Relay
 import ServiceLifecycle
 import Signals
@@ -80,13 +81,15 @@ struct OMStack: Sendable {
                      simulator configure: (@Sendable (inout SimulatorConfiguration) -> Void)? = nil,
                      before: (@Sendable (PGSettings, AMQPSettings, BybitSimulator, Int) async throws -> Void)? = nil,
                      after: (@Sendable (PGSettings) async throws -> Void)? = nil,
+                     recording: RecordingSink? = nil,
                      _ body: @Sendable (OMStack) async throws -> Void) async throws {
         try await TestDatabase.with { settings in
             try await TestBroker.with { amqp in
                 let sim = simulator(configure)
                 try await sim.withRunning { port in
                     if let before { try await before(settings, amqp, sim, port) }
-                    try await run(settings: settings, amqp: amqp, simulator: sim, port: port, config: config, positions: positions, body)
+                    try await run(settings: settings, amqp: amqp, simulator: sim, port: port, config: config, positions: positions,
+                                  recording: recording, body)
                     trace("stack stopped; stopping the simulator")
                 }
                 if let after { try await after(settings) }
@@ -98,9 +101,10 @@ struct OMStack: Sendable {
     }
 
     static func run(settings: PGSettings, amqp: AMQPSettings, simulator: BybitSimulator, port: Int, config: OrderManagerConfig,
-                    positions: PositionManagerConfig = positionConfig(), _ body: @Sendable (OMStack) async throws -> Void) async throws {
+                    positions: PositionManagerConfig = positionConfig(), recording: RecordingSink? = nil,
+                    _ body: @Sendable (OMStack) async throws -> Void) async throws {
         let env = BybitEnvironment.custom("http://127.0.0.1:\(port)")
-        let gateway = try Self.gateway(settings: settings, port: port)
+        let gateway = try Self.gateway(settings: settings, port: port, recording: recording)
         let log = EventLog(settings: settings)
         let rest = BybitRESTClient(environment: env, credentials: credentials, httpClient: .shared,
                                    configuration: restConfiguration, logger: logger)
@@ -110,6 +114,7 @@ struct OMStack: Sendable {
         let service = OrderManagerService(engine: engine, settings: settings, options: options, logger: logger)
         var intakeOptions = SignalIntakeOptions()
         intakeOptions.pollTimeout = .milliseconds(100)
+        intakeOptions.recording = recording
         let intake = SignalIntake(amqp: amqp, sink: OrderManagerSink(engine: engine, log: log), options: intakeOptions, logger: logger)
         let pm = PositionManagerEngine(config: positions, log: log, rest: rest, autoSyncEvery: .milliseconds(500), logger: logger)
         var pmOptions = PositionManagerServiceOptions()
@@ -148,16 +153,18 @@ struct OMStack: Sendable {
     }
 
     /// The gateway with the private topics and a few public ones, against the simulator.
-    static func gateway(settings: PGSettings, port: Int) throws -> GatewayService {
+    /// A recorded session also subscribes every symbol's ticker (the replay's venue takes its mark prices from them).
+    static func gateway(settings: PGSettings, port: Int, recording: RecordingSink? = nil) throws -> GatewayService {
         var g = GatewayConfiguration(environment: .custom("http://127.0.0.1:\(port)"))
         g.subscriptions = try parseSubscriptionList(
-            "private:order,private:execution,private:wallet,private:position,linear:orderbook.50.BTCUSDT,linear:tickers.BTCUSDT,linear:orderbook.50.ETHUSDT,linear:orderbook.50.SOLUSDT",
+            "private:order,private:execution,private:wallet,private:position,linear:orderbook.50.BTCUSDT,linear:tickers.BTCUSDT,linear:orderbook.50.ETHUSDT,linear:orderbook.50.SOLUSDT"
+                + (recording == nil ? "" : ",linear:tickers.ETHUSDT,linear:tickers.SOLUSDT"),
             source: "test")
         g.apiPort = nil
         g.credentials = credentials
         g.initialBackoffMs = 200
         g.maximumBackoffMs = 1000
-        return try GatewayService(configuration: g, log: EventLog(settings: settings), logger: logger)
+        return try GatewayService(configuration: g, log: EventLog(settings: settings), logger: logger, recording: recording)
     }
 
     /// Ready: synced, with a wallet and a BTCUSDT book folded.
