@@ -103,7 +103,7 @@ struct BenchReplay: AsyncParsableCommand {
             while true {
                 let from = after
                 let (n, last): (Int, Int64?) = try await conn.withConnection { c in
-                    let r = try c.query("SELECT global_position, stream, type, data::text, metadata::text FROM events WHERE global_position > $1 ORDER BY global_position LIMIT 5000", ["\(from)"])
+                    let r = try c.query("SELECT \(BenchmarkSupport.selectColumns) FROM events WHERE global_position > $1 ORDER BY global_position LIMIT 5000", ["\(from)"])
                     return (r.rowCount, r.rowCount == 0 ? nil : r.int(r.rowCount - 1, 0))
                 }
                 raw += n
