@@ -40,7 +40,7 @@ TRADELOG_GATEWAY_SUBSCRIPTIONS="private:order,private:execution,private:wallet,p
     timeout --signal=TERM "$seconds" "$bin" run || true
 wait "$sender" || true
 kill $sim 2>/dev/null || true
-"$bin" status | head -20
+"$bin" status | head -20 || true   # head closes the pipe early (SIGPIPE under pipefail)
 "$bin" summary
 cat <<EOT
 

@@ -126,7 +126,7 @@ struct Summary: AsyncParsableCommand {
         if strategies.isEmpty { print("  (no fills yet)") }
         for name in strategies.keys.sorted() {
             let v = strategies[name]!
-            print("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) realized \(v.realized)  unrealized \(v.unrealized)  fees \(v.fees)  fills \(v.fills)")
+            print("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) realized \(Self.usdt(v.realized))  unrealized \(Self.usdt(v.unrealized))  fees \(Self.usdt(v.fees))  fills \(v.fills)")
         }
         print("""
 
@@ -138,5 +138,13 @@ struct Summary: AsyncParsableCommand {
               one signal:  tradelog audit signal <signal_id>   (every decision, order and fill, and why)
               replay:      tradelog replay replay-fixtures/linear-btc-eth --verify
             """)
+    }
+
+    /// An amount in USDT for the summary: rounded to 8 decimals (the folds keep full precision).
+    static func usdt(_ value: Decimal) -> String {
+        var v = value
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &v, 8, .plain)
+        return "\(rounded)"
     }
 }
