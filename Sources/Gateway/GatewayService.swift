@@ -78,7 +78,7 @@ public actor GatewayService: Service, SubscriptionManaging {
             BybitRESTClient(
                 environment: configuration.environment, credentials: credentials, httpClient: .shared, logger: logger,
                 onResponse: { exchange in
-                    if exchange.path == BybitRESTRequest.walletBalance(accountType: "UNIFIED").path {
+                    if exchange.path == Self.walletPath {
                         walletClock.set(exchange.receivedAtMicros)
                     }
                     // Every REST response the gateway used goes into the recording too.
@@ -92,6 +92,9 @@ public actor GatewayService: Service, SubscriptionManaging {
 
     /// Bybit pushes no wallet snapshot on subscribe: after each private auth, when `wallet` is
     /// subscribed, the balance is loaded over REST and stored as `ExchangeWalletSnapshot`.
+    /// The REST path of the wallet balance (a replay finds the gateway's loads by it).
+    public static let walletPath = BybitRESTRequest.walletBalance(accountType: "UNIFIED").path
+
     private func loadWalletSnapshot() async {
         guard let rest, set.contains(SubscriptionKey(channel: .private, topic: "wallet")) else { return }
         do {

@@ -105,7 +105,7 @@ public struct ReplayMachine {
     public init(entries: [RecordEntry], settings: ReplaySettings, categories: [RESTCategory]) throws {
         self.settings = settings
         self.categories = categories
-        walletLoadsRecorded = entries.contains { $0.kind == .rest && $0.path == Self.walletPath }
+        walletLoadsRecorded = entries.contains { $0.kind == .rest && $0.path == GatewayService.walletPath }
         orders = OrderManagerState(config: settings.orderManager)
         positions = PositionManagerState(config: settings.positionManager)
         var configured: [SimInstrument] = []
@@ -148,7 +148,7 @@ public struct ReplayMachine {
         case .rest:
             counters.restEntries += 1
             // A live recording: the gateway loaded the wallet here (after each private auth).
-            if entry.path == Self.walletPath { walletSnapshot(at: at) }
+            if entry.path == GatewayService.walletPath { walletSnapshot(at: at) }
         case .connect:
             counters.connects += 1
             guard let conn = entry.conn, let channel = entry.channel.flatMap(BybitChannel.init(rawValue:)) else { break }
@@ -200,8 +200,6 @@ public struct ReplayMachine {
         if !walletLoadsRecorded { walletSnapshot(at: at) }
         drain(at: at)
     }
-
-    static let walletPath = BybitRESTRequest.walletBalance(accountType: "UNIFIED").path
 
     /// The wallet the gateway loads over REST (Bybit pushes none on subscribe), from the venue.
     mutating func walletSnapshot(at: Timestamp) {
