@@ -30,6 +30,19 @@ public struct MarketView: Sendable {
         lastBook[k] = bk
     }
 
+    /// The same fold from a stored book's exact keys (no `Decimal` round trip).
+    public mutating func apply(_ e: StoredOrderBook) {
+        let k = Self.key(e.category, e.symbol)
+        let bk = "\(k)/\(e.depth)"
+        var b = books[bk] ?? Book()
+        if e.isSnapshot { b.book.removeAll() }
+        for l in e.bids { b.book.set(.bid, price: l.price, size: l.size) }
+        for l in e.asks { b.book.set(.ask, price: l.price, size: l.size) }
+        b.synced = e.synced
+        books[bk] = b
+        lastBook[k] = bk
+    }
+
     public mutating func invalidate(_ e: OrderBookInvalidated) {
         let bk = "\(Self.key(e.category, e.symbol))/\(e.depth)"
         books[bk]?.synced = false

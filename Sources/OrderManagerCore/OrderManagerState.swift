@@ -114,6 +114,14 @@ public struct OrderManagerState: Sendable {
             position = max(position, e.globalPosition)
             return []
         }
+        // The most frequent event: its levels go straight into the book.
+        if e.type == OrderBookUpdated.eventType, e.schemaVersion == OrderBookUpdated.schemaVersion,
+           let book = StoredOrderBook(storedData: e.data) {
+            market.apply(book)
+            let out = repriceDue(category: book.category, symbol: book.symbol, now: Self.time(of: e), cause: e)
+            position = max(position, e.globalPosition)
+            return out
+        }
         guard Self.foldedTypes.contains(e.type),
               let payload = try? registry.decode(type: e.type, schemaVersion: e.schemaVersion, data: e.data) else { return [] }
         let t = Self.time(of: e)

@@ -1,3 +1,4 @@
+import Bybit
 import EventLog
 import Foundation
 import PositionManagerCore
@@ -26,6 +27,8 @@ public struct PositionsProjection: TableProjection {
         ],
         primaryKey: ["category", "symbol", "position_idx"], eventTypes: [PositionUpdated.eventType],
         rows: { e in
+            // Most of a position's updates are marks: read their columns straight from the JSON.
+            if let row = StoredPositionRow.row(e) { return [row] }
             let u = try CanonicalJSON.decoder.decode(PositionUpdated.self, from: Data(e.data))
             let p = u.position
             let d = ProjectionValue.decimal
@@ -80,5 +83,71 @@ enum PositionColumns {
         return [p.category, p.symbol, String(p.positionIdx), p.side, d(p.size), d(p.signedSize), d(p.averageEntryPrice),
                 d(p.markPrice), d(p.unrealizedPnl), d(p.realizedPnl), d(p.fees), d(p.funding), d(p.totalPnl),
                 d(p.notional), p.quoteCoin, strategies]
+    }
+}
+
+/// The `positions` row of a stored `PositionUpdated`, read from its canonical JSON without
+/// `Codable`: decimals are JSON numbers whose text is the `Decimal`'s description, the
+/// strategies are copied as written. Nil for any shape it does not expect (a missing or
+/// mistyped member, an escaped key, a repeated key): the spec then decodes the event as usual.
+enum StoredPositionRow {
+    static func row(_ e: RecordedEvent) -> [String?]? {
+        guard e.schemaVersion == PositionUpdated.schemaVersion, let doc = try? JSONDocument(parsing: e.data),
+              let top = members(doc.root), let p = top["position"].flatMap(members),
+              let reason = top["reason"]?.string, let time = integer(top["time"]), let version = integer(top["version"]),
+              let category = p["category"]?.string, let symbol = p["symbol"]?.string, let idx = integer(p["positionIdx"]),
+              let side = p["side"]?.string, let quoteCoin = p["quoteCoin"]?.string,
+              let discrepancy = p["discrepancy"]?.bool, let fills = integer(p["fills"]),
+              let strategies = p["strategies"], strategies.kind == .array, strategies.elements.allSatisfy({ $0.kind == .object })
+        else { return nil }
+        var required: [String] = []
+        for name in ["size", "signedSize", "unrealizedPnl", "realizedPnl", "fees", "funding", "totalPnl", "notional", "closedPnl"] {
+            guard let v = p[name], v.kind == .number, let text = v.numberText else { return nil }
+            required.append(text)
+        }
+        var optional: [String?] = []
+        for name in ["averageEntryPrice", "markPrice", "leverage", "liquidationPrice"] {
+            guard let v = number(p[name]) else { return nil }
+            optional.append(v)
+        }
+        var exchangeSize: String?
+        var exchangeEntry: String?
+        if let x = p["exchange"], x.kind != .null {
+            guard let xm = members(x), xm["side"]?.string != nil, let size = xm["signedSize"], size.kind == .number,
+                  let entry = number(xm["entryPrice"])
+            else { return nil }
+            exchangeSize = size.numberText
+            exchangeEntry = entry
+        }
+        let strategiesJSON = String(decoding: strategies.rawBytes, as: UTF8.self)
+        // The column order of PositionColumns.shared, then the positions columns.
+        return [category, symbol, idx, side, required[0], required[1], optional[0], optional[1], required[2], required[3],
+                required[4], required[5], required[6], required[7], quoteCoin, strategiesJSON,
+                required[8], optional[2], optional[3], exchangeSize, exchangeEntry, ProjectionValue.bool(discrepancy), fills,
+                reason, version, time, String(e.globalPosition)]
+    }
+
+    /// An object's members by key; nil for another kind, an escaped key or a repeated key.
+    static func members(_ v: JSONDocument.Value) -> [String: JSONDocument.Value]? {
+        guard v.kind == .object else { return nil }
+        var out: [String: JSONDocument.Value] = [:]
+        out.reserveCapacity(v.count)
+        for m in v.members {
+            guard out.updateValue(m.value, forKey: m.key) == nil else { return nil }
+        }
+        return out.count == v.count ? out : nil
+    }
+
+    /// The text of a JSON integer as `String(Int)` prints it.
+    static func integer(_ v: JSONDocument.Value?) -> String? {
+        guard let v, v.kind == .number, let text = v.numberText, let n = Int(text) else { return nil }
+        return String(n)
+    }
+
+    /// An optional decimal: nil when missing or null (`.some(nil)`), nil (unsupported) for another kind.
+    static func number(_ v: JSONDocument.Value?) -> String?? {
+        guard let v, v.kind != .null else { return .some(nil) }
+        guard v.kind == .number, let text = v.numberText else { return nil }
+        return .some(text)
     }
 }

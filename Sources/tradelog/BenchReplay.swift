@@ -35,6 +35,9 @@ struct BenchReplay: AsyncParsableCommand {
     @Option(help: "Events in the log the rebuild runs over.")
     var rebuildEvents = 1_000_000
 
+    @Option(help: "The parts run, comma-separated: memory, pg, rebuild (a figure of a part not run is not printed).")
+    var parts = "memory,pg,rebuild"
+
     func run() async throws {
         db.bootstrapLogging()
         let path = fixture ?? ResourceDirectory.locate("replay-fixtures", environmentKey: "TRADELOG_FIXTURES_DIR")
@@ -44,14 +47,20 @@ struct BenchReplay: AsyncParsableCommand {
         let settings = try fx.settings()
         let categories = Fixture.categories(of: entries)
         func note(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+        let run = Set(parts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        for p in run where !["memory", "pg", "rebuild"].contains(p) {
+            throw ValidationError("--parts: unknown part \(p.debugDescription) (memory, pg, rebuild)")
+        }
+        var figures: [String] = []
 
-        // 1. In memory.
+        // 1. In memory (one replay at least: its events are the PostgreSQL part's sample).
         var produced = 0
         var rounds = 0
         var sample: [RecordedEvent] = []
         let clock = ContinuousClock()
         let t0 = clock.now
-        while produced < events || rounds == 0 {
+        let target = run.contains("memory") ? events : 0
+        while produced < target || rounds == 0 {
             var machine = try ReplayMachine(entries: entries, settings: settings, categories: categories)
             var folds = try InMemoryProjections()
             for e in entries {
@@ -63,92 +72,104 @@ struct BenchReplay: AsyncParsableCommand {
             rounds += 1
         }
         let memorySeconds = (clock.now - t0).seconds
-        let memoryRate = Double(produced) / memorySeconds
-        note("memory: \(rounds) replays, \(produced) events, \(entries.count * rounds) entries in \(String(format: "%.2f", memorySeconds)) s")
+        if run.contains("memory") {
+            let memoryRate = Double(produced) / memorySeconds
+            note("memory: \(rounds) replays, \(produced) events, \(entries.count * rounds) entries in \(String(format: "%.2f", memorySeconds)) s")
+            figures += ["memory_replay_events_per_s: \(Int(memoryRate))", "memory_replay_target_1M_met: \(memoryRate >= 1_000_000)"]
+        }
 
         // 2. From PostgreSQL, against a raw read of the same rows.
         let base = db.settings("tradelog:bench-replay")
-        let scratch = "tradelog_bench_replay_\(ProcessInfo.processInfo.processIdentifier)"
-        let (pgRate, rawRate, rows) = try await withScratchDatabase(base, name: scratch) { settings in
-            let conn = PGConnection(settings: settings)
-            _ = try await Migrator(directory: ResourceDirectory.schema).migrate(on: conn)
-            let log = EventLog(settings: settings)
-            var stored = 0
-            var round = 0
-            while stored < pgEvents {
-                var appends: [StreamAppend] = []
-                for e in sample {
-                    let id = round == 0 ? e.eventID : DeterministicID.uuid5(namespace: e.eventID, name: "bench-\(round)")
-                    let stream = round == 0 ? e.stream : "\(e.stream)~\(round)"
-                    let ev = NewEvent(eventID: id, type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: e.metadata)
-                    if let last = appends.last, last.stream == stream, last.events.count < 500 {
-                        appends[appends.count - 1].events.append(ev)
-                    } else {
-                        appends.append(StreamAppend(stream: stream, events: [ev]))
+        if run.contains("pg") {
+            let scratch = "tradelog_bench_replay_\(ProcessInfo.processInfo.processIdentifier)"
+            let (pgRate, rawRate, rows) = try await withScratchDatabase(base, name: scratch) { settings in
+                let conn = PGConnection(settings: settings)
+                _ = try await Migrator(directory: ResourceDirectory.schema).migrate(on: conn)
+                let log = EventLog(settings: settings)
+                var stored = 0
+                var round = 0
+                while stored < pgEvents {
+                    var appends: [StreamAppend] = []
+                    for e in sample {
+                        let id = round == 0 ? e.eventID : DeterministicID.uuid5(namespace: e.eventID, name: "bench-\(round)")
+                        let stream = round == 0 ? e.stream : "\(e.stream)~\(round)"
+                        let ev = NewEvent(eventID: id, type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: e.metadata)
+                        if let last = appends.last, last.stream == stream, last.events.count < 500 {
+                            appends[appends.count - 1].events.append(ev)
+                        } else {
+                            appends.append(StreamAppend(stream: stream, events: [ev]))
+                        }
+                        if appends.count >= 200 {
+                            stored += try await log.append(appends).appendedCount
+                            appends = []
+                        }
                     }
-                    if appends.count >= 200 {
-                        stored += try await log.append(appends).appendedCount
-                        appends = []
+                    if !appends.isEmpty { stored += try await log.append(appends).appendedCount }
+                    round += 1
+                }
+                note("pg: \(stored) events in the log")
+                try await conn.execute("VACUUM ANALYZE events")
+                // Raw read of the same rows, same batches.
+                var raw = 0
+                let r0 = clock.now
+                var after: Int64 = 0
+                while true {
+                    let from = after
+                    let (n, last): (Int, Int64?) = try await conn.withConnection { c in
+                        let r = try c.query("SELECT \(BenchmarkSupport.selectColumns) FROM events WHERE global_position > $1 ORDER BY global_position LIMIT 5000", ["\(from)"])
+                        return (r.rowCount, r.rowCount == 0 ? nil : r.int(r.rowCount - 1, 0))
                     }
+                    raw += n
+                    guard let last else { break }
+                    after = last
                 }
-                if !appends.isEmpty { stored += try await log.append(appends).appendedCount }
-                round += 1
-            }
-            note("pg: \(stored) events in the log")
-            try await conn.execute("VACUUM ANALYZE events")
-            // Raw read of the same rows, same batches.
-            var raw = 0
-            let r0 = clock.now
-            var after: Int64 = 0
-            while true {
-                let from = after
-                let (n, last): (Int, Int64?) = try await conn.withConnection { c in
-                    let r = try c.query("SELECT \(BenchmarkSupport.selectColumns) FROM events WHERE global_position > $1 ORDER BY global_position LIMIT 5000", ["\(from)"])
-                    return (r.rowCount, r.rowCount == 0 ? nil : r.int(r.rowCount - 1, 0))
-                }
-                raw += n
-                guard let last else { break }
-                after = last
-            }
-            let rawSeconds = (clock.now - r0).seconds
-            // Replay into every projection.
-            let projections = try ProjectionCatalog.names.map { try ProjectionCatalog.projection($0) }
-            try await conn.withConnection { c in for p in projections { try p.setUp(on: c) } }
-            var replayed = 0
-            let p0 = clock.now
-            after = 0
-            while true {
-                let batch = try await log.read(after: after, limit: 5000)
-                guard let last = batch.last else { break }
-                try await conn.withTransaction { tx in
-                    for p in projections {
-                        try p.apply(batch, on: tx)
-                        try Checkpoints.save(p.checkpointName, position: last.globalPosition, on: tx)
+                let rawSeconds = (clock.now - r0).seconds
+                // Replay into every projection.
+                let projections = try ProjectionCatalog.names.map { try ProjectionCatalog.projection($0) }
+                try await conn.withConnection { c in for p in projections { try p.setUp(on: c) } }
+                var replayed = 0
+                let p0 = clock.now
+                after = 0
+                var readSeconds = 0.0
+                var perProjection = [Double](repeating: 0, count: projections.count)
+                while true {
+                    let r0 = clock.now
+                    let batch = try await log.read(after: after, limit: 5000)
+                    readSeconds += (clock.now - r0).seconds
+                    guard let last = batch.last else { break }
+                    let spent = try await conn.withTransaction { tx in
+                        var spent: [Double] = []
+                        for p in projections {
+                            let a0 = clock.now
+                            try p.apply(batch, on: tx)
+                            try Checkpoints.save(p.checkpointName, position: last.globalPosition, on: tx)
+                            spent.append((clock.now - a0).seconds)
+                        }
+                        return spent
                     }
+                    for i in spent.indices { perProjection[i] += spent[i] }
+                    replayed += batch.count
+                    after = last.globalPosition
                 }
-                replayed += batch.count
-                after = last.globalPosition
+                let pgSeconds = (clock.now - p0).seconds
+                let split = zip(projections, perProjection).map { "\($0.spec.name) \(String(format: "%.2f", $1))" }.joined(separator: ", ")
+                note("pg: replay time: read \(String(format: "%.2f", readSeconds)) s; apply per projection (s): \(split)")
+                note("pg: raw read \(raw) rows in \(String(format: "%.2f", rawSeconds)) s; replay into \(projections.count) projections \(replayed) events in \(String(format: "%.2f", pgSeconds)) s")
+                return (Double(replayed) / pgSeconds, Double(raw) / rawSeconds, stored)
             }
-            let pgSeconds = (clock.now - p0).seconds
-            note("pg: raw read \(raw) rows in \(String(format: "%.2f", rawSeconds)) s; replay into \(projections.count) projections \(replayed) events in \(String(format: "%.2f", pgSeconds)) s")
-            return (Double(replayed) / pgSeconds, Double(raw) / rawSeconds, stored)
+            figures += ["pg_log_events: \(rows)", "pg_replay_events_per_s: \(Int(pgRate))", "raw_read_rows_per_s: \(Int(rawRate))",
+                        "pg_replay_vs_raw_ratio: \(String(format: "%.3f", pgRate / rawRate))"]
         }
 
         // 3. Rebuild of every projection under live appends.
-        let rebuild = try await benchRebuild(settings: base, events: rebuildEvents)
-        for line in rebuild.details { note(line) }
+        if run.contains("rebuild") {
+            let rebuild = try await benchRebuild(settings: base, events: rebuildEvents)
+            for line in rebuild.details { note(line) }
+            figures += ["rebuild_events: \(rebuildEvents)", "rebuild_seconds: \(String(format: "%.2f", rebuild.rebuildSeconds))",
+                        "append_rate_during_rebuild_ratio: \(String(format: "%.3f", rebuild.appendRateRatio))"]
+        }
 
-        print("""
-            bench replay: fixture \(fx.manifest?.name ?? path), \(entries.count) entries, \(sample.count) events per replay
-            memory_replay_events_per_s: \(Int(memoryRate))
-            memory_replay_target_1M_met: \(memoryRate >= 1_000_000)
-            pg_log_events: \(rows)
-            pg_replay_events_per_s: \(Int(pgRate))
-            raw_read_rows_per_s: \(Int(rawRate))
-            pg_replay_vs_raw_ratio: \(String(format: "%.3f", pgRate / rawRate))
-            rebuild_events: \(rebuildEvents)
-            rebuild_seconds: \(String(format: "%.2f", rebuild.rebuildSeconds))
-            append_rate_during_rebuild_ratio: \(String(format: "%.3f", rebuild.appendRateRatio))
-            """)
+        print("bench replay: fixture \(fx.manifest?.name ?? path), \(entries.count) entries, \(sample.count) events per replay")
+        for f in figures { print(f) }
     }
 }

@@ -91,3 +91,17 @@ struct DecimalTextTests {
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(Box.self, from: Data(#"{"a":"x"}"#.utf8)) }
     }
 }
+
+@Suite("PriceKey decimals")
+struct PriceKeyDecimalTests {
+    @Test("a key's Decimal is Decimal(string:) of the canonical text, bit for bit")
+    func sameRepresentation() {
+        for text in ["100", "1.50", "0.005", "-42.10", "0", "-0", "0.000", "1000000", "98765.4321", "123456789012345678",
+                     "0.000000000000000001", "12345.678901234567", "-0.1", "7", "250.0"] {
+            let key = PriceKey(text)!
+            let parsed = DecimalText.decimal(text)!
+            #expect(key.decimal == parsed, "\(text)")
+            #expect(withUnsafeBytes(of: key.decimal) { Array($0) } == withUnsafeBytes(of: parsed) { Array($0) }, "\(text)")
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Bybit
+import EventLog
+import Foundation
+@testable import PositionManager
+import PositionManagerCore
+import Replay
+import Testing
+import TradelogCore
+
+/// The hand-written decoders of stored market data and the `positions` rows read from JSON
+/// must give exactly what `Codable` gives, on every such event a bundled session produces.
+@Suite("Stored-data decoders against Codable, on the bundled sessions", .enabled(if: Bundled.enabled), .serialized)
+struct StoredDecodingTests {
+    static func events(_ name: String) throws -> [RecordedEvent] {
+        let fx = try Bundled.open(name)
+        let entries = try fx.entries()
+        var machine = try ReplayMachine(entries: entries, settings: try fx.settings(), categories: Fixture.categories(of: entries))
+        return entries.flatMap { machine.feed($0) }
+    }
+
+    @Test("tickers, books and position rows", arguments: Bundled.names)
+    func agree(_ name: String) throws {
+        var tickers = 0, books = 0, positions = 0
+        for e in try Self.events(name) {
+            switch e.type {
+            case TickerUpdated.eventType:
+                let fast = try #require(TickerUpdated.decodeStored(e.data))
+                #expect(fast == (try CanonicalJSON.decoder.decode(TickerUpdated.self, from: Data(e.data))))
+                tickers += 1
+            case OrderBookUpdated.eventType:
+                let fast = try #require(OrderBookUpdated.decodeStored(e.data))
+                let slow = try CanonicalJSON.decoder.decode(OrderBookUpdated.self, from: Data(e.data))
+                #expect(fast == slow)
+                // Same value and the same representation (what `Decimal(string:)` builds).
+                for (a, b) in zip(fast.bids + fast.asks, slow.bids + slow.asks) {
+                    #expect(withUnsafeBytes(of: a.price) { Array($0) } == withUnsafeBytes(of: b.price) { Array($0) })
+                }
+                books += 1
+            case PositionUpdated.eventType:
+                let fast = try #require(StoredPositionRow.row(e))
+                let u = try CanonicalJSON.decoder.decode(PositionUpdated.self, from: Data(e.data))
+                #expect(fast == StoredPositionRowReference.row(u, e))
+                positions += 1
+            default: break
+            }
+        }
+        #expect(tickers > 1000 && books > 1000 && positions > 100)
+    }
+}
+
+/// The positions row as the spec built it from the decoded payload before the fast path.
+enum StoredPositionRowReference {
+    static func row(_ u: PositionUpdated, _ e: RecordedEvent) -> [String?] {
+        let p = u.position
+        let d = ProjectionValue.decimal
+        let strategies = String(decoding: try! CanonicalJSON.encoder.encode(p.strategies), as: UTF8.self)
+        return [p.category, p.symbol, String(p.positionIdx), p.side, d(p.size), d(p.signedSize), d(p.averageEntryPrice),
+                d(p.markPrice), d(p.unrealizedPnl), d(p.realizedPnl), d(p.fees), d(p.funding), d(p.totalPnl),
+                d(p.notional), p.quoteCoin, strategies,
+                d(p.closedPnl), d(p.leverage), d(p.liquidationPrice), d(p.exchange?.signedSize), d(p.exchange?.entryPrice),
+                ProjectionValue.bool(p.discrepancy), String(p.fills), u.reason, String(u.version), ProjectionValue.time(u.time),
+                String(e.globalPosition)]
+    }
+}
