@@ -30,7 +30,47 @@ public struct CategoryStatsProjection: TableProjection {
         rows: { e in
             let p = String(e.globalPosition)
             return [[e.category, "1", e.streamVersion == 1 ? "1" : "0", p, p, e.type]]
-        })
+        },
+        batchRows: { events in batchRows(events) })
+
+    /// One row per category of a batch, merged as `rows` would be (sums, the first and the
+    /// last position, the last type), with counters instead of text per event.
+    static func batchRows(_ events: [RecordedEvent]) -> [ProjectionRow] {
+        // A batch holds few categories: found by prefix in a short list, counted in place
+        // (no category string made or hashed per event).
+        var categories: [String] = []
+        var deltas: [Delta] = []
+        var hint = 0
+        for k in events.indices {
+            let stream = events[k].stream
+            let i: Int
+            if hint < categories.count, Self.stream(stream, isIn: categories[hint]) {
+                i = hint
+            } else if let found = categories.firstIndex(where: { Self.stream(stream, isIn: $0) }) {
+                i = found
+            } else {
+                i = categories.count
+                categories.append(StreamName.category(of: stream))
+                deltas.append(Delta(first: events[k].globalPosition))
+            }
+            hint = i
+            deltas[i].add(position: events[k].globalPosition, version: events[k].streamVersion, type: events[k].type)
+        }
+        return zip(categories, deltas).map { c, d in
+            [c, String(d.events), String(d.streams), String(d.first), String(d.last), d.lastType]
+        }
+    }
+
+    /// Whether `stream`'s category (the text before its first `-`) is `category`.
+    @inline(__always)
+    static func stream(_ stream: String, isIn category: String) -> Bool {
+        var s = stream.utf8.makeIterator()
+        for b in category.utf8 {
+            guard s.next() == b else { return false }
+        }
+        let next = s.next()
+        return next == nil || next == UInt8(ascii: "-")
+    }
 
     struct Delta: Equatable {
         var events: Int64 = 0
@@ -38,6 +78,13 @@ public struct CategoryStatsProjection: TableProjection {
         var first: Int64 = 0
         var last: Int64 = 0
         var lastType = ""
+
+        mutating func add(position: Int64, version: Int64, type: String) {
+            events += 1
+            if version == 1 { streams += 1 }
+            last = position
+            lastType = type
+        }
     }
 
     /// The pure fold of one batch, keyed and ordered by category (the spec's merge).

@@ -16,6 +16,17 @@ public enum Checkpoints {
             """, [name, String(position)])
     }
 
+    /// Stores several checkpoints at one position in one statement (projections applied
+    /// together in one transaction).
+    public static func save(_ names: [String], position: Int64, on conn: isolated PGConnection) throws {
+        if names.isEmpty { return }
+        try conn.execute(
+            """
+            INSERT INTO checkpoints (name, position) SELECT n, $2 FROM unnest($1::text[]) AS n
+            ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()
+            """, [PGArrayLiteral.text(names), String(position)])
+    }
+
     /// Moves a checkpoint from `from` to `to`; false (and nothing written) when it is no
     /// longer at `from` because another process moved it.
     public static func advance(_ name: String, from: Int64, to: Int64, on conn: isolated PGConnection) throws -> Bool {

@@ -285,7 +285,9 @@ public final class EventLog: Sendable {
 }
 
 /// Batches of events read forward from a position; ends at the head as it was when each
-/// batch was read.
+/// batch was read. The next batch is read while the caller works on the current one (on the
+/// log's reader connection), so a fold over the log waits for the database only when it is
+/// faster than the database.
 public struct EventBatches: AsyncSequence, Sendable {
     public typealias Element = [RecordedEvent]
     let log: EventLog
@@ -299,18 +301,31 @@ public struct EventBatches: AsyncSequence, Sendable {
         let batchSize: Int
         let category: String?
         var done = false
+        /// The batch after `position`, being read.
+        var ahead: Task<[RecordedEvent], any Error>?
+
+        func read(after position: Int64) -> Task<[RecordedEvent], any Error> {
+            Task { [log, batchSize, category] in
+                if let category { return try await log.readCategory(category, after: position, limit: batchSize) }
+                return try await log.read(after: position, limit: batchSize)
+            }
+        }
 
         public mutating func next() async throws -> [RecordedEvent]? {
             if done { return nil }
+            let pending = ahead ?? read(after: position)
+            ahead = nil
             let batch: [RecordedEvent]
-            if let category {
-                batch = try await log.readCategory(category, after: position, limit: batchSize)
-            } else {
-                batch = try await log.read(after: position, limit: batchSize)
+            do {
+                batch = try await withTaskCancellationHandler { try await pending.value } onCancel: { pending.cancel() }
+            } catch {
+                done = true
+                throw error
             }
             if batch.count < batchSize { done = true }
             guard let last = batch.last else { return nil }
             position = last.globalPosition
+            if !done { ahead = read(after: position) }
             return batch
         }
     }

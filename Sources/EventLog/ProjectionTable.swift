@@ -64,26 +64,36 @@ public struct ProjectionSpec: Sendable {
     /// Primary-key columns in key order (also the row order of digests).
     public var primaryKey: [String]
     /// The event types folded, or nil for every event.
-    public var eventTypes: [String]?
+    public let eventTypes: [String]?
     /// The rows one event contributes (pure: no clock, no I/O).
     public var rows: @Sendable (RecordedEvent) throws -> [ProjectionRow]
+    /// Optionally, the rows of a whole batch already merged by key (in first-seen key order):
+    /// for projections that every event touches, where merging row by row is the cost. It
+    /// must equal merging `rows` of each event in order with the spec's rules.
+    public var batchRows: (@Sendable ([RecordedEvent]) throws -> [ProjectionRow])?
+    /// Indexes of the primary-key columns, in key order.
+    public let keyIndexes: [Int]
 
     public init(name: String, columns: [ProjectionColumn], primaryKey: [String], eventTypes: [String]?,
-                rows: @escaping @Sendable (RecordedEvent) throws -> [ProjectionRow]) {
+                rows: @escaping @Sendable (RecordedEvent) throws -> [ProjectionRow],
+                batchRows: (@Sendable ([RecordedEvent]) throws -> [ProjectionRow])? = nil) {
         self.name = name
         self.columns = columns
         self.primaryKey = primaryKey
         self.eventTypes = eventTypes
         self.rows = rows
+        self.batchRows = batchRows
         precondition(primaryKey.allSatisfy { k in columns.contains { $0.name == k && $0.merge == .key } },
                      "primary key of \(name) must name .key columns")
+        keyIndexes = primaryKey.map { k in columns.firstIndex { $0.name == k }! }
     }
 
-    /// Indexes of the primary-key columns, in key order.
-    public var keyIndexes: [Int] { primaryKey.map { k in columns.firstIndex { $0.name == k }! } }
-
     /// Whether this event can contribute rows.
-    public func folds(_ type: String) -> Bool { eventTypes.map { $0.contains(type) } ?? true }
+    @inline(__always)
+    public func folds(_ type: String) -> Bool {
+        guard let eventTypes else { return true }
+        return eventTypes.contains(type)
+    }
 
     /// `new` merged onto `old` (same key), column by column.
     public func merge(_ old: ProjectionRow, _ new: ProjectionRow) -> ProjectionRow {
@@ -128,9 +138,11 @@ public struct ProjectionRowSet: Sendable {
 
     /// Folds events (those of other types are skipped).
     public mutating func fold<S: Sequence>(_ events: S) throws where S.Element == RecordedEvent {
-        for e in events where spec.folds(e.type) {
-            for r in try spec.rows(e) { add(r) }
+        if let batchRows = spec.batchRows {
+            for r in try batchRows(Array(events)) { add(r) }
+            return
         }
+        for r in try ProjectionWriter.rows(spec, Array(events)) { add(r) }
     }
 }
 
@@ -181,8 +193,11 @@ public enum ProjectionWriter {
 
     /// The rows of a batch of events, in log order.
     public static func rows(_ spec: ProjectionSpec, _ events: [RecordedEvent]) throws -> [ProjectionRow] {
+        if let batchRows = spec.batchRows { return try batchRows(events) }
         var out: [ProjectionRow] = []
-        for e in events where spec.folds(e.type) { out += try spec.rows(e) }
+        // By index: most events are skipped, and copying each out of the array costs more
+        // than the test.
+        for i in events.indices where spec.folds(events[i].type) { out += try spec.rows(events[i]) }
         return out
     }
 }

@@ -16,8 +16,9 @@ struct BenchReplay: AsyncParsableCommand {
             order and position folds, the venue) and the in-memory projections, repeated until \
             --events events. 2. The session's events (repeated with fresh ids until --pg-events) \
             appended to a scratch database, then read back raw (SELECT of the same rows) and \
-            replayed into every projection (batches of 5000, one transaction each with the \
-            checkpoints), the ratio of the two. 3. A log of --rebuild-events events: every projection \
+            replayed into every projection (batches of 5000 from the log's forward reader, which \
+            reads the next batch while one is applied; one transaction per batch with the checkpoints), \
+            the ratio of the two. 3. A log of --rebuild-events events: every projection \
             rebuilt while one appender runs, against that appender alone.
             """)
 
@@ -129,31 +130,31 @@ struct BenchReplay: AsyncParsableCommand {
                 try await conn.withConnection { c in for p in projections { try p.setUp(on: c) } }
                 var replayed = 0
                 let p0 = clock.now
-                after = 0
                 var readSeconds = 0.0
                 var perProjection = [Double](repeating: 0, count: projections.count)
+                // The log's forward reader reads the next batch while this one is applied.
+                var batches = log.readForward(after: 0, batchSize: 5000).makeAsyncIterator()
                 while true {
                     let r0 = clock.now
-                    let batch = try await log.read(after: after, limit: 5000)
+                    let next = try await batches.next()
                     readSeconds += (clock.now - r0).seconds
-                    guard let last = batch.last else { break }
+                    guard let batch = next, let last = batch.last else { break }
                     let spent = try await conn.withTransaction { tx in
                         var spent: [Double] = []
                         for p in projections {
                             let a0 = clock.now
                             try p.apply(batch, on: tx)
-                            try Checkpoints.save(p.checkpointName, position: last.globalPosition, on: tx)
                             spent.append((clock.now - a0).seconds)
                         }
+                        try Checkpoints.save(projections.map(\.checkpointName), position: last.globalPosition, on: tx)
                         return spent
                     }
                     for i in spent.indices { perProjection[i] += spent[i] }
                     replayed += batch.count
-                    after = last.globalPosition
                 }
                 let pgSeconds = (clock.now - p0).seconds
                 let split = zip(projections, perProjection).map { "\($0.spec.name) \(String(format: "%.2f", $1))" }.joined(separator: ", ")
-                note("pg: replay time: read \(String(format: "%.2f", readSeconds)) s; apply per projection (s): \(split)")
+                note("pg: replay time: waiting for reads \(String(format: "%.2f", readSeconds)) s; apply per projection (s): \(split)")
                 note("pg: raw read \(raw) rows in \(String(format: "%.2f", rawSeconds)) s; replay into \(projections.count) projections \(replayed) events in \(String(format: "%.2f", pgSeconds)) s")
                 return (Double(replayed) / pgSeconds, Double(raw) / rawSeconds, stored)
             }

@@ -95,4 +95,30 @@ struct CategoryStatsFoldTests {
         #expect(folded.map(\.0) == ["a", "b"])
         #expect(folded[1].1 == .init(events: 3, streams: 2, first: 1, last: 4, lastType: "T4"))
     }
+
+    @Test("the batch rows equal merging the per-event rows, over several batches")
+    func batchRowsEqualRowByRow() throws {
+        var events: [RecordedEvent] = []
+        var versions: [String: Int64] = [:]
+        let streams = ["market.linear.ticker-BTCUSDT", "market.linear.ticker-ETHUSDT", "order-x1", "signal-s1", "order-x2", "plain"]
+        for p in Int64(1)...500 {
+            let s = streams[Int((p * 7 + p / 3) % Int64(streams.count))]
+            versions[s, default: 0] += 1
+            events.append(RecordedEvent(globalPosition: p, eventID: UUID(), stream: s, streamVersion: versions[s]!,
+                                        type: "T\(p % 5)", schemaVersion: 1, data: Array("{}".utf8), metadata: .init(),
+                                        recordedAt: .init(microsecondsSinceEpoch: 0)))
+        }
+        var perEvent = CategoryStatsProjection.spec
+        perEvent.batchRows = nil
+        var a = ProjectionRowSet(spec: CategoryStatsProjection.spec)
+        var b = ProjectionRowSet(spec: perEvent)
+        for chunk in stride(from: 0, to: events.count, by: 64) {
+            let batch = Array(events[chunk..<min(chunk + 64, events.count)])
+            try a.fold(batch)
+            try b.fold(batch)
+            #expect(try ProjectionWriter.rows(CategoryStatsProjection.spec, batch).count <= streams.count)
+        }
+        #expect(a.rows == b.rows)
+        #expect(a.count == 4)
+    }
 }

@@ -98,6 +98,22 @@ struct EventLogTests {
         var source: String
     }
 
+    @Test("several checkpoints saved at one position in one statement, new and existing")
+    func checkpointsTogether() async throws {
+        try await TestDatabase.with { settings in
+            let conn = PGConnection(settings: settings)
+            try await conn.withTransaction { tx in
+                try Checkpoints.save("projection:a", position: 5, on: tx)
+                try Checkpoints.save(["projection:a", "projection:b"], position: 9, on: tx)
+                try Checkpoints.save([], position: 11, on: tx)
+            }
+            let a = try await conn.withConnection { try Checkpoints.load("projection:a", on: $0) }
+            let b = try await conn.withConnection { try Checkpoints.load("projection:b", on: $0) }
+            #expect(a == 9 && b == 9)
+            await conn.close()
+        }
+    }
+
     @Test("typed events: appended from a payload, read back through the registry, old versions upcast")
     func typedEvents() async throws {
         try await TestDatabase.with { settings in
