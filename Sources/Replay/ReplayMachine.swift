@@ -109,8 +109,10 @@ public struct ReplayMachine {
         orders = OrderManagerState(config: settings.orderManager)
         positions = PositionManagerState(config: settings.positionManager)
         var configured: [SimInstrument] = []
+        var seen: Set<String> = []
         for e in entries where e.kind == .frame {
             guard let ch = e.channel, let c = SimCategory(rawValue: ch), let topic = Self.topic(of: e.text ?? ""),
+                  seen.insert("\(ch)/\(topic)").inserted,
                   let p = PublicTopic.parse(topic, category: c) else { continue }
             if !configured.contains(where: { $0.key == MarketKey(c, p.symbol) }) {
                 configured.append(SimInstrument.defaults(symbol: p.symbol, category: c))
@@ -125,10 +127,24 @@ public struct ReplayMachine {
 
     /// The `"topic"` of a public frame, found without parsing the whole frame.
     static func topic(of text: String) -> String? {
-        guard let r = text.range(of: "\"topic\":\"") else { return nil }
-        let rest = text[r.upperBound...]
-        guard let end = rest.firstIndex(of: "\"") else { return nil }
-        return String(rest[..<end])
+        let marker = Array("\"topic\":\"".utf8)
+        let bytes = text.utf8
+        var i = bytes.startIndex
+        var matched = 0
+        while i != bytes.endIndex {
+            let b = bytes[i]
+            i = bytes.index(after: i)
+            if b == marker[matched] {
+                matched += 1
+                if matched == marker.count {
+                    guard let end = bytes[i...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+                    return String(text[i..<end])
+                }
+            } else {
+                matched = b == marker[0] ? 1 : 0
+            }
+        }
+        return nil
     }
 
     // MARK: feeding

@@ -54,13 +54,15 @@ public enum JSONValue: Hashable, Sendable, Codable {
 /// The one JSON form used for event data and digests: keys sorted, no insignificant
 /// whitespace, slashes unescaped.
 public enum CanonicalJSON {
-    public static var encoder: JSONEncoder {
+    /// Shared: `JSONEncoder` and `JSONDecoder` are safe to use from several tasks, and one
+    /// made per use costs as much as encoding a small event.
+    public static let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return e
-    }
+    }()
 
-    public static var decoder: JSONDecoder { JSONDecoder() }
+    public static let decoder = JSONDecoder()
 
     /// Re-encodes any JSON text in canonical form, so that equal values give equal bytes
     /// whatever key order or spacing they were stored with.

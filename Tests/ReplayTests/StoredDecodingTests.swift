@@ -3,7 +3,7 @@ import EventLog
 import Foundation
 @testable import PositionManager
 import PositionManagerCore
-import Replay
+@testable import Replay
 import Testing
 import TradelogCore
 
@@ -60,5 +60,16 @@ enum StoredPositionRowReference {
                 d(p.closedPnl), d(p.leverage), d(p.liquidationPrice), d(p.exchange?.signedSize), d(p.exchange?.entryPrice),
                 ProjectionValue.bool(p.discrepancy), String(p.fills), u.reason, String(u.version), ProjectionValue.time(u.time),
                 String(e.globalPosition)]
+    }
+}
+
+@Suite("The topic of a recorded frame, found without parsing it")
+struct FrameTopicTests {
+    @Test func topics() {
+        #expect(ReplayMachine.topic(of: #"{"topic":"orderbook.50.BTCUSDT","type":"delta"}"#) == "orderbook.50.BTCUSDT")
+        #expect(ReplayMachine.topic(of: #"{"x":"\"topic\"","topic":"tickers.ETHUSDT"}"#) == "tickers.ETHUSDT")
+        #expect(ReplayMachine.topic(of: #"{""topic":"kline.1.BTCUSDT"}"#) == "kline.1.BTCUSDT")
+        #expect(ReplayMachine.topic(of: #"{"op":"pong"}"#) == nil)
+        #expect(ReplayMachine.topic(of: #"{"topic":"unterminated"#) == nil)
     }
 }

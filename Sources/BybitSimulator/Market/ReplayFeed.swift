@@ -54,6 +54,15 @@ public struct ReplayFeed: Sendable {
         // Several recorded connections may carry one topic: keep the first connection's copy.
         var owner: [String: String] = [:]
         var decimals: [MarketKey: (price: Int, qty: Int, mid: Fixed)] = [:]
+        // A recording repeats a few topics many times: each is parsed once.
+        var parsed: [String: PublicTopic?] = [:]
+        func parse(_ topic: String, _ category: SimCategory) -> PublicTopic? {
+            let key = "\(category.rawValue)/\(topic)"
+            if let p = parsed[key] { return p }
+            let p = PublicTopic.parse(topic, category: category)
+            parsed[key] = p
+            return p
+        }
         for e in entries where e.kind == .frame || e.kind == .disconnect {
             if e.kind == .disconnect {
                 // A closed socket hands its topics to whichever connection carries them next.
@@ -68,7 +77,7 @@ public struct ReplayFeed: Sendable {
             if let o = owner[key], o != conn { continue }
             owner[key] = conn
             frames.append(Frame(t: e.t, category: category, topic: topic, bytes: Array(text.utf8), node: node))
-            if let p = PublicTopic.parse(topic, category: category), case .orderbook = p {
+            if let p = parse(topic, category), case .orderbook = p {
                 let mk = MarketKey(category, p.symbol)
                 if decimals[mk] == nil, let inferred = Self.inferDecimals(node) { decimals[mk] = inferred }
             }
@@ -77,7 +86,7 @@ public struct ReplayFeed: Sendable {
         startTime = frames.first?.t ?? 0
         var symbols = Set<MarketKey>()
         for f in frames {
-            if let p = PublicTopic.parse(f.topic, category: f.category) { symbols.insert(MarketKey(f.category, p.symbol)) }
+            if let p = parse(f.topic, f.category) { symbols.insert(MarketKey(f.category, p.symbol)) }
         }
         let byKey = Dictionary(configured.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         var list: [SimInstrument] = []
