@@ -105,3 +105,37 @@ struct PriceKeyDecimalTests {
         }
     }
 }
+
+@Suite("Stored market data decoders")
+struct StoredMarketDecoderTests {
+    static let ticker = #"{"ask1Price":"87001.5","bid1Price":"87000","category":"linear","lastPrice":"87000.50","symbol":"BTCUSDT","ts":1767225600123,"volume24h":""}"#
+
+    @Test("a stored ticker decodes as Codable decodes it")
+    func ticker() throws {
+        let fast = try #require(TickerUpdated.decodeStored(Array(Self.ticker.utf8)))
+        #expect(fast == (try JSONDecoder().decode(TickerUpdated.self, from: Data(Self.ticker.utf8))))
+        #expect(fast.lastPrice == Decimal(string: "87000.5") && fast.volume24h == nil)
+    }
+
+    @Test("shapes it does not take are left to Codable", arguments: [
+        #"{"symbol":"BTCUSDT","category":"linear","symbol":"ETHUSDT"}"#,        // repeated key
+        #"{"symbol":"BTCUSDT","c\u0061tegory":"linear"}"#,                     // escaped key
+        #"{"symbol":"BTCUSDT","category":"linear","lastPrice":87000.5}"#,      // a number, not a decimal string
+        #"{"symbol":"BTCUSDT","category":"linear","lastPrice":"1.5e3"}"#,      // exponent form
+        #"{"symbol":"BTCUSDT"}"#,                                               // a required member missing
+        #"[1,2]"#,
+    ])
+    func fallsBack(_ json: String) {
+        #expect(TickerUpdated.decodeStored(Array(json.utf8)) == nil)
+    }
+
+    @Test("a stored book: levels as keys, the same payload as Codable")
+    func book() throws {
+        let json = #"{"asks":[["87001.5","0.25"]],"bids":[["87000","1.500"],["86999.9","0"]],"category":"linear","cts":1,"depth":50,"seq":9,"symbol":"BTCUSDT","synced":true,"ts":2,"type":"delta","u":77}"#
+        let keys = try #require(StoredOrderBook(storedData: Array(json.utf8)))
+        #expect(keys.bids.map(\.price) == [PriceKey("87000")!, PriceKey("86999.9")!])
+        #expect(keys.bids[1].size.isZero && !keys.isSnapshot)
+        #expect(OrderBookUpdated.decodeStored(Array(json.utf8)) == (try JSONDecoder().decode(OrderBookUpdated.self, from: Data(json.utf8))))
+        #expect(StoredOrderBook(storedData: Array(json.replacingOccurrences(of: #"["87001.5","0.25"]"#, with: #"["87001.5"]"#).utf8)) == nil)
+    }
+}

@@ -58,6 +58,27 @@ struct StoredKeys {
         }
         return nil
     }
+
+    /// Calls `body` with the field index and value node of each member of the top object
+    /// that names a field, in order. False when a key repeats, an escaped key might name a
+    /// field, or `body` returns false.
+    func members(_ v: JSONView, _ body: (_ field: Int, _ value: Int) -> Bool) -> Bool {
+        var seen: UInt64 = 0
+        var hint = 0
+        var k = 1
+        for _ in 0..<v.count(0) {
+            let value = k + 1
+            if let f = index(v, key: k, hint: &hint) {
+                guard seen & (1 << UInt64(f)) == 0 else { return false }
+                seen |= 1 << UInt64(f)
+                guard body(f, value) else { return false }
+            } else if v.node(k).flags != 0 {
+                return false
+            }
+            k = v.next(value)
+        }
+        return true
+    }
 }
 
 /// What one member's value reads as: a value, an explicit absence (`null`, or `""` for
@@ -112,20 +133,9 @@ extension JSONView {
     }
 }
 
-/// Decoding state of one object: which keys were seen, and whether a shape was unsupported.
+/// Whether a member's value had a shape left to `Codable`.
 struct StoredObject {
-    var seen: UInt64 = 0
     var unsupported = false
-
-    /// Marks field `f` seen; false (and unsupported) for a repeated key.
-    mutating func first(_ f: Int) -> Bool {
-        if seen & (1 << UInt64(f)) != 0 {
-            unsupported = true
-            return false
-        }
-        seen |= 1 << UInt64(f)
-        return true
-    }
 
     /// The value of an optional field (nil when absent), recording an unsupported shape.
     mutating func optional<T>(_ s: StoredValue<T>) -> T? {
@@ -137,8 +147,6 @@ struct StoredObject {
             return nil
         }
     }
-
-    func has(_ f: Int) -> Bool { seen & (1 << UInt64(f)) != 0 }
 }
 
 extension TickerUpdated: StoredDataDecodable {
@@ -157,23 +165,15 @@ extension TickerUpdated: StoredDataDecodable {
             var strings = [String?](repeating: nil, count: storedKeys.keys.count)
             var ints = [Int64?](repeating: nil, count: storedKeys.keys.count)
             var decimals = [Decimal?](repeating: nil, count: storedKeys.keys.count)
-            var hint = 0
-            var k = 1
-            for _ in 0..<v.count(0) {
-                let value = k + 1
-                if let f = storedKeys.index(v, key: k, hint: &hint) {
-                    guard o.first(f) else { return nil }
-                    switch f {
-                    case 0, 1, 4, 25, 33: strings[f] = o.optional(v.storedString(value))
-                    case 2, 3, 18, 19: ints[f] = o.optional(v.storedInt64(value))
-                    default: decimals[f] = o.optional(v.storedDecimal(value))
-                    }
-                    if o.unsupported { return nil }
-                } else if v.node(k).flags != 0 {
-                    return nil  // an escaped key might name a field
+            let whole = storedKeys.members(v) { f, value in
+                switch f {
+                case 0, 1, 4, 25, 33: strings[f] = o.optional(v.storedString(value))
+                case 2, 3, 18, 19: ints[f] = o.optional(v.storedInt64(value))
+                default: decimals[f] = o.optional(v.storedDecimal(value))
                 }
-                k = v.next(value)
+                return !o.unsupported
             }
+            guard whole else { return nil }
             guard let symbol = strings[0], let category = strings[1] else { return nil }
             var fundingIntervalHour: Int?
             if let h = ints[19] {
@@ -252,31 +252,23 @@ public struct StoredOrderBook: Sendable, Hashable {
         var synced: Bool?
         var bids: [(price: PriceKey, size: PriceKey)]?
         var asks: [(price: PriceKey, size: PriceKey)]?
-        var hint = 0
-        var k = 1
-        for _ in 0..<v.count(0) {
-            let value = k + 1
-            if let f = keys.index(v, key: k, hint: &hint) {
-                guard o.first(f) else { return nil }
-                switch f {
-                case 0: symbol = o.optional(v.storedString(value))
-                case 1: category = o.optional(v.storedString(value))
-                case 2: depth = o.optional(v.storedInt64(value))
-                case 3: type = o.optional(v.storedString(value))
-                case 4: u = o.optional(v.storedInt64(value))
-                case 5: seq = o.optional(v.storedInt64(value))
-                case 6: ts = o.optional(v.storedInt64(value))
-                case 7: cts = o.optional(v.storedInt64(value))
-                case 8: bids = levels(v, value)
-                case 9: asks = levels(v, value)
-                default: synced = o.optional(v.storedBool(value))
-                }
-                if o.unsupported { return nil }
-            } else if v.node(k).flags != 0 {
-                return nil
+        let whole = keys.members(v) { f, value in
+            switch f {
+            case 0: symbol = o.optional(v.storedString(value))
+            case 1: category = o.optional(v.storedString(value))
+            case 2: depth = o.optional(v.storedInt64(value))
+            case 3: type = o.optional(v.storedString(value))
+            case 4: u = o.optional(v.storedInt64(value))
+            case 5: seq = o.optional(v.storedInt64(value))
+            case 6: ts = o.optional(v.storedInt64(value))
+            case 7: cts = o.optional(v.storedInt64(value))
+            case 8: bids = levels(v, value)
+            case 9: asks = levels(v, value)
+            default: synced = o.optional(v.storedBool(value))
             }
-            k = v.next(value)
+            return !o.unsupported
         }
+        guard whole else { return nil }
         guard let symbol, let category, let type, let d = depth, let depth = Int(exactly: d), let u, let bids, let asks,
               let synced else { return nil }
         return StoredOrderBook(symbol: symbol, category: category, depth: depth, type: type, u: u, seq: seq, ts: ts, cts: cts,
