@@ -32,6 +32,9 @@ public struct RecordEntry: Codable, Sendable, Hashable {
     public var channel: String?
     /// The raw frame, the response body or the signal body.
     public var text: String?
+    /// A signal body that is not valid UTF-8, in base64 (`text` is then absent): kept byte
+    /// for byte so that a replay rejects exactly what the intake rejected.
+    public var base64: String?
     public var url: String?
     public var reason: String?
     public var method: String?
@@ -59,6 +62,24 @@ public struct RecordEntry: Codable, Sendable, Hashable {
         self.query = query
         self.status = status
         self.info = info
+    }
+
+    /// An inbound signal: its body as text when it is UTF-8, else in base64.
+    public static func signal(body: [UInt8], t: Int64, channel: String = "amqp") -> RecordEntry {
+        var entry = RecordEntry(t: t, kind: .signal, channel: channel)
+        if let text = String(validating: body, as: UTF8.self) {
+            entry.text = text
+        } else {
+            entry.base64 = Data(body).base64EncodedString()
+        }
+        return entry
+    }
+
+    /// The bytes of `text`, or of `base64` when the body was not UTF-8 (nil when neither
+    /// is there, or the base64 is malformed).
+    public var body: [UInt8]? {
+        if let base64 { return Data(base64Encoded: base64).map { Array($0) } }
+        return text.map { Array($0.utf8) }
     }
 
     public static let formatName = "tradelog-recording"

@@ -166,8 +166,7 @@ public final class SignalIntake: Service, Sendable {
         var plan = IntakePlan(deadLetterQueue: options.deadLetterQueue)
         if let recording = options.recording {
             for d in deliveries {
-                recording.append(RecordEntry(t: now.microsecondsSinceEpoch, kind: .signal, channel: "amqp",
-                                             text: String(decoding: d.body, as: UTF8.self)))
+                recording.append(RecordEntry.signal(body: Array(d.body), t: now.microsecondsSinceEpoch))
             }
         }
         for d in deliveries {

@@ -196,7 +196,7 @@ public struct ReplayMachine {
             drain(at: at)
         case .signal:
             counters.signals += 1
-            signal(Array((entry.text ?? "").utf8), at: at)
+            signal(entry.body ?? [], at: at)
         }
         counters.events += produced.count
         return produced

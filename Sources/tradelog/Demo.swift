@@ -49,8 +49,9 @@ struct SendSignals: AsyncParsableCommand {
             let due = Duration.microseconds(Int64(Double(max(0, s.t - start)) / n))
             let elapsed = clock.now - t0
             if due > elapsed { try await Task.sleep(for: due - elapsed) }
-            let body = Self.restamp(s.text ?? "", run: runName)
-            _ = try await conn.publish([AMQPMessage(queue: queue, body: Array(body.utf8))])
+            // A body that was not UTF-8 is recorded in base64 and sent back byte for byte.
+            let body = s.text.map { Array(Self.restamp($0, run: runName).utf8) } ?? s.body ?? []
+            _ = try await conn.publish([AMQPMessage(queue: queue, body: body)])
             sent += 1
             FileHandle.standardError.write(Data("  signal \(sent)/\(signals.count) sent\n".utf8))
         }

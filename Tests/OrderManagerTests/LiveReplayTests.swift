@@ -34,8 +34,9 @@ struct LiveReplayTests {
                 let order = try await stack.waitOrder(OrderEvents.orderLinkID(signalID: id, leg: 0), [.filled, .rejected, .notPlaced])
                 #expect(order?.status == .filled, "\(asset) \(type) \(amount)")
             }
-            // A malformed body and an unknown asset: a rejection and a denial.
-            try await stack.publish([Array(#"{"signal_id": 42, "asset": "#.utf8)])
+            // A malformed body (cut short, ending in bytes that are not UTF-8: recorded in base64)
+            // and an unknown asset: a rejection and a denial.
+            try await stack.publish([Array(#"{"signal_id": 42, "asset": "#.utf8) + [0xFF, 0xFE]])
             let (unknown, unknownBody) = OMStack.signal(asset: "NOPEUSDT")
             try await stack.publish([unknownBody])
             #expect(try await stack.refusal(unknown) == "unknown_asset")

@@ -3,7 +3,9 @@ import EventLog
 import Foundation
 @testable import PositionManager
 import PositionManagerCore
+import Recording
 @testable import Replay
+import Signals
 import Testing
 import TradelogCore
 
@@ -71,5 +73,31 @@ struct FrameTopicTests {
         #expect(ReplayMachine.topic(of: #"{""topic":"kline.1.BTCUSDT"}"#) == "kline.1.BTCUSDT")
         #expect(ReplayMachine.topic(of: #"{"op":"pong"}"#) == nil)
         #expect(ReplayMachine.topic(of: #"{"topic":"unterminated"#) == nil)
+    }
+}
+
+@Suite("Signal bodies that are not UTF-8, recorded and replayed byte for byte")
+struct NonUTF8SignalTests {
+    static let bytes: [UInt8] = [0x7B, 0x22, 0x61, 0x22, 0x3A, 0xFF, 0xFE, 0x7D]  // {"a":<FF FE>}
+
+    @Test("a recorded body: text when UTF-8, base64 otherwise, the same bytes back after a JSON round trip")
+    func entry() throws {
+        let text = RecordEntry.signal(body: Array(#"{"a":1}"#.utf8), t: 5)
+        #expect(text.text == #"{"a":1}"# && text.base64 == nil && text.body == Array(#"{"a":1}"#.utf8))
+        let raw = RecordEntry.signal(body: Self.bytes, t: 6)
+        #expect(raw.text == nil && raw.base64 != nil)
+        let back = try JSONDecoder().decode(RecordEntry.self, from: JSONEncoder().encode(raw))
+        #expect(back.body == Self.bytes)
+    }
+
+    @Test("the replay rejects the bytes the intake received, with their digest")
+    func replay() throws {
+        let entries = [RecordEntry.header(t: 1), RecordEntry.signal(body: Self.bytes, t: 2)]
+        var machine = try ReplayMachine(entries: entries, settings: ReplaySettings(), categories: [])
+        let events = entries.flatMap { machine.feed($0) }
+        let rejected = try #require(events.first { $0.type == SignalRejected.eventType })
+        let payload = try CanonicalJSON.decoder.decode(SignalRejected.self, from: Data(rejected.data))
+        #expect(payload.bodySHA256 == SignalEvents.bodySHA256(Self.bytes))
+        #expect(payload.bodyBase64 == Data(Self.bytes).base64EncodedString())
     }
 }
