@@ -55,6 +55,27 @@ public enum SyncEvents {
         return try event(ExchangeExecution.self, f, name: name, exchangeMs: x.execTime, receiveTime: receiveTime, source: source)
     }
 
+    /// A position from `/v5/position/list` as `ExchangePositionUpdated` (the `position` frame's
+    /// payload); its exchange time is the position's `updatedTime`, else the receive time.
+    public static func position(_ p: RESTPosition, category: RESTCategory, name: String, receiveTime: Timestamp,
+                                source: String = SyncEvents.source) throws -> NewEvent {
+        var f: [String: Any] = ["category": category.rawValue, "symbol": p.symbol, "side": p.side, "size": "\(p.size)",
+                                "positionIdx": p.positionIdx]
+        func put(_ k: String, _ d: Decimal?) { if let d { f[k] = "\(d)" } }
+        put("entryPrice", p.avgPrice)
+        put("markPrice", p.markPrice)
+        put("leverage", p.leverage)
+        put("liqPrice", p.liqPrice)
+        put("positionValue", p.positionValue)
+        put("unrealisedPnl", p.unrealisedPnl)
+        put("curRealisedPnl", p.curRealisedPnl)
+        put("cumRealisedPnl", p.cumRealisedPnl)
+        if let s = p.seq { f["seq"] = s }
+        if let u = p.updatedTime { f["updatedTime"] = u }
+        return try event(ExchangePositionUpdated.self, f, name: name,
+                         exchangeMs: p.updatedTime ?? receiveTime.microsecondsSinceEpoch / 1000, receiveTime: receiveTime, source: source)
+    }
+
     /// The REST fields as the gateway's payload type (decoded, so it is checked the same way), with an id from `name`.
     public static func event<P: EventPayload>(_ type: P.Type, _ fields: [String: Any], name: String, exchangeMs: Int64,
                                               receiveTime: Timestamp, source: String = SyncEvents.source) throws -> NewEvent {

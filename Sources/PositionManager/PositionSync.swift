@@ -48,22 +48,8 @@ extension PositionManagerEngine {
         for p in try await rest.positions(category: .linear, settleCoin: "USDT") where !p.isFlat {
             let key = PositionKey(category: "linear", symbol: p.symbol, positionIdx: p.positionIdx)
             keys.append(key.description)
-            var f: [String: Any] = ["category": "linear", "symbol": p.symbol, "side": p.side, "size": "\(p.size)",
-                                    "positionIdx": p.positionIdx]
-            func put(_ k: String, _ d: Decimal?) { if let d { f[k] = "\(d)" } }
-            put("entryPrice", p.avgPrice)
-            put("markPrice", p.markPrice)
-            put("leverage", p.leverage)
-            put("liqPrice", p.liqPrice)
-            put("positionValue", p.positionValue)
-            put("unrealisedPnl", p.unrealisedPnl)
-            put("curRealisedPnl", p.curRealisedPnl)
-            put("cumRealisedPnl", p.cumRealisedPnl)
-            if let s = p.seq { f["seq"] = s }
-            if let u = p.updatedTime { f["updatedTime"] = u }
-            appends.append(StreamAppend(stream: "exchange.position-\(key)", events: [try SyncEvents.event(
-                ExchangePositionUpdated.self, f, name: "position-sync/\(syncID)/\(key)", exchangeMs: p.updatedTime ?? now.microsecondsSinceEpoch / 1000,
-                receiveTime: now, source: Self.syncSource)]))
+            appends.append(StreamAppend(stream: "exchange.position-\(key)", events: [try SyncEvents.position(
+                p, category: .linear, name: "position-sync/\(syncID)/\(key)", receiveTime: now, source: Self.syncSource)]))
         }
         summary.exchangePositions = keys.count
         let completed = PositionSyncCompleted(syncID: syncID, trigger: trigger, categories: ["linear"], positions: keys.sorted(),
