@@ -15,6 +15,10 @@ public struct ReplayFeed: Sendable {
         var t: Int64
         var category: SimCategory
         var topic: String
+        /// `topic` parsed (once per distinct topic, when the feed is built).
+        var parsed: PublicTopic?
+        /// `category/topic`, the key of the topic's book.
+        var topicKey: String
         var bytes: [UInt8]
         var node: JSONNode
     }
@@ -76,8 +80,9 @@ public struct ReplayFeed: Sendable {
             let conn = e.conn ?? ""
             if let o = owner[key], o != conn { continue }
             owner[key] = conn
-            frames.append(Frame(t: e.t, category: category, topic: topic, bytes: Array(text.utf8), node: node))
-            if let p = parse(topic, category), case .orderbook = p {
+            let parsedTopic = parse(topic, category)
+            frames.append(Frame(t: e.t, category: category, topic: topic, parsed: parsedTopic, topicKey: key, bytes: Array(text.utf8), node: node))
+            if let p = parsedTopic, case .orderbook = p {
                 let mk = MarketKey(category, p.symbol)
                 if decimals[mk] == nil, let inferred = Self.inferDecimals(node) { decimals[mk] = inferred }
             }
@@ -86,7 +91,7 @@ public struct ReplayFeed: Sendable {
         startTime = frames.first?.t ?? 0
         var symbols = Set<MarketKey>()
         for f in frames {
-            if let p = parse(f.topic, f.category) { symbols.insert(MarketKey(f.category, p.symbol)) }
+            if let p = f.parsed { symbols.insert(MarketKey(f.category, p.symbol)) }
         }
         let byKey = Dictionary(configured.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         var list: [SimInstrument] = []
@@ -142,9 +147,9 @@ public struct ReplayFeed: Sendable {
 
     mutating func play(_ f: Frame, into out: inout FeedOutput) {
         out.frames.append(FeedFrame(category: f.category, topic: f.topic, bytes: f.bytes))
-        guard let topic = PublicTopic.parse(f.topic, category: f.category) else { return }
+        guard let topic = f.parsed else { return }
         let key = MarketKey(f.category, topic.symbol)
-        let topicKey = "\(f.category.rawValue)/\(f.topic)"
+        let topicKey = f.topicKey
         switch topic {
         case .orderbook(let depth, _):
             guard let data = f.node["data"] else { return }
