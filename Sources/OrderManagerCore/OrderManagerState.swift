@@ -68,8 +68,15 @@ public struct OrderManagerState: Sendable {
 
     /// Our orders on an asset that may rest at the exchange, oldest first.
     public func openOrders(category: RESTCategory, symbol: String) -> [OrderRecord] {
-        orders.values.filter { $0.category == category && $0.symbol == symbol && $0.status.isOpen && !$0.external }
-            .sorted { $0.sequence < $1.sequence }
+        // Called on every book and ticker event: each record is tested in place (most are
+        // closed) rather than copied out of the dictionary first.
+        var out: [OrderRecord] = []
+        let values = orders.values
+        for i in values.indices
+        where values[i].status.isOpen && values[i].category == category && values[i].symbol == symbol && !values[i].external {
+            out.append(values[i])
+        }
+        return out.sorted { $0.sequence < $1.sequence }
     }
 
     /// Every order waiting for an answer from the exchange, oldest first.
