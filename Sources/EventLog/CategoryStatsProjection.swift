@@ -44,9 +44,9 @@ public struct CategoryStatsProjection: TableProjection {
         for k in events.indices {
             let stream = events[k].stream
             let i: Int
-            if hint < categories.count, Self.stream(stream, isIn: categories[hint]) {
+            if hint < categories.count, StreamName.stream(stream, hasCategory: categories[hint]) {
                 i = hint
-            } else if let found = categories.firstIndex(where: { Self.stream(stream, isIn: $0) }) {
+            } else if let found = categories.firstIndex(where: { StreamName.stream(stream, hasCategory: $0) }) {
                 i = found
             } else {
                 i = categories.count
@@ -59,17 +59,6 @@ public struct CategoryStatsProjection: TableProjection {
         return zip(categories, deltas).map { c, d in
             [c, String(d.events), String(d.streams), String(d.first), String(d.last), d.lastType]
         }
-    }
-
-    /// Whether `stream`'s category (the text before its first `-`) is `category`.
-    @inline(__always)
-    static func stream(_ stream: String, isIn category: String) -> Bool {
-        var s = stream.utf8.makeIterator()
-        for b in category.utf8 {
-            guard s.next() == b else { return false }
-        }
-        let next = s.next()
-        return next == nil || next == UInt8(ascii: "-")
     }
 
     struct Delta: Equatable {

@@ -19,26 +19,28 @@ public struct MarketView: Sendable {
     static func key(_ category: String, _ symbol: String) -> String { "\(category)/\(symbol)" }
 
     public mutating func apply(_ e: OrderBookUpdated) {
-        let k = Self.key(e.category, e.symbol)
-        let bk = "\(k)/\(e.depth)"
-        var b = books[bk] ?? Book()
-        if e.isSnapshot { b.book.removeAll() }
-        for l in e.bids { if let p = PriceKey(l.price), let s = PriceKey(l.size) { b.book.set(.bid, price: p, size: s) } }
-        for l in e.asks { if let p = PriceKey(l.price), let s = PriceKey(l.size) { b.book.set(.ask, price: p, size: s) } }
-        b.synced = e.synced
-        books[bk] = b
-        lastBook[k] = bk
+        func keys(_ levels: [BookLevel]) -> [(price: PriceKey, size: PriceKey)] {
+            levels.compactMap { l in PriceKey(l.price).flatMap { p in PriceKey(l.size).map { (p, $0) } } }
+        }
+        apply(category: e.category, symbol: e.symbol, depth: e.depth, snapshot: e.isSnapshot, synced: e.synced,
+              bids: keys(e.bids), asks: keys(e.asks))
     }
 
     /// The same fold from a stored book's exact keys (no `Decimal` round trip).
     public mutating func apply(_ e: StoredOrderBook) {
-        let k = Self.key(e.category, e.symbol)
-        let bk = "\(k)/\(e.depth)"
+        apply(category: e.category, symbol: e.symbol, depth: e.depth, snapshot: e.isSnapshot, synced: e.synced,
+              bids: e.bids, asks: e.asks)
+    }
+
+    private mutating func apply(category: String, symbol: String, depth: Int, snapshot: Bool, synced: Bool,
+                                bids: [(price: PriceKey, size: PriceKey)], asks: [(price: PriceKey, size: PriceKey)]) {
+        let k = Self.key(category, symbol)
+        let bk = "\(k)/\(depth)"
         var b = books[bk] ?? Book()
-        if e.isSnapshot { b.book.removeAll() }
-        for l in e.bids { b.book.set(.bid, price: l.price, size: l.size) }
-        for l in e.asks { b.book.set(.ask, price: l.price, size: l.size) }
-        b.synced = e.synced
+        if snapshot { b.book.removeAll() }
+        for l in bids { b.book.set(.bid, price: l.price, size: l.size) }
+        for l in asks { b.book.set(.ask, price: l.price, size: l.size) }
+        b.synced = synced
         books[bk] = b
         lastBook[k] = bk
     }

@@ -49,15 +49,10 @@ public struct EventRegistry: Sendable {
     public init() {}
 
     public mutating func register<E: EventPayload>(_ type: E.Type) {
-        if let fast = E.self as? any StoredDataDecodable.Type {
-            entries[E.eventType] = Entry(currentVersion: E.schemaVersion) { data in
-                if let payload = fast.decodeStored(data) { return payload }
-                return try CanonicalJSON.decoder.decode(E.self, from: Data(data))
-            }
-        } else {
-            entries[E.eventType] = Entry(currentVersion: E.schemaVersion) { data in
-                try CanonicalJSON.decoder.decode(E.self, from: Data(data))
-            }
+        let fast = E.self as? any StoredDataDecodable.Type
+        entries[E.eventType] = Entry(currentVersion: E.schemaVersion) { data in
+            if let payload = fast?.decodeStored(data) { return payload }
+            return try CanonicalJSON.decoder.decode(E.self, from: Data(data))
         }
     }
 

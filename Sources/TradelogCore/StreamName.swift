@@ -8,6 +8,17 @@ public enum StreamName {
         return stream
     }
 
+    /// Whether `stream`'s category is `category`, without making the category string.
+    @inline(__always)
+    public static func stream(_ stream: String, hasCategory category: String) -> Bool {
+        var s = stream.utf8.makeIterator()
+        for b in category.utf8 {
+            guard s.next() == b else { return false }
+        }
+        let next = s.next()
+        return next == nil || next == UInt8(ascii: "-")
+    }
+
     /// Market-data categories start with `market.`; they are subject to retention.
     /// Everything else (signals, orders, executions, positions, balances, ...) is kept forever.
     public static func isMarketData(category: String) -> Bool {

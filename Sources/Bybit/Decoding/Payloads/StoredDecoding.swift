@@ -113,14 +113,19 @@ extension JSONView {
         switch kind(i) {
         case .null: return .absent
         case .string where node(i).flags == 0:
-            let r = raw(i)
-            if r.isEmpty { return .absent }
+            if raw(i).isEmpty { return .absent }
             // The key is normalized like the canonical text `Decimal(string:)` reads, so its
             // `Decimal` is the same value with the same representation.
-            guard let (scan, key) = DecimalScan.scanWithKey(r), !scan.hasExponent, let key else { return .unsupported }
-            return .value(key.decimal)
+            return storedKey(i).map { .value($0.decimal) } ?? .unsupported
         default: return .unsupported
         }
+    }
+
+    /// A plain decimal string (no exponent, at most ``PriceKey/maxDigits`` digits) as its key.
+    func storedKey(_ i: Int) -> PriceKey? {
+        guard kind(i) == .string, node(i).flags == 0, let (scan, key) = DecimalScan.scanWithKey(raw(i)), !scan.hasExponent
+        else { return nil }
+        return key
     }
 
     func storedBool(_ i: Int) -> StoredValue<Bool> {
@@ -283,17 +288,11 @@ public struct StoredOrderBook: Sendable, Hashable {
         var e = i + 1
         for _ in 0..<v.count(i) {
             guard v.kind(e) == .array, v.count(e) == 2,
-                  let p = key(v, e + 1), let s = key(v, v.next(e + 1)) else { return nil }
+                  let p = v.storedKey(e + 1), let s = v.storedKey(v.next(e + 1)) else { return nil }
             out.append((p, s))
             e = v.next(e)
         }
         return out
-    }
-
-    static func key(_ v: JSONView, _ i: Int) -> PriceKey? {
-        guard v.kind(i) == .string, v.node(i).flags == 0, let (scan, key) = DecimalScan.scanWithKey(v.raw(i)), !scan.hasExponent
-        else { return nil }
-        return key
     }
 }
 
