@@ -21,6 +21,22 @@ public protocol StoredDataDecodable: EventPayload {
     static func decodeStored(_ data: [UInt8]) -> Self?
 }
 
+/// A payload with a hand-written encoder of its data, for types written often enough that
+/// `JSONEncoder` shows in a replay's profile. It must give exactly the bytes
+/// `CanonicalJSON.encoder` gives, or nil to let the encoder write them (and report what is
+/// wrong).
+public protocol CanonicalDataEncodable: EventPayload {
+    func canonicalData() -> [UInt8]?
+}
+
+extension CanonicalJSON {
+    /// A payload's data in canonical JSON: its hand-written encoder when it has one.
+    public static func data<E: EventPayload>(_ payload: E) throws -> [UInt8] {
+        if let fast = payload as? any CanonicalDataEncodable, let bytes = fast.canonicalData() { return bytes }
+        return Array(try encoder.encode(payload))
+    }
+}
+
 /// Errors from encoding or decoding typed events.
 public struct EventDecodingError: Error, CustomStringConvertible, Sendable {
     public var type: String
@@ -64,7 +80,7 @@ public struct EventRegistry: Sendable {
     public func isRegistered(_ type: String) -> Bool { entries[type] != nil }
 
     public func encode<E: EventPayload>(_ payload: E) throws -> (type: String, schemaVersion: Int32, data: [UInt8]) {
-        (E.eventType, E.schemaVersion, Array(try CanonicalJSON.encoder.encode(payload)))
+        (E.eventType, E.schemaVersion, try CanonicalJSON.data(payload))
     }
 
     /// Decodes a stored event's data, upcasting it first when it was written by an older version.
@@ -114,6 +130,6 @@ extension NewEvent {
     /// type, its data in canonical JSON.
     public init<E: EventPayload>(eventID: UUID, payload: E, metadata: EventMetadata = .init()) throws {
         self.init(eventID: eventID, type: E.eventType, schemaVersion: E.schemaVersion,
-                  data: Array(try CanonicalJSON.encoder.encode(payload)), metadata: metadata)
+                  data: try CanonicalJSON.data(payload), metadata: metadata)
     }
 }

@@ -27,6 +27,8 @@ public struct JSONWriter: ~Copyable {
     /// Bytes written so far.
     public private(set) var count = 0
     private var needsComma = false
+    /// Set when a value had no JSON text (a NaN decimal): the output is not valid JSON.
+    public internal(set) var invalidNumber = false
 
     public init(capacity: Int = 256) {
         self.capacity = Swift.max(capacity, 16)
@@ -43,6 +45,7 @@ public struct JSONWriter: ~Copyable {
         let out = bytes
         count = 0
         needsComma = false
+        invalidNumber = false
         return out
     }
 
@@ -50,6 +53,7 @@ public struct JSONWriter: ~Copyable {
     public mutating func reset() {
         count = 0
         needsComma = false
+        invalidNumber = false
     }
 
     // MARK: Raw output

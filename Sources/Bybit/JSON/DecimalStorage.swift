@@ -1,0 +1,113 @@
+import Foundation
+
+/// A `Decimal`'s sign, exponent and mantissa read from its storage, for writing its text
+/// without Foundation's `description` (a long division per digit group and a `String` per
+/// call: the floor of every hand-written encoder of Foundation decimals).
+///
+/// Foundation keeps these fields internal. Its storage is 20 bytes: the exponent (`Int8`),
+/// a byte of flags (length in 16-bit words in the high nibble, `0x08` negative, `0x04`
+/// compact), two reserved bytes, then eight little-endian 16-bit mantissa words. That
+/// layout is checked once against `description` on known values; if a Foundation ever
+/// stores decimals differently, ``parts(_:)`` returns nil for everything and callers use
+/// `description`, so the text stays exact either way.
+public enum DecimalStorage {
+    /// The value as sign, exponent and a mantissa of at most 64 bits; nil for NaN, for
+    /// mantissas longer than four words, or when the layout check failed.
+    @inline(__always)
+    public static func parts(_ value: Decimal) -> (negative: Bool, exponent: Int, mantissa: UInt64)? {
+        guard layoutMatches else { return nil }
+        return rawParts(value)
+    }
+
+    static func rawParts(_ value: Decimal) -> (negative: Bool, exponent: Int, mantissa: UInt64)? {
+        guard MemoryLayout<Decimal>.size == 20 else { return nil }
+        return withUnsafeBytes(of: value) { b -> (Bool, Int, UInt64)? in
+            let flags = b[1]
+            let length = Int(flags >> 4)
+            let negative = flags & 0x08 != 0
+            if length == 0 { return negative ? nil : (false, 0, 0) }  // NaN, zero
+            guard length <= 4 else { return nil }
+            var m: UInt64 = 0
+            var i = length - 1
+            while i >= 0 {
+                m = m << 16 | UInt64(b[4 + 2 * i]) | UInt64(b[5 + 2 * i]) << 8
+                i -= 1
+            }
+            return (negative, Int(Int8(bitPattern: b[0])), m)
+        }
+    }
+
+    /// Whether this Foundation stores decimals as described above (checked once).
+    static let layoutMatches: Bool = {
+        let samples: [Decimal] = [
+            0, 1, -1, Decimal(string: "1.50")!, Decimal(string: "-0.00100")!, Decimal(string: "123456789012.345678")!,
+            Decimal(string: "-98765432109876543.21")!, Decimal(sign: .plus, exponent: 7, significand: 42),
+            Decimal(sign: .minus, exponent: -30, significand: Decimal(UInt64.max)),
+        ]
+        for d in samples {
+            guard let p = rawParts(d) else { return false }
+            var out: [UInt8] = []
+            appendText(negative: p.negative, exponent: p.exponent, mantissa: p.mantissa, to: &out)
+            if String(decoding: out, as: UTF8.self) != d.description { return false }
+        }
+        // Too long for 64 bits and NaN must be refused, not misread.
+        return rawParts(Decimal(string: "123456789012345678901234567890")!) == nil && rawParts(.nan) == nil
+    }()
+
+    /// The text `Decimal.description` gives: plain notation, no exponent, the mantissa's
+    /// digits as stored (trailing zeros of the fraction kept), `0` for zero.
+    public static func appendText(negative: Bool, exponent: Int, mantissa: UInt64, to out: inout [UInt8]) {
+        if mantissa == 0 {
+            out.append(UInt8(ascii: "0"))
+            return
+        }
+        if negative { out.append(UInt8(ascii: "-")) }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch, no heap
+        withUnsafeMutableBytes(of: &digits) { buf in
+            var m = mantissa
+            var n = 0
+            repeat {
+                buf[23 - n] = UInt8(ascii: "0") &+ UInt8(m % 10)
+                m /= 10
+                n += 1
+            } while m > 0
+            let ds = UnsafeRawBufferPointer(rebasing: buf[(24 - n)...])
+            if exponent >= 0 {
+                out.append(contentsOf: ds)
+                out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: exponent))
+            } else if n > -exponent {
+                let point = n + exponent
+                out.append(contentsOf: ds[..<point])
+                out.append(UInt8(ascii: "."))
+                out.append(contentsOf: ds[point...])
+            } else {
+                out.append(UInt8(ascii: "0"))
+                out.append(UInt8(ascii: "."))
+                out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: -exponent - n))
+                out.append(contentsOf: ds)
+            }
+        }
+    }
+}
+
+extension JSONWriter {
+    /// A Foundation `Decimal` as a JSON number, in exactly the text `JSONEncoder` writes for
+    /// it (its `description`), without going through `description` when the value fits.
+    /// NaN has no JSON text: it writes nothing, sets ``invalidNumber`` and returns false.
+    @discardableResult
+    public mutating func number(_ value: Decimal) -> Bool {
+        if value.isNaN {
+            invalidNumber = true
+            return false
+        }
+        var text: [UInt8] = []
+        text.reserveCapacity(24)
+        if let p = DecimalStorage.parts(value) {
+            DecimalStorage.appendText(negative: p.negative, exponent: p.exponent, mantissa: p.mantissa, to: &text)
+        } else {
+            text = Array(value.description.utf8)
+        }
+        text.withUnsafeBytes { raw($0) }
+        return true
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+@testable import Bybit
+
+@Suite("Decimal storage and text")
+struct DecimalStorageTests {
+    /// SplitMix64, seeded: the same values on every run.
+    struct Rng {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    func written(_ d: Decimal) -> String {
+        var w = JSONWriter()
+        w.number(d)
+        return String(decoding: w.take(), as: UTF8.self)
+    }
+
+    @Test func thisFoundationsLayoutIsTheOneRead() {
+        #expect(DecimalStorage.layoutMatches)
+    }
+
+    @Test(arguments: ["0", "1.50", "-0.00100", "123", "1e5", "-5e-10", "0.0", "100", "0.1", "-1", "99999999999999999999",
+                      "12345678901234567890123.45", "0.33333333333333333333333333333333333333", "-98765.4321000"])
+    func textEqualsDescription(_ text: String) throws {
+        let d = try #require(Decimal(string: text))
+        #expect(written(d) == d.description)
+    }
+
+    @Test func textEqualsDescriptionOverSeededValuesAndArithmetic() {
+        var rng = Rng(state: 20261122)
+        var fast = 0
+        for _ in 0..<20_000 {
+            let m = rng.next() >> (rng.next() % 64)
+            let e = Int(rng.next() % 256) - 128
+            let d = Decimal(sign: rng.next() % 2 == 0 ? .minus : .plus, exponent: e, significand: Decimal(m))
+            if DecimalStorage.parts(d) != nil { fast += 1 }
+            // NaN (an overflow) has no JSON text: nothing is written (tested below).
+            #expect(written(d) == (d.isNaN ? "" : d.description), "mantissa \(m) exponent \(e)")
+        }
+        for _ in 0..<5_000 {
+            let a = Decimal(Int(rng.next() % 200_001) - 100_000) / Decimal(Int(rng.next() % 1000) + 1)
+            let b = Decimal(string: "0.\(rng.next() % 100_000)")! * Decimal(Int(rng.next() % 199) - 99)
+            for d in [a, b, a + b, a * b, a - b] {
+                #expect(written(d) == d.description)
+            }
+        }
+        #expect(fast > 10_000)  // most values take the fast path
+    }
+
+    @Test func longMantissasAndNaNAreNotReadFromStorage() throws {
+        #expect(DecimalStorage.parts(try #require(Decimal(string: "123456789012345678901234567890"))) == nil)
+        #expect(DecimalStorage.parts(.nan) == nil)
+        var w = JSONWriter()
+        let wrote = w.number(.nan)
+        let flagged = w.invalidNumber, count = w.count
+        #expect(!wrote && flagged && count == 0)
+        _ = w.take()
+        let cleared = !w.invalidNumber
+        #expect(cleared)
+    }
+
+    @Test func writtenLikeJSONEncoderWritesDecimals() throws {
+        struct Box: Encodable { var v: Decimal }
+        for text in ["1.50", "-0.000123", "42", "1e3"] {
+            let d = try #require(Decimal(string: text))
+            let encoded = String(decoding: try JSONEncoder().encode(Box(v: d)), as: UTF8.self)
+            #expect(encoded == "{\"v\":\(written(d))}")
+        }
+    }
+}
