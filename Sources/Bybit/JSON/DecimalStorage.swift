@@ -11,26 +11,26 @@ import Foundation
 /// stores decimals differently, ``parts(_:)`` returns nil for everything and callers use
 /// `description`, so the text stays exact either way.
 public enum DecimalStorage {
-    /// The value as sign, exponent and a mantissa of at most 64 bits; nil for NaN, for
-    /// mantissas longer than four words, or when the layout check failed.
+    /// The value as sign, exponent and mantissa (at most 128 bits: all eight words); nil
+    /// for NaN or when the layout check failed.
     @inline(__always)
-    public static func parts(_ value: Decimal) -> (negative: Bool, exponent: Int, mantissa: UInt64)? {
+    public static func parts(_ value: Decimal) -> (negative: Bool, exponent: Int, mantissa: UInt128)? {
         guard layoutMatches else { return nil }
         return rawParts(value)
     }
 
-    static func rawParts(_ value: Decimal) -> (negative: Bool, exponent: Int, mantissa: UInt64)? {
+    static func rawParts(_ value: Decimal) -> (negative: Bool, exponent: Int, mantissa: UInt128)? {
         guard MemoryLayout<Decimal>.size == 20 else { return nil }
-        return withUnsafeBytes(of: value) { b -> (Bool, Int, UInt64)? in
+        return withUnsafeBytes(of: value) { b -> (Bool, Int, UInt128)? in
             let flags = b[1]
             let length = Int(flags >> 4)
             let negative = flags & 0x08 != 0
             if length == 0 { return negative ? nil : (false, 0, 0) }  // NaN, zero
-            guard length <= 4 else { return nil }
-            var m: UInt64 = 0
+            guard length <= 8 else { return nil }
+            var m: UInt128 = 0
             var i = length - 1
             while i >= 0 {
-                m = m << 16 | UInt64(b[4 + 2 * i]) | UInt64(b[5 + 2 * i]) << 8
+                m = m << 16 | UInt128(b[4 + 2 * i]) | UInt128(b[5 + 2 * i]) << 8
                 i -= 1
             }
             return (negative, Int(Int8(bitPattern: b[0])), m)
@@ -43,6 +43,7 @@ public enum DecimalStorage {
             0, 1, -1, Decimal(string: "1.50")!, Decimal(string: "-0.00100")!, Decimal(string: "123456789012.345678")!,
             Decimal(string: "-98765432109876543.21")!, Decimal(sign: .plus, exponent: 7, significand: 42),
             Decimal(sign: .minus, exponent: -30, significand: Decimal(UInt64.max)),
+            Decimal(string: "123456789012345678901234567890")!, Decimal(1) / Decimal(3), Decimal(-2) / Decimal(7),
         ]
         for d in samples {
             guard let p = rawParts(d) else { return false }
@@ -50,28 +51,39 @@ public enum DecimalStorage {
             appendText(negative: p.negative, exponent: p.exponent, mantissa: p.mantissa, to: &out)
             if String(decoding: out, as: UTF8.self) != d.description { return false }
         }
-        // Too long for 64 bits and NaN must be refused, not misread.
-        return rawParts(Decimal(string: "123456789012345678901234567890")!) == nil && rawParts(.nan) == nil
+        return rawParts(.nan) == nil  // NaN must be refused, not misread
     }()
 
     /// The text `Decimal.description` gives: plain notation, no exponent, the mantissa's
     /// digits as stored (trailing zeros of the fraction kept), `0` for zero.
-    public static func appendText(negative: Bool, exponent: Int, mantissa: UInt64, to out: inout [UInt8]) {
+    public static func appendText(negative: Bool, exponent: Int, mantissa: UInt128, to out: inout [UInt8]) {
         if mantissa == 0 {
             out.append(UInt8(ascii: "0"))
             return
         }
         if negative { out.append(UInt8(ascii: "-")) }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch, no heap
+        // 39 digits at most: 48 bytes of scratch, no heap. Written from the end, in runs of
+        // 19 digits divided off with one 128-bit division each.
+        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &digits) { buf in
-            var m = mantissa
+            var rest = mantissa
             var n = 0
+            while rest > UInt128(UInt64.max) {
+                var chunk = UInt64(rest % 10_000_000_000_000_000_000)
+                rest /= 10_000_000_000_000_000_000
+                for _ in 0..<19 {
+                    buf[47 - n] = UInt8(ascii: "0") &+ UInt8(chunk % 10)
+                    chunk /= 10
+                    n += 1
+                }
+            }
+            var m = UInt64(rest)
             repeat {
-                buf[23 - n] = UInt8(ascii: "0") &+ UInt8(m % 10)
+                buf[47 - n] = UInt8(ascii: "0") &+ UInt8(m % 10)
                 m /= 10
                 n += 1
             } while m > 0
-            let ds = UnsafeRawBufferPointer(rebasing: buf[(24 - n)...])
+            let ds = UnsafeRawBufferPointer(rebasing: buf[(48 - n)...])
             if exponent >= 0 {
                 out.append(contentsOf: ds)
                 out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: exponent))
@@ -101,7 +113,7 @@ extension JSONWriter {
             return false
         }
         var text: [UInt8] = []
-        text.reserveCapacity(24)
+        text.reserveCapacity(48)
         if let p = DecimalStorage.parts(value) {
             DecimalStorage.appendText(negative: p.negative, exponent: p.exponent, mantissa: p.mantissa, to: &text)
         } else {
