@@ -116,7 +116,7 @@ extension Venue {
 
     func bookVersion(_ key: MarketKey) -> (Int64, Int64) {
         if let m = generated?.markets[key] { return (m.bookVersion, m.crossSeq) }
-        if let r = replay, let t = r.matchTopic[key], let s = r.books[t] { return (s.u, s.seq) }
+        if let r = replay, let t = r.matchTopic[key], let s = r.books[t.key] { return (s.u, s.seq) }
         return (1, 1)
     }
 

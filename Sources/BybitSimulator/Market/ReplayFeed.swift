@@ -20,7 +20,47 @@ public struct ReplayFeed: Sendable {
         /// `category/topic`, the key of the topic's book.
         var topicKey: String
         var bytes: [UInt8]
-        var node: JSONNode
+        var content: Content
+    }
+
+    /// What playing a frame needs of it, read from the parsed frame once, when the feed is
+    /// built (not looked up in the JSON tree on every play).
+    enum Content: Sendable {
+        /// An orderbook frame with `data` (a member absent stays nil: the book keeps its value).
+        case book(snapshot: Bool, bids: [BookLevel], asks: [BookLevel], u: Int64?, seq: Int64?, ts: Int64?, cts: Int64?)
+        case trades([TradePrint])
+        /// A ticker frame with a `data` object.
+        case ticker(delta: Bool, fields: [(String, JSONNode)], cs: Int64, ts: Int64, mark: Fixed?, last: Fixed?)
+        /// Forwarded only: klines, liquidations, frames of an unknown topic or without data.
+        case none
+
+        init(_ node: JSONNode, topic: PublicTopic?) {
+            switch topic {
+            case .orderbook?:
+                guard let data = node["data"] else { self = .none; return }
+                self = .book(snapshot: node["type"]?.stringValue == "snapshot", bids: ReplayFeed.levels(data["b"]),
+                             asks: ReplayFeed.levels(data["a"]), u: data["u"]?.int64Value, seq: data["seq"]?.int64Value,
+                             ts: node["ts"]?.int64Value, cts: node["cts"]?.int64Value)
+            case .trade?:
+                var prints: [TradePrint] = []
+                for item in node["data"]?.arrayValue ?? [] {
+                    guard let p = item["p"]?.stringValue.flatMap(Fixed.init), let v = item["v"]?.stringValue.flatMap(Fixed.init),
+                          let s = item["S"]?.stringValue.flatMap(Side.init) else { continue }
+                    prints.append(TradePrint(time: item["T"]?.int64Value ?? 0, price: p, size: v, takerSide: s,
+                                             id: item["i"]?.stringValue ?? "", tickDirection: item["L"]?.stringValue ?? "",
+                                             seq: item["seq"]?.int64Value ?? 0))
+                }
+                self = .trades(prints)
+            case .ticker?:
+                guard let data = node["data"]?.objectValue else { self = .none; return }
+                self = .ticker(delta: node["type"]?.stringValue == "delta", fields: data,
+                               cs: node["cs"]?.int64Value ?? 0, ts: node["ts"]?.int64Value ?? 0,
+                               mark: data.first(where: { $0.0 == "markPrice" })?.1.stringValue.flatMap(Fixed.init),
+                               last: data.first(where: { $0.0 == "lastPrice" })?.1.stringValue.flatMap(Fixed.init))
+            case .kline?, .liquidation?, nil:
+                self = .none
+            }
+        }
     }
 
     struct TopicBook: Sendable {
@@ -38,8 +78,9 @@ public struct ReplayFeed: Sendable {
     var books: [String: TopicBook] = [:]
     var tickers: [String: [(String, JSONNode)]] = [:]
     var tickerMeta: [String: (cs: Int64, ts: Int64)] = [:]
-    /// Per market: the orderbook topic with the deepest levels (the book orders match against).
-    var matchTopic: [MarketKey: String] = [:]
+    /// Per market: the orderbook topic with the deepest levels (the book orders match against),
+    /// with its depth (read from the key once, when the topic is chosen).
+    var matchTopic: [MarketKey: (key: String, depth: Int?)] = [:]
     public private(set) var lastPrice: [MarketKey: Fixed] = [:]
     public private(set) var markPrice: [MarketKey: Fixed] = [:]
 
@@ -81,7 +122,8 @@ public struct ReplayFeed: Sendable {
             if let o = owner[key], o != conn { continue }
             owner[key] = conn
             let parsedTopic = parse(topic, category)
-            frames.append(Frame(t: e.t, category: category, topic: topic, parsed: parsedTopic, topicKey: key, bytes: Array(text.utf8), node: node))
+            frames.append(Frame(t: e.t, category: category, topic: topic, parsed: parsedTopic, topicKey: key, bytes: Array(text.utf8),
+                                content: Content(node, topic: parsedTopic)))
             if let p = parsedTopic, case .orderbook = p {
                 let mk = MarketKey(category, p.symbol)
                 if decimals[mk] == nil, let inferred = Self.inferDecimals(node) { decimals[mk] = inferred }
@@ -150,56 +192,51 @@ public struct ReplayFeed: Sendable {
         guard let topic = f.parsed else { return }
         let key = MarketKey(f.category, topic.symbol)
         let topicKey = f.topicKey
-        switch topic {
-        case .orderbook(let depth, _):
-            guard let data = f.node["data"] else { return }
-            var state = books[topicKey] ?? TopicBook()
-            let snapshot = f.node["type"]?.stringValue == "snapshot"
-            let bids = Self.levels(data["b"]), asks = Self.levels(data["a"])
-            if snapshot {
-                state.book.replace(bids: bids, asks: asks)
-            } else {
-                for l in bids { state.book.set(.bid, price: l.price, size: l.size) }
-                for l in asks { state.book.set(.ask, price: l.price, size: l.size) }
-            }
-            state.u = data["u"]?.int64Value ?? state.u
-            state.seq = data["seq"]?.int64Value ?? state.seq
-            state.ts = f.node["ts"]?.int64Value ?? state.ts
-            state.cts = f.node["cts"]?.int64Value ?? state.ts
-            state.seen = true
-            books[topicKey] = state
-            if let current = matchTopic[key], let d = Self.depth(current), d >= depth, current != topicKey {
+        switch (topic, f.content) {
+        case (.orderbook(let depth, _), .book(let snapshot, let bids, let asks, let u, let seq, let ts, let cts)):
+            // In place: a copy out of the dictionary would copy the book's levels on every delta.
+            Self.update(&books[topicKey, default: TopicBook()], snapshot: snapshot, bids: bids, asks: asks,
+                        u: u, seq: seq, ts: ts, cts: cts)
+            if let current = matchTopic[key], current.key != topicKey, let d = current.depth, d >= depth {
                 return
             }
-            matchTopic[key] = topicKey
+            if matchTopic[key]?.key != topicKey { matchTopic[key] = (topicKey, Self.depth(topicKey)) }
             if !out.changed.contains(key) { out.changed.append(key) }
-        case .trade:
-            var prints: [TradePrint] = []
-            for item in f.node["data"]?.arrayValue ?? [] {
-                guard let p = item["p"]?.stringValue.flatMap(Fixed.init), let v = item["v"]?.stringValue.flatMap(Fixed.init),
-                      let s = item["S"]?.stringValue.flatMap(Side.init) else { continue }
-                prints.append(TradePrint(time: item["T"]?.int64Value ?? 0, price: p, size: v, takerSide: s,
-                                         id: item["i"]?.stringValue ?? "", tickDirection: item["L"]?.stringValue ?? "",
-                                         seq: item["seq"]?.int64Value ?? 0))
-            }
+        case (.trade, .trades(let prints)):
             guard let last = prints.last else { return }
             lastPrice[key] = last.price
             out.trades[key, default: []].append(contentsOf: prints)
             if !out.changed.contains(key) { out.changed.append(key) }
-        case .ticker:
-            guard let data = f.node["data"]?.objectValue else { return }
-            var merged = f.node["type"]?.stringValue == "delta" ? (tickers[topicKey] ?? []) : []
-            for (k, v) in data {
-                if let i = merged.firstIndex(where: { $0.0 == k }) { merged[i].1 = v } else { merged.append((k, v)) }
-            }
-            tickers[topicKey] = merged
-            tickerMeta[topicKey] = (f.node["cs"]?.int64Value ?? 0, f.node["ts"]?.int64Value ?? 0)
-            if let m = data.first(where: { $0.0 == "markPrice" })?.1.stringValue.flatMap(Fixed.init) { markPrice[key] = m }
-            if lastPrice[key] == nil, let l = data.first(where: { $0.0 == "lastPrice" })?.1.stringValue.flatMap(Fixed.init) {
-                lastPrice[key] = l
-            }
-        case .kline, .liquidation:
+        case (.ticker, .ticker(let delta, let fields, let cs, let ts, let mark, let last)):
+            if !delta { tickers[topicKey] = [] }
+            Self.merge(fields, into: &tickers[topicKey, default: []])
+            tickerMeta[topicKey] = (cs, ts)
+            if let mark { markPrice[key] = mark }
+            if lastPrice[key] == nil, let last { lastPrice[key] = last }
+        default:
             break
+        }
+    }
+
+    static func update(_ state: inout TopicBook, snapshot: Bool, bids: [BookLevel], asks: [BookLevel],
+                       u: Int64?, seq: Int64?, ts: Int64?, cts: Int64?) {
+        if snapshot {
+            state.book.replace(bids: bids, asks: asks)
+        } else {
+            for l in bids { state.book.set(.bid, price: l.price, size: l.size) }
+            for l in asks { state.book.set(.ask, price: l.price, size: l.size) }
+        }
+        state.u = u ?? state.u
+        state.seq = seq ?? state.seq
+        state.ts = ts ?? state.ts
+        state.cts = cts ?? state.ts
+        state.seen = true
+    }
+
+    /// A ticker's fields updated in place (a delta carries the changed ones), in first-seen order.
+    static func merge(_ data: [(String, JSONNode)], into merged: inout [(String, JSONNode)]) {
+        for (k, v) in data {
+            if let i = merged.firstIndex(where: { $0.0 == k }) { merged[i].1 = v } else { merged.append((k, v)) }
         }
     }
 
@@ -218,7 +255,7 @@ public struct ReplayFeed: Sendable {
 
     /// The book orders match against.
     public func book(_ key: MarketKey) -> OrderBook {
-        matchTopic[key].flatMap { books[$0]?.book } ?? OrderBook()
+        matchTopic[key].flatMap { books[$0.key]?.book } ?? OrderBook()
     }
 
     public func instrument(_ key: MarketKey) -> SimInstrument? { instruments.first { $0.key == key } }
