@@ -29,7 +29,7 @@ public struct ReplayOutcome: Sendable {
                                                 pace: pace, progress: progress)
         var folds = try InMemoryProjections()
         try folds.apply(store.events)
-        let figures = folds.digests().mapValues { ProjectionFigure(rows: $0.count, digest: $0.hex) }
+        let figures = try folds.digests().mapValues { ProjectionFigure(rows: $0.count, digest: $0.hex) }
         let lines = try store.events.enumerated().map { try EventLine.line($0.element, ordinal: $0.offset + 1) }
         return ReplayOutcome(result: result, lines: lines, projections: figures, logDigest: nil)
     }

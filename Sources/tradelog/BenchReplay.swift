@@ -70,6 +70,7 @@ struct BenchReplay: AsyncParsableCommand {
                 produced += out.count
                 if rounds == 0 { sample += out }
             }
+            try folds.fold()
             rounds += 1
         }
         let memorySeconds = (clock.now - t0).seconds
