@@ -51,12 +51,21 @@ public struct MarketView: Sendable {
     }
 
     public mutating func apply(_ t: TickerUpdated) {
-        let k = Self.key(t.category, t.symbol)
+        apply(category: t.category, symbol: t.symbol, bid: t.bid1Price, ask: t.ask1Price, last: t.lastPrice, mark: t.markPrice)
+    }
+
+    /// The same fold from a stored ticker's prices (the other fields are not built).
+    public mutating func apply(_ t: StoredTickerPrices) {
+        apply(category: t.category, symbol: t.symbol, bid: t.bid1Price, ask: t.ask1Price, last: t.lastPrice, mark: t.markPrice)
+    }
+
+    private mutating func apply(category: String, symbol: String, bid: Decimal?, ask: Decimal?, last: Decimal?, mark: Decimal?) {
+        let k = Self.key(category, symbol)
         var cur = tickers[k] ?? (BidAsk(bid: nil, ask: nil), nil, nil)
-        if let b = t.bid1Price, b > 0 { cur.bidAsk.bid = b }
-        if let a = t.ask1Price, a > 0 { cur.bidAsk.ask = a }
-        if let l = t.lastPrice, l > 0 { cur.last = l }
-        if let m = t.markPrice, m > 0 { cur.mark = m }
+        if let b = bid, b > 0 { cur.bidAsk.bid = b }
+        if let a = ask, a > 0 { cur.bidAsk.ask = a }
+        if let l = last, l > 0 { cur.last = l }
+        if let m = mark, m > 0 { cur.mark = m }
         tickers[k] = cur
     }
 

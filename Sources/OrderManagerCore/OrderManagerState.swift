@@ -129,6 +129,14 @@ public struct OrderManagerState: Sendable {
             position = max(position, e.globalPosition)
             return out
         }
+        // The next most frequent: only its prices are read.
+        if e.type == TickerUpdated.eventType, e.schemaVersion == TickerUpdated.schemaVersion,
+           let ticker = StoredTickerPrices(storedData: e.data) {
+            market.apply(ticker)
+            let out = repriceDue(category: ticker.category, symbol: ticker.symbol, now: Self.time(of: e), cause: e)
+            position = max(position, e.globalPosition)
+            return out
+        }
         guard Self.foldedTypes.contains(e.type),
               let payload = try? registry.decode(type: e.type, schemaVersion: e.schemaVersion, data: e.data) else { return [] }
         let t = Self.time(of: e)

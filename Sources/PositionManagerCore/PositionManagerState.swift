@@ -116,6 +116,12 @@ public struct PositionManagerState: Sendable {
         var out = Emitter(cause: e, now: now)
         snapshotIfDue(now: now, into: &out)
 
+        // A ticker of a market with a position: only its prices are read.
+        if ticker != nil, e.schemaVersion == TickerUpdated.schemaVersion, let p = StoredTickerPrices(storedData: e.data) {
+            mark(p.category, p.symbol, spot: ticker?.category == "spot", last: p.lastPrice, mark: p.markPrice)
+            flush(now: now, into: &out)
+            return out.events
+        }
         let payload: (any EventPayload)?
         if e.type == "ExchangeWalletSnapshot" {
             payload = try? CanonicalJSON.decoder.decode(ExchangeWalletUpdated.self, from: Data(e.data))
@@ -124,8 +130,7 @@ public struct PositionManagerState: Sendable {
         }
         switch payload {
         case let p as TickerUpdated:
-            let mark = ticker?.category == "spot" ? p.lastPrice : (p.markPrice ?? p.lastPrice)
-            if let mark { setMark(category: p.category, symbol: p.symbol, mark) }
+            mark(p.category, p.symbol, spot: ticker?.category == "spot", last: p.lastPrice, mark: p.markPrice)
         case let p as ExchangeExecution:
             fill(p.execution, kind: nil, into: &out)
         case let p as ExchangeNonTradeExecution:
@@ -183,6 +188,11 @@ public struct PositionManagerState: Sendable {
     static func quoteCoin(of symbol: String) -> String {
         ["USDT", "USDC", "USDE", "BTC", "ETH", "EUR", "BRL"].first { symbol.hasSuffix($0) && symbol.count > $0.count }
             ?? (symbol.hasSuffix("PERP") ? "USDC" : "USDT")
+    }
+
+    /// A ticker's price as the mark: spot marks at the last price, derivatives at the mark price (else the last).
+    mutating func mark(_ category: String, _ symbol: String, spot: Bool, last: Decimal?, mark: Decimal?) {
+        if let m = spot ? last : (mark ?? last) { setMark(category: category, symbol: symbol, m) }
     }
 
     mutating func setMark(category: String, symbol: String, _ mark: Decimal) {

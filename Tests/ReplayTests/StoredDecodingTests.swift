@@ -28,6 +28,10 @@ struct StoredDecodingTests {
             case TickerUpdated.eventType:
                 let fast = try #require(TickerUpdated.decodeStored(e.data))
                 #expect(fast == (try CanonicalJSON.decoder.decode(TickerUpdated.self, from: Data(e.data))))
+                let prices = try #require(StoredTickerPrices(storedData: e.data))
+                #expect([prices.symbol, prices.category] == [fast.symbol, fast.category])
+                #expect([prices.lastPrice, prices.markPrice, prices.bid1Price, prices.ask1Price]
+                    == [fast.lastPrice, fast.markPrice, fast.bid1Price, fast.ask1Price])
                 tickers += 1
             case OrderBookUpdated.eventType:
                 let fast = try #require(OrderBookUpdated.decodeStored(e.data))

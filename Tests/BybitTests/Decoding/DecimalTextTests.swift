@@ -115,6 +115,9 @@ struct StoredMarketDecoderTests {
         let fast = try #require(TickerUpdated.decodeStored(Array(Self.ticker.utf8)))
         #expect(fast == (try JSONDecoder().decode(TickerUpdated.self, from: Data(Self.ticker.utf8))))
         #expect(fast.lastPrice == Decimal(string: "87000.5") && fast.volume24h == nil)
+        let prices = try #require(StoredTickerPrices(storedData: Array(Self.ticker.utf8)))
+        #expect(prices == StoredTickerPrices(symbol: "BTCUSDT", category: "linear", lastPrice: fast.lastPrice, markPrice: nil,
+                                             bid1Price: fast.bid1Price, ask1Price: fast.ask1Price))
     }
 
     @Test("shapes it does not take are left to Codable", arguments: [
@@ -127,6 +130,16 @@ struct StoredMarketDecoderTests {
     ])
     func fallsBack(_ json: String) {
         #expect(TickerUpdated.decodeStored(Array(json.utf8)) == nil)
+        #expect(StoredTickerPrices(storedData: Array(json.utf8)) == nil)
+    }
+
+    @Test("the prices reader checks the members it does not build, as the full decoder does")
+    func pricesRefuseWhatTheDecoderRefuses() {
+        for bad in [#""volume24h":"1.5e3""#, #""fundingIntervalHour":99999999999999999999"#, #""tickDirection":7"#, #""ts":"1""#] {
+            let json = #"{"symbol":"BTCUSDT","category":"linear","lastPrice":"1",\#(bad)}"#
+            #expect(TickerUpdated.decodeStored(Array(json.utf8)) == nil, "\(bad)")
+            #expect(StoredTickerPrices(storedData: Array(json.utf8)) == nil, "\(bad)")
+        }
     }
 
     @Test("a stored book: levels as keys, the same payload as Codable")

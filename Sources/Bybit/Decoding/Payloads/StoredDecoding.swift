@@ -110,13 +110,22 @@ extension JSONView {
 
     /// A decimal string as ``DecimalText/decimal(_:)`` reads it; `null` and `""` are absent.
     func storedDecimal(_ i: Int) -> StoredValue<Decimal> {
+        switch storedDecimalKey(i) {
+        // The key is normalized like the canonical text `Decimal(string:)` reads, so its
+        // `Decimal` is the same value with the same representation.
+        case .value(let key): return .value(key.decimal)
+        case .absent: return .absent
+        case .unsupported: return .unsupported
+        }
+    }
+
+    /// ``storedDecimal(_:)`` as the key, before any `Decimal` is built.
+    func storedDecimalKey(_ i: Int) -> StoredValue<PriceKey> {
         switch kind(i) {
         case .null: return .absent
         case .string where node(i).flags == 0:
             if raw(i).isEmpty { return .absent }
-            // The key is normalized like the canonical text `Decimal(string:)` reads, so its
-            // `Decimal` is the same value with the same representation.
-            return storedKey(i).map { .value($0.decimal) } ?? .unsupported
+            return storedKey(i).map { .value($0) } ?? .unsupported
         default: return .unsupported
         }
     }
@@ -164,28 +173,38 @@ extension TickerUpdated: StoredDataDecodable {
         "predictedDeliveryPrice", "preOpenPrice", "preQty", "curPreListingPhase", "usdIndexPrice",
     ])
 
+    /// The members of stored ticker data by field index (strings, integers, decimals); a
+    /// decimal becomes a `Decimal` only where `builds` says so, the others are checked the
+    /// same way and left nil. Nil for any shape left to `Codable`, for both readers alike.
+    static func storedFields(_ v: JSONView, builds: (Int) -> Bool)
+        -> (strings: [String?], ints: [Int64?], decimals: [Decimal?], fundingIntervalHour: Int?)? {
+        var o = StoredObject()
+        var strings = [String?](repeating: nil, count: storedKeys.keys.count)
+        var ints = [Int64?](repeating: nil, count: storedKeys.keys.count)
+        var decimals = [Decimal?](repeating: nil, count: storedKeys.keys.count)
+        let whole = storedKeys.members(v) { f, value in
+            switch f {
+            case 0, 1, 4, 25, 33: strings[f] = o.optional(v.storedString(value))
+            case 2, 3, 18, 19: ints[f] = o.optional(v.storedInt64(value))
+            default:
+                let key = o.optional(v.storedDecimalKey(value))
+                if builds(f) { decimals[f] = key?.decimal }
+            }
+            return !o.unsupported
+        }
+        guard whole, strings[0] != nil, strings[1] != nil else { return nil }
+        var fundingIntervalHour: Int?
+        if let h = ints[19] {
+            guard let i = Int(exactly: h) else { return nil }
+            fundingIntervalHour = i
+        }
+        return (strings, ints, decimals, fundingIntervalHour)
+    }
+
     public static func decodeStored(_ data: [UInt8]) -> TickerUpdated? {
         StoredJSON.withObject(data) { v -> TickerUpdated? in
-            var o = StoredObject()
-            var strings = [String?](repeating: nil, count: storedKeys.keys.count)
-            var ints = [Int64?](repeating: nil, count: storedKeys.keys.count)
-            var decimals = [Decimal?](repeating: nil, count: storedKeys.keys.count)
-            let whole = storedKeys.members(v) { f, value in
-                switch f {
-                case 0, 1, 4, 25, 33: strings[f] = o.optional(v.storedString(value))
-                case 2, 3, 18, 19: ints[f] = o.optional(v.storedInt64(value))
-                default: decimals[f] = o.optional(v.storedDecimal(value))
-                }
-                return !o.unsupported
-            }
-            guard whole else { return nil }
-            guard let symbol = strings[0], let category = strings[1] else { return nil }
-            var fundingIntervalHour: Int?
-            if let h = ints[19] {
-                guard let i = Int(exactly: h) else { return nil }
-                fundingIntervalHour = i
-            }
-            let d = decimals
+            guard let (strings, ints, d, fundingIntervalHour) = storedFields(v, builds: { _ in true }),
+                  let symbol = strings[0], let category = strings[1] else { return nil }
             return TickerUpdated(
                 symbol: symbol, category: category, ts: ints[2], cs: ints[3], tickDirection: strings[4],
                 lastPrice: d[5], price24hPcnt: d[6], prevPrice24h: d[7], highPrice24h: d[8], lowPrice24h: d[9],
@@ -196,6 +215,38 @@ extension TickerUpdated: StoredDataDecodable {
                 basisRateYear: d[28], deliveryFeeRate: d[29], predictedDeliveryPrice: d[30], preOpenPrice: d[31],
                 preQty: d[32], curPreListingPhase: strings[33], usdIndexPrice: d[34])
         }
+    }
+}
+
+/// The prices of stored `TickerUpdated` data that the order and position managers fold (last,
+/// mark, best bid and ask), read without building the other thirty fields: a ticker is a
+/// third of the log. Nil exactly when ``TickerUpdated/decodeStored(_:)`` is nil (the same
+/// walk checks every member); otherwise its fields equal the decoded payload's.
+public struct StoredTickerPrices: Sendable, Hashable {
+    public var symbol: String
+    public var category: String
+    public var lastPrice: Decimal?
+    public var markPrice: Decimal?
+    public var bid1Price: Decimal?
+    public var ask1Price: Decimal?
+
+    public init?(storedData data: [UInt8]) {
+        guard let me = StoredJSON.withObject(data, { v -> StoredTickerPrices? in
+            guard let (strings, _, d, _) = TickerUpdated.storedFields(v, builds: { [5, 11, 21, 23].contains($0) }),
+                  let symbol = strings[0], let category = strings[1] else { return nil }
+            return StoredTickerPrices(symbol: symbol, category: category, lastPrice: d[5], markPrice: d[11],
+                                      bid1Price: d[21], ask1Price: d[23])
+        }) else { return nil }
+        self = me
+    }
+
+    init(symbol: String, category: String, lastPrice: Decimal?, markPrice: Decimal?, bid1Price: Decimal?, ask1Price: Decimal?) {
+        self.symbol = symbol
+        self.category = category
+        self.lastPrice = lastPrice
+        self.markPrice = markPrice
+        self.bid1Price = bid1Price
+        self.ask1Price = ask1Price
     }
 }
 
