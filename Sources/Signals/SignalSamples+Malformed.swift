@@ -1,4 +1,5 @@
 import Foundation
+import TradelogCore
 
 extension SignalSamples {
     /// `count` bodies that are all invalid by construction and pairwise distinct, each with

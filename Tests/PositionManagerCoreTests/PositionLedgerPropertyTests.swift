@@ -4,19 +4,6 @@ import PositionManagerCore
 import Testing
 import TradelogCore
 
-/// SplitMix64: a seeded generator whose output does not depend on the Swift version.
-struct Rng {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
-
 @Suite("Position ledger properties")
 struct PositionLedgerPropertyTests {
     static let tolerance = num("0.000000000000000001")
@@ -27,7 +14,7 @@ struct PositionLedgerPropertyTests {
     /// and the strategies' shares add up to the position.
     @Test("size = signed sum; realized + unrealized = MTM change − fees − funding; strategies sum to the position", arguments: 0..<40)
     func foldedSequences(seed: Int) throws {
-        var rng = Rng(state: UInt64(seed) &* 7919 &+ 17)
+        var rng = SplitMix64(seed: UInt64(seed) &* 7919 &+ 17)
         var log = PMLog()
         let strategies = ["alpha", "beta", ""]
         for (i, s) in strategies.enumerated() where !s.isEmpty {

@@ -1,3 +1,5 @@
+import TradelogCore
+
 /// Buy or Sell, as Bybit writes it.
 public enum Side: String, Sendable, Hashable {
     case buy = "Buy"

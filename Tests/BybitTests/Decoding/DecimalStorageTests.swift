@@ -1,21 +1,10 @@
 import Foundation
 import Testing
+import TradelogCore
 @testable import Bybit
 
 @Suite("Decimal storage and text")
 struct DecimalStorageTests {
-    /// SplitMix64, seeded: the same values on every run.
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func written(_ d: Decimal) -> String {
         var w = JSONWriter()
         w.number(d)
@@ -34,7 +23,7 @@ struct DecimalStorageTests {
     }
 
     @Test func textEqualsDescriptionOverSeededValuesAndArithmetic() throws {
-        var rng = Rng(state: 20261122)
+        var rng = SplitMix64(seed: 20261122)
         var fast = 0
         for _ in 0..<20_000 {
             let m = rng.next() >> (rng.next() % 64)

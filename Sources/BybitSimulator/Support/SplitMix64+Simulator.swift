@@ -1,26 +1,6 @@
-/// SplitMix64: a tiny, fast, seedable PRNG. The simulator never uses system randomness,
-/// so the same seed always produces the same market.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public private(set) var state: UInt64
+import TradelogCore
 
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..<bound` (bound > 0); the tiny modulo bias does not matter here.
-    public mutating func below(_ bound: Int) -> Int {
-        Int(next() % UInt64(max(1, bound)))
-    }
-
-    /// True with probability `percent`/100.
-    public mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-
+extension SplitMix64 {
     /// 128 random bits as a lowercase UUID string (version 4 layout), for linear trade ids.
     public mutating func uuidString() -> String {
         let a = next(), b = next()
