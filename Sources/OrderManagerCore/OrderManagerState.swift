@@ -121,19 +121,20 @@ public struct OrderManagerState: Sendable {
             position = max(position, e.globalPosition)
             return []
         }
-        // The most frequent event: its levels go straight into the book.
+        // The two most frequent events, read without building their payloads: a book's levels
+        // go straight into the book as keys, a ticker gives only its prices.
+        var moved: (category: String, symbol: String)?
         if e.type == OrderBookUpdated.eventType, e.schemaVersion == OrderBookUpdated.schemaVersion,
            let book = StoredOrderBook(storedData: e.data) {
             market.apply(book)
-            let out = repriceDue(category: book.category, symbol: book.symbol, now: Self.time(of: e), cause: e)
-            position = max(position, e.globalPosition)
-            return out
-        }
-        // The next most frequent: only its prices are read.
-        if e.type == TickerUpdated.eventType, e.schemaVersion == TickerUpdated.schemaVersion,
-           let ticker = StoredTickerPrices(storedData: e.data) {
+            moved = (book.category, book.symbol)
+        } else if e.type == TickerUpdated.eventType, e.schemaVersion == TickerUpdated.schemaVersion,
+                  let ticker = StoredTickerPrices(storedData: e.data) {
             market.apply(ticker)
-            let out = repriceDue(category: ticker.category, symbol: ticker.symbol, now: Self.time(of: e), cause: e)
+            moved = (ticker.category, ticker.symbol)
+        }
+        if let moved {
+            let out = repriceDue(category: moved.category, symbol: moved.symbol, now: Self.time(of: e), cause: e)
             position = max(position, e.globalPosition)
             return out
         }
