@@ -64,11 +64,7 @@ public struct GatewayConfiguration: Sendable {
             c.subscriptions = try parseSubscriptionList(list, source: "\(source) TRADELOG_GATEWAY_SUBSCRIPTIONS")
         }
         if let apiKey = env["TRADELOG_API_KEY"], !apiKey.isEmpty { c.apiKey = apiKey }
-        if let port = env["TRADELOG_API_PORT"] {
-            if port == "off" { c.apiPort = nil }
-            else if let p = Int(port), (0...65535).contains(p) { c.apiPort = p }
-            else { throw ConfigurationError(field: "TRADELOG_API_PORT", source: source, problem: "\(port.debugDescription) is not a port number or off") }
-        }
+        c.apiPort = try EnvironmentSetting.port(env, "TRADELOG_API_PORT", default: c.apiPort, source: source)
         if let host = env["TRADELOG_API_HOST"], !host.isEmpty { c.apiHost = host }
         if let b = env["TRADELOG_GATEWAY_BUFFER"] {
             guard let n = Int(b), n >= 1_000 else {

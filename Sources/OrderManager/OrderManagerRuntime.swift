@@ -39,13 +39,7 @@ public struct OrderManagerRuntime {
             default: config.venue = .simulator
             }
         }
-        var port: Int? = 8081
-        if let p = env["TRADELOG_ORDER_API_PORT"] {
-            if p == "off" { port = nil } else if let v = Int(p), (0...65535).contains(v) { port = v } else {
-                throw ConfigurationError(field: "TRADELOG_ORDER_API_PORT", source: "environment", problem: "\(p.debugDescription) is not a port number or off")
-            }
-        }
-        apiPort = port
+        apiPort = try EnvironmentSetting.port(env, "TRADELOG_ORDER_API_PORT", default: 8081, source: "environment")
         var logger = logger
         logger[metadataKey: "service"] = "order-manager"
         let log = EventLog(settings: settings.with(applicationName: "tradelog:order-manager"), logger: logger)
@@ -64,7 +58,7 @@ public struct OrderManagerRuntime {
         for p in [try OrdersProjection() as any Projection, try SignalOrderRelationshipsProjection()] {
             services.append(Subscription(name: p.checkpointName, settings: settings, consumer: .projection(p), logger: logger))
         }
-        if let port {
+        if let port = apiPort {
             let queries = PGConnection(settings: settings.with(applicationName: "tradelog:order-api"), logger: logger)
             let app = Application(
                 router: OrderAPI.router(engine: engine, service: service, queries: queries, apiKey: gateway.apiKey,

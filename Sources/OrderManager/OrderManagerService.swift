@@ -69,18 +69,10 @@ public final class OrderManagerService: Service, Sendable {
     }
 
     func work() async throws {
-        let lease = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):lease:\(options.name)"), logger: logger)
-        let listener = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):listen:\(options.name)"), logger: logger)
-        defer {
-            Task { await lease.close(); await listener.close() }
-        }
-        var backoff = options.backoff
-        while !Task.isCancelled {
-            do {
-                _ = try await LogFollowing.acquireLease("tradelog:\(options.name)", on: lease, retryEvery: .seconds(1), logger: logger,
-                                                        what: "order manager")
-                if options.useNotifications { try await listener.listen(EventLog.notifyChannel) }
-                try await engine.follow()
+        await LogFollowing.processorLoop(
+            name: options.name, what: "order manager", settings: settings, useNotifications: options.useNotifications,
+            idleWait: options.idleWait, backoff: options.backoff, logger: logger,
+            startUp: {
                 try await engine.loadInstruments(categories: options.categories)
                 let summary = try await engine.sync(trigger: "start", categories: options.categories)
                 await engine.goLive()
@@ -90,22 +82,8 @@ public final class OrderManagerService: Service, Sendable {
                     "sync.settled": "\(summary.settledIntents)", "sync.resent": "\(summary.resent)",
                     "sync.external": "\(summary.external)", "position": "\(position)",
                 ])
-                backoff.reset()
-                while !Task.isCancelled {
-                    try await engine.follow()
-                    await LogFollowing.waitForAppends(on: listener, useNotifications: options.useNotifications,
-                                                      timeout: options.idleWait, logger: logger)
-                }
-            } catch is CancellationError {
-                return
-            } catch {
-                if Task.isCancelled { return }
-                let delay = backoff.next()
-                logger.warning("order manager interrupted; retrying", metadata: ["error": "\(error)", "retry.in.ms": "\(delay)"])
-                await lease.close()
-                try? await Task.sleep(for: .milliseconds(delay))
-            }
-        }
+            },
+            follow: { _ = try await engine.follow() })
     }
 }
 

@@ -22,13 +22,7 @@ public struct PositionManagerRuntime {
     public init(settings: PGSettings, env: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) throws {
         let gateway = try GatewayConfiguration.fromEnvironment(env)
         let config = try PositionManagerConfig.fromEnvironment(env)
-        var port: Int? = 8082
-        if let p = env["TRADELOG_POSITION_API_PORT"] {
-            if p == "off" { port = nil } else if let v = Int(p), (0...65535).contains(v) { port = v } else {
-                throw ConfigurationError(field: "TRADELOG_POSITION_API_PORT", source: "environment", problem: "\(p.debugDescription) is not a port number or off")
-            }
-        }
-        apiPort = port
+        apiPort = try EnvironmentSetting.port(env, "TRADELOG_POSITION_API_PORT", default: 8082, source: "environment")
         var logger = logger
         logger[metadataKey: "service"] = "position-manager"
         let log = EventLog(settings: settings.with(applicationName: "tradelog:position-manager"), logger: logger)
@@ -44,7 +38,7 @@ public struct PositionManagerRuntime {
         for p in [try PositionsProjection() as any Projection, try PositionSnapshotsProjection()] {
             services.append(Subscription(name: p.checkpointName, settings: settings, consumer: .projection(p), logger: logger))
         }
-        if let port {
+        if let port = apiPort {
             let queries = PGConnection(settings: settings.with(applicationName: "tradelog:position-api"), logger: logger)
             services.append(Application(
                 router: PositionAPI.router(engine: engine, service: service, queries: queries, apiKey: gateway.apiKey),

@@ -42,19 +42,11 @@ public final class PositionManagerService: Service, Sendable {
     }
 
     func work() async throws {
-        let lease = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):lease:\(options.name)"), logger: logger)
-        let listener = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):listen:\(options.name)"), logger: logger)
-        defer {
-            Task { await lease.close(); await listener.close() }
-        }
-        var backoff = options.backoff
         var synced = false
-        while !Task.isCancelled {
-            do {
-                _ = try await LogFollowing.acquireLease("tradelog:\(options.name)", on: lease, retryEvery: .seconds(1), logger: logger,
-                                                        what: "position manager")
-                if options.useNotifications { try await listener.listen(EventLog.notifyChannel) }
-                try await engine.follow()
+        await LogFollowing.processorLoop(
+            name: options.name, what: "position manager", settings: settings, useNotifications: options.useNotifications,
+            idleWait: options.idleWait, backoff: options.backoff, logger: logger,
+            startUp: {
                 if !synced, engine.rest != nil {
                     let s = try await engine.sync(trigger: "start")
                     logger.info("position manager synced", metadata: [
@@ -64,21 +56,7 @@ public final class PositionManagerService: Service, Sendable {
                 synced = true
                 await engine.goLive()
                 ready.withLock { $0 = true }
-                backoff.reset()
-                while !Task.isCancelled {
-                    try await engine.follow()
-                    await LogFollowing.waitForAppends(on: listener, useNotifications: options.useNotifications,
-                                                      timeout: options.idleWait, logger: logger)
-                }
-            } catch is CancellationError {
-                return
-            } catch {
-                if Task.isCancelled { return }
-                let delay = backoff.next()
-                logger.warning("position manager interrupted; retrying", metadata: ["error": "\(error)", "retry.in.ms": "\(delay)"])
-                await lease.close()
-                try? await Task.sleep(for: .milliseconds(delay))
-            }
-        }
+            },
+            follow: { _ = try await engine.follow() })
     }
 }

@@ -14,3 +14,17 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { "\(source): \(field): \(problem)" }
 }
+
+/// Settings several services read from their environment alike.
+public enum EnvironmentSetting {
+    /// A listening port: a number in 0...65535, or `off` for none; absent gives `defaultPort`.
+    /// Anything else is a ``ConfigurationError`` naming `field`.
+    public static func port(_ env: [String: String], _ field: String, default defaultPort: Int?, source: String) throws -> Int? {
+        guard let text = env[field] else { return defaultPort }
+        if text == "off" { return nil }
+        guard let p = Int(text), (0...65535).contains(p) else {
+            throw ConfigurationError(field: field, source: source, problem: "\(text.debugDescription) is not a port number or off")
+        }
+        return p
+    }
+}

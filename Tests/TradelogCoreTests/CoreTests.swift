@@ -153,3 +153,22 @@ struct UUIDTextTests {
         }
     }
 }
+
+@Suite("Environment settings")
+struct EnvironmentSettingTests {
+    @Test("a port: a number, off, or the default; anything else names the field and the source")
+    func port() throws {
+        let field = "TRADELOG_X_API_PORT"
+        #expect(try EnvironmentSetting.port([:], field, default: 8081, source: "environment") == 8081)
+        #expect(try EnvironmentSetting.port([field: "off"], field, default: 8081, source: "environment") == nil)
+        #expect(try EnvironmentSetting.port([field: "0"], field, default: nil, source: "environment") == 0)
+        #expect(try EnvironmentSetting.port([field: "65535"], field, default: 8081, source: "environment") == 65535)
+        for bad in ["65536", "-1", "http", "", " 80"] {
+            #expect {
+                try EnvironmentSetting.port([field: bad], field, default: 8081, source: ".env")
+            } throws: { error in
+                "\(error)" == ".env: \(field): \(bad.debugDescription) is not a port number or off"
+            }
+        }
+    }
+}

@@ -201,7 +201,9 @@ struct RESTClientTests {
         try await withRESTStub(script: { req in
             switch req.path {
             case "/v5/position/list" where req.indexOnPath == 0:
-                let resetAt = req.receivedAtMs + 600
+                // Far enough ahead that a loaded machine still sends the other group's request
+                // before it (CI saw a wallet request 940 ms late with 600).
+                let resetAt = req.receivedAtMs + 2500
                 reset.set(resetAt)
                 return .ok(emptyPositionPage, remaining: 0, limit: 50, resetAtMs: resetAt)
             case "/v5/position/list":
