@@ -56,9 +56,13 @@ func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> I
 
 extension FrameDecoder {
     /// Ticker fields written as JSON strings as sent, never as decimals.
-    private static let tickerTextKeys: Set<String> = ["symbol", "tickDirection", "deliveryTime", "curPreListingPhase"]
+    private static let tickerTextKeys: [[UInt8]] = ["symbol", "tickDirection", "deliveryTime", "curPreListingPhase"].map { Array($0.utf8) }
     /// Ticker fields sent as strings of digits that are integers (ms times, hours).
-    private static let tickerIntegerKeys: Set<String> = ["nextFundingTime", "fundingIntervalHour"]
+    private static let tickerIntegerKeys: [[UInt8]] = ["nextFundingTime", "fundingIntervalHour"].map { Array($0.utf8) }
+
+    private static func isOne(of names: [[UInt8]], _ key: UnsafeRawBufferPointer) -> Bool {
+        names.contains { $0.count == key.count && $0.withUnsafeBytes { $0.elementsEqual(key) } }
+    }
 
     /// `tickers.{S}` → `TickerUpdated` with the full merged state, plus
     /// `FundingRateUpdated` on linear/inverse when the funding rate or next funding time changes.
@@ -87,10 +91,18 @@ extension FrameDecoder {
         topics[slot].ticker = nil
         if !isDelta { state.removeAllFields() }
         var k = data + 1
+        var fieldWriter = JSONWriter(capacity: 64)
         for _ in 0..<v.count(data) {
-            let keyBytes = v.decoded(k)
-            let value = Self.encodeTickerValue(v, k + 1, key: String(decoding: keyBytes, as: UTF8.self))
-            keyBytes.withUnsafeBytes { state.set($0, value) }
+            if v.node(k).flags & JSONNode.escaped == 0 {
+                // Most keys: their bytes as they sit in the frame.
+                let key = v.raw(k)
+                state.set(key, Self.encodeTickerValue(v, k + 1, key: key, writer: &fieldWriter))
+            } else {
+                let keyBytes = v.decoded(k)
+                keyBytes.withUnsafeBytes { key in
+                    state.set(key, Self.encodeTickerValue(v, k + 1, key: key, writer: &fieldWriter))
+                }
+            }
             k = v.next(k + 1)
         }
 
@@ -154,17 +166,18 @@ extension FrameDecoder {
         topics[slot].ticker = state
     }
 
-    /// The encoded value of one ticker field; nil when absent (`""` or null).
-    private static func encodeTickerValue(_ v: JSONView, _ i: Int, key: String) -> [UInt8]? {
-        var w = JSONWriter(capacity: 24)
+    /// The encoded value of one ticker field; nil when absent (`""` or null). `writer` is
+    /// scratch space kept across the fields of a frame.
+    private static func encodeTickerValue(_ v: JSONView, _ i: Int, key: UnsafeRawBufferPointer, writer w: inout JSONWriter) -> [UInt8]? {
+        w.reset()
         switch v.kind(i) {
         case .null:
             return nil
         case .string:
             if v.isEmptyString(i) { return nil }
-            if tickerTextKeys.contains(key) {
+            if isOne(of: tickerTextKeys, key) {
                 w.string(v, i)
-            } else if tickerIntegerKeys.contains(key), let n = v.int64(i) {
+            } else if isOne(of: tickerIntegerKeys, key), let n = v.int64(i) {
                 w.int(n)
             } else if !w.decimal(v, i) {
                 w.string(v, i)
@@ -172,7 +185,7 @@ extension FrameDecoder {
         case .number:
             if !w.number(v.raw(i)) { w.raw(v.raw(i)) }
         default:
-            try? writeCanonicalValue(v, i, policy: .verbatim, key: key, parentKey: nil, into: &w)
+            try? writeCanonicalValue(v, i, policy: .verbatim, key: String(decoding: key, as: UTF8.self), parentKey: nil, into: &w)
         }
         return w.take()
     }
