@@ -14,6 +14,7 @@ public struct JSONDocument: Sendable {
 
     public init(parsing bytes: [UInt8]) throws(JSONParseError) {
         var storage = [JSONNode]()
+        storage.reserveCapacity(bytes.count / 6 + 8)
         let result = bytes.withUnsafeBytes { raw -> Result<Int, JSONParseError> in
             do throws(JSONParseError) {
                 return .success(try JSONParser.parse(raw, into: &storage))
@@ -52,15 +53,25 @@ public struct JSONDocument: Sendable {
         /// The member named `key`, when this is an object.
         public subscript(key: String) -> Value? {
             guard kind == .object else { return nil }
-            let wanted = Array(key.utf8)
-            var k = index + 1
-            for _ in 0..<count {
-                if Value(document: document, index: k).stringBytes == wanted {
-                    return Value(document: document, index: k + 1)
+            var key = key
+            return key.withUTF8 { wanted -> Value? in
+                var k = index + 1
+                for _ in 0..<count {
+                    let n = document.nodes[k]
+                    let matches: Bool
+                    if n.flags & JSONNode.escaped == 0 {
+                        // Most keys: compared where they sit, without a copy.
+                        matches = Int(n.end - n.start) == wanted.count && document.bytes.withUnsafeBufferPointer {
+                            UnsafeBufferPointer(rebasing: $0[Int(n.start)..<Int(n.end)]).elementsEqual(wanted)
+                        }
+                    } else {
+                        matches = Value(document: document, index: k).stringBytes?.elementsEqual(wanted) ?? false
+                    }
+                    if matches { return Value(document: document, index: k + 1) }
+                    k = Int(document.nodes[k + 1].next)
                 }
-                k = Int(document.nodes[k + 1].next)
+                return nil
             }
-            return nil
         }
 
         /// The element at `position`, when this is an array.
