@@ -24,6 +24,15 @@ struct JSONParserTests {
         #expect(root.members.map(\.key) == ["a", "b", "d"])
     }
 
+    @Test func findsMembersByKeyEscapedOrNot() throws {
+        let doc = try JSONDocument(parsing: #"{"ab": 1, "a\u0062c": 2, "é": 3, "a": 4, "ab": 5}"#)
+        #expect(doc.root["ab"]?.int64 == 1)  // the first of a repeated key
+        #expect(doc.root["abc"]?.int64 == 2)
+        #expect(doc.root["é"]?.int64 == 3)
+        #expect(doc.root["a"]?.int64 == 4)
+        #expect(doc.root["abcd"] == nil && doc.root[""] == nil)
+    }
+
     @Test func unescapesStringsIncludingSurrogatePairs() throws {
         let doc = try JSONDocument(parsing: #"["\u00e9\n\t\/\\ \ud83d\ude00 \ud800x", "é€😀"]"#)
         #expect(doc.root[0]?.string == "é\n\t/\\ 😀 \u{FFFD}x")
