@@ -232,7 +232,7 @@ public struct StoredTickerPrices: Sendable, Hashable {
 
     public init?(storedData data: [UInt8]) {
         guard let me = StoredJSON.withObject(data, { v -> StoredTickerPrices? in
-            guard let (strings, _, d, _) = TickerUpdated.storedFields(v, builds: { [5, 11, 21, 23].contains($0) }),
+            guard let (strings, _, d, _) = TickerUpdated.storedFields(v, builds: { $0 == 5 || $0 == 11 || $0 == 21 || $0 == 23 }),
                   let symbol = strings[0], let category = strings[1] else { return nil }
             return StoredTickerPrices(symbol: symbol, category: category, lastPrice: d[5], markPrice: d[11],
                                       bid1Price: d[21], ask1Price: d[23])
