@@ -229,7 +229,10 @@ public struct StoredTickerPrices: Sendable, Hashable {
     public var markPrice: Decimal?
     public var bid1Price: Decimal?
     public var ask1Price: Decimal?
+}
 
+// In an extension, so the memberwise initializer stays.
+extension StoredTickerPrices {
     public init?(storedData data: [UInt8]) {
         guard let me = StoredJSON.withObject(data, { v -> StoredTickerPrices? in
             guard let (strings, _, d, _) = TickerUpdated.storedFields(v, builds: { $0 == 5 || $0 == 11 || $0 == 21 || $0 == 23 }),
@@ -238,15 +241,6 @@ public struct StoredTickerPrices: Sendable, Hashable {
                                       bid1Price: d[21], ask1Price: d[23])
         }) else { return nil }
         self = me
-    }
-
-    init(symbol: String, category: String, lastPrice: Decimal?, markPrice: Decimal?, bid1Price: Decimal?, ask1Price: Decimal?) {
-        self.symbol = symbol
-        self.category = category
-        self.lastPrice = lastPrice
-        self.markPrice = markPrice
-        self.bid1Price = bid1Price
-        self.ask1Price = ask1Price
     }
 }
 
