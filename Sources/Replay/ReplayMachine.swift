@@ -68,6 +68,37 @@ public struct ReplayCounters: Sendable, Hashable, Codable {
     public var resyncs = 0
 }
 
+/// A recording read for replay: its entries, and the simulated venue's feed of its public
+/// frames (each frame parsed once, however many replays play it).
+public struct ReplayRecording: Sendable {
+    public let entries: [RecordEntry]
+    let feed: ReplayFeed
+    let venueConfiguration: SimulatorConfiguration
+    /// The recording has the gateway's wallet loads (a live recording): snapshots at those times, not at the start.
+    let walletLoadsRecorded: Bool
+
+    public init(entries: [RecordEntry]) throws {
+        self.entries = entries
+        walletLoadsRecorded = entries.contains { $0.kind == .rest && $0.path == GatewayService.walletPath }
+        var configured: [SimInstrument] = []
+        var seen: Set<String> = []
+        for e in entries where e.kind == .frame {
+            guard let ch = e.channel, let c = SimCategory(rawValue: ch), let topic = ReplayMachine.topic(of: e.text ?? ""),
+                  seen.insert("\(ch)/\(topic)").inserted,
+                  let p = PublicTopic.parse(topic, category: c) else { continue }
+            if !configured.contains(where: { $0.key == MarketKey(c, p.symbol) }) {
+                configured.append(SimInstrument.defaults(symbol: p.symbol, category: c))
+            }
+        }
+        var config = SimulatorConfiguration()
+        config.source = .fixture(path: "<recording>", speed: .asFastAsPossible)
+        config.instruments = configured.sorted { $0.key < $1.key }
+        config.accounts = [SimulatorAccount(apiKey: ReplayMachine.credentials.apiKey, secret: ReplayMachine.credentials.secret)]
+        venueConfiguration = config
+        feed = try ReplayFeed(entries: entries, configured: config.instruments)
+    }
+}
+
 /// The replay of one recording, entry by entry, on the recording's clock: the gateway's
 /// decoders, the signal intake's parser, the order manager's decisions and fold, the
 /// simulator's venue matching our orders against the recorded book, and the position
@@ -103,26 +134,18 @@ public struct ReplayMachine {
     ///   - entries: the whole recording (the venue's book is built from its public frames).
     ///   - categories: the categories whose instruments the order manager loads.
     public init(entries: [RecordEntry], settings: ReplaySettings, categories: [RESTCategory]) throws {
+        try self.init(recording: ReplayRecording(entries: entries), settings: settings, categories: categories)
+    }
+
+    /// A replay of a recording read once (``ReplayRecording``): each machine plays its own copy
+    /// of the venue's feed from the start.
+    public init(recording: ReplayRecording, settings: ReplaySettings, categories: [RESTCategory]) throws {
         self.settings = settings
         self.categories = categories
-        walletLoadsRecorded = entries.contains { $0.kind == .rest && $0.path == GatewayService.walletPath }
+        walletLoadsRecorded = recording.walletLoadsRecorded
         orders = OrderManagerState(config: settings.orderManager)
         positions = PositionManagerState(config: settings.positionManager)
-        var configured: [SimInstrument] = []
-        var seen: Set<String> = []
-        for e in entries where e.kind == .frame {
-            guard let ch = e.channel, let c = SimCategory(rawValue: ch), let topic = Self.topic(of: e.text ?? ""),
-                  seen.insert("\(ch)/\(topic)").inserted,
-                  let p = PublicTopic.parse(topic, category: c) else { continue }
-            if !configured.contains(where: { $0.key == MarketKey(c, p.symbol) }) {
-                configured.append(SimInstrument.defaults(symbol: p.symbol, category: c))
-            }
-        }
-        var config = SimulatorConfiguration()
-        config.source = .fixture(path: "<recording>", speed: .asFastAsPossible)
-        config.instruments = configured.sorted { $0.key < $1.key }
-        config.accounts = [SimulatorAccount(apiKey: Self.credentials.apiKey, secret: Self.credentials.secret)]
-        venue = try config.makeVenue(startMs: 0, replayEntries: entries)
+        venue = try recording.venueConfiguration.makeVenue(startMs: 0, replayFeed: recording.feed)
     }
 
     /// The `"topic"` of a public frame, found without parsing the whole frame.

@@ -24,8 +24,14 @@ public struct ReplayOutcome: Sendable {
 
     public static func memory(entries: [RecordEntry], settings: ReplaySettings, categories: [RESTCategory], pace: ReplayPace = .max,
                        progress: ((Int, Int, Int) -> Void)? = nil) async throws -> ReplayOutcome {
+        try await memory(recording: ReplayRecording(entries: entries), settings: settings, categories: categories, pace: pace,
+                         progress: progress)
+    }
+
+    public static func memory(recording: ReplayRecording, settings: ReplaySettings, categories: [RESTCategory],
+                              pace: ReplayPace = .max, progress: ((Int, Int, Int) -> Void)? = nil) async throws -> ReplayOutcome {
         var store = MemoryReplayStore()
-        let result = try await ReplayRunner.run(entries: entries, settings: settings, categories: categories, store: &store,
+        let result = try await ReplayRunner.run(recording: recording, settings: settings, categories: categories, store: &store,
                                                 pace: pace, progress: progress)
         var folds = try InMemoryProjections()
         try folds.apply(store.events)

@@ -95,7 +95,17 @@ public enum ReplayRunner {
         entries: [RecordEntry], settings: ReplaySettings, categories: [RESTCategory], store: inout S,
         pace: ReplayPace = .max, progress: ((Int, Int, Int) -> Void)? = nil
     ) async throws -> ReplayResult {
-        var machine = try ReplayMachine(entries: entries, settings: settings, categories: categories)
+        try await run(recording: ReplayRecording(entries: entries), settings: settings, categories: categories, store: &store,
+                      pace: pace, progress: progress)
+    }
+
+    /// The same, for a recording read once and replayed more than once.
+    public static func run<S: ReplayStore>(
+        recording: ReplayRecording, settings: ReplaySettings, categories: [RESTCategory], store: inout S,
+        pace: ReplayPace = .max, progress: ((Int, Int, Int) -> Void)? = nil
+    ) async throws -> ReplayResult {
+        let entries = recording.entries
+        var machine = try ReplayMachine(recording: recording, settings: settings, categories: categories)
         var digest = LogDigest()
         var types: [String: Int] = [:]
         let clock = ContinuousClock()

@@ -14,7 +14,8 @@ struct BenchReplay: AsyncParsableCommand {
         discussion: """
             1. In memory, one core: the bundled linear session through the replay (decoders, books, \
             order and position folds, the venue) and the in-memory projections, repeated until \
-            --events events. 2. The session's events (repeated with fresh ids until --pg-events) \
+            --events events (the recording is read, and the venue's feed of its frames parsed, once \
+            before the clock starts). 2. The session's events (repeated with fresh ids until --pg-events) \
             appended to a scratch database, then read back raw (SELECT of the same rows) and \
             replayed into every projection (batches of 5000 from the log's forward reader, which \
             reads the next batch while one is applied; one transaction per batch with the checkpoints), \
@@ -59,10 +60,12 @@ struct BenchReplay: AsyncParsableCommand {
         var rounds = 0
         var sample: [RecordedEvent] = []
         let clock = ContinuousClock()
+        // Read once, like the fixture's entries: the venue's feed of the recorded frames.
+        let recording = try ReplayRecording(entries: entries)
         let t0 = clock.now
         let target = run.contains("memory") ? events : 0
         while produced < target || rounds == 0 {
-            var machine = try ReplayMachine(entries: entries, settings: settings, categories: categories)
+            var machine = try ReplayMachine(recording: recording, settings: settings, categories: categories)
             var folds = try InMemoryProjections()
             for e in entries {
                 let out = machine.feed(e)

@@ -54,8 +54,9 @@ struct ReplayCommand: AsyncParsableCommand {
             let other = try ReplaySettings.load(path: config)
             var a = MemoryReplayStore()
             var b = MemoryReplayStore()
-            _ = try await ReplayRunner.run(entries: entries, settings: recorded, categories: categories, store: &a)
-            _ = try await ReplayRunner.run(entries: entries, settings: other, categories: categories, store: &b)
+            let recording = try ReplayRecording(entries: entries)
+            _ = try await ReplayRunner.run(recording: recording, settings: recorded, categories: categories, store: &a)
+            _ = try await ReplayRunner.run(recording: recording, settings: other, categories: categories, store: &b)
             let changes = WhatIf.diff(recorded: a.events, other: b.events)
             print(WhatIf.report(changes, recordedName: "recorded", otherName: URL(fileURLWithPath: config).lastPathComponent))
             return
