@@ -5,7 +5,8 @@ import Foundation
 /// instrument's quote (settle) coin; quantities are in the base coin.
 ///
 /// The open cost is kept rather than the average entry, so a fill that grows a position
-/// adds exactly `qty × price` and the average is only computed when read. A fill against
+/// adds exactly `qty × price`; the average is divided out once per change (every view of
+/// the position reads it, and a `Decimal` division costs far more than the rest). A fill against
 /// the position first closes (realizing `closed × (price − entry)` with the sign of the
 /// position), and what is left of it opens the other way at the fill's price.
 public struct PositionLedger: Sendable, Hashable, Codable {
@@ -22,13 +23,18 @@ public struct PositionLedger: Sendable, Hashable, Codable {
     /// Fills folded.
     public private(set) var fills: Int = 0
 
+    /// The average entry price of the open part (`openCost / signedSize`); nil when flat.
+    public private(set) var averageEntryPrice: Decimal?
+
     public init() {}
 
     public var isFlat: Bool { signedSize == 0 }
     public var size: Decimal { abs(signedSize) }
 
-    /// The average entry price of the open part; nil when flat.
-    public var averageEntryPrice: Decimal? { signedSize == 0 ? nil : openCost / signedSize }
+    /// After a change of the size or the open cost.
+    private mutating func settle() {
+        averageEntryPrice = signedSize == 0 ? nil : openCost / signedSize
+    }
 
     /// Realized PnL net of fees and funding, as Bybit's `cumRealisedPnl` counts it.
     public var realizedPnl: Decimal { closedPnl - fees - funding }
@@ -43,13 +49,13 @@ public struct PositionLedger: Sendable, Hashable, Codable {
         fills += 1
         fees += fee
         let q = buy ? qty : -qty
-        guard signedSize != 0, (signedSize > 0) != (q > 0) else {
+        guard let entry = averageEntryPrice, (signedSize > 0) != (q > 0) else {
             signedSize += q
             openCost += q * price
+            settle()
             return 0
         }
         let closing = min(qty, size)
-        let entry = openCost / signedSize
         // Closing a long at `price` realizes (price − entry) per unit; a short, the reverse.
         let realized = (price - entry) * (signedSize > 0 ? closing : -closing)
         closedPnl += realized
@@ -66,6 +72,7 @@ public struct PositionLedger: Sendable, Hashable, Codable {
             signedSize = buy ? opening : -opening
             openCost = signedSize * price
         }
+        settle()
         return realized
     }
 
@@ -77,5 +84,6 @@ public struct PositionLedger: Sendable, Hashable, Codable {
     public mutating func adopt(signedSize: Decimal, entryPrice: Decimal?) {
         self.signedSize = signedSize
         openCost = signedSize == 0 ? 0 : signedSize * (entryPrice ?? (averageEntryPrice ?? 0))
+        settle()
     }
 }

@@ -38,8 +38,9 @@ public struct PositionManagerState: Sendable {
     var records: [PositionKey: PositionRecord] = [:]
     /// Marks by `category/symbol`.
     var marks: [String: Decimal] = [:]
-    /// `category/symbol` whose ticker matters (a position's, or a quote coin's USDT price).
-    var interest: Set<String> = []
+    /// The ticker streams that matter (a position's market, or a quote coin's USDT price), with
+    /// their market: one lookup per ticker in the log.
+    var interest: [String: (category: String, symbol: String)] = [:]
     var instruments: [String: InstrumentRules] = [:]
     var strategyByLink: [String: (strategy: String, signal: String, trace: String?)] = [:]
     var positionIdxByOrder: [String: Int] = [:]
@@ -107,7 +108,7 @@ public struct PositionManagerState: Sendable {
         var ticker: (category: String, symbol: String)?
         if e.type == TickerUpdated.eventType {
             // Most of the log's tickers concern no position: skip them before decoding.
-            guard let t = Self.tickerStream(e.stream), interest.contains("\(t.category)/\(t.symbol)") else { return [] }
+            guard let t = interest[e.stream] else { return [] }
             ticker = t
         }
         let t = e.metadata.exchangeTime ?? e.metadata.receiveTime ?? e.recordedAt
@@ -161,12 +162,9 @@ public struct PositionManagerState: Sendable {
         return out.events
     }
 
-    static func tickerStream(_ stream: String) -> (category: String, symbol: String)? {
-        // market.{category}.ticker-{SYMBOL}
-        guard stream.hasPrefix("market."), let dash = stream.firstIndex(of: "-") else { return nil }
-        let head = stream[stream.index(stream.startIndex, offsetBy: 7)..<dash]
-        guard head.hasSuffix(".ticker") else { return nil }
-        return (String(head.dropLast(7)), String(stream[stream.index(after: dash)...]))
+    /// `market.{category}.ticker-{SYMBOL}`, the gateway's stream of a market's tickers.
+    mutating func interested(_ category: String, _ symbol: String) {
+        interest["market.\(category).ticker-\(symbol)"] = (category, symbol)
     }
 
     // MARK: inputs
@@ -177,10 +175,10 @@ public struct PositionManagerState: Sendable {
         let base = instruments["\(key.category)/\(key.symbol)"]?.baseCoin ?? String(key.symbol.dropLast(quote.count))
         let r = PositionRecord(key: key, quoteCoin: quote, baseCoin: base)
         records[key] = r
-        interest.insert("\(key.category)/\(key.symbol)")
+        interested(key.category, key.symbol)
         if quote != "USDT" {
-            interest.insert("linear/\(quote)USDT")
-            interest.insert("spot/\(quote)USDT")
+            interested("linear", "\(quote)USDT")
+            interested("spot", "\(quote)USDT")
         }
         return r
     }

@@ -79,4 +79,20 @@ struct PositionLedgerPropertyTests {
         #expect(l.realizedPnl == 15 - num("0.2") - num("0.3"))
         #expect(l.fills == 5)
     }
+
+    @Test("the average entry kept through fills and adoptions is always the open cost over the size", arguments: 0..<20)
+    func averageEntryKept(seed: Int) {
+        var rng = SplitMix64(seed: UInt64(seed) &+ 101)
+        var l = PositionLedger()
+        for _ in 0..<80 {
+            if rng.below(12) == 0 {
+                l.adopt(signedSize: Decimal(rng.below(4001) - 2000) / 1000,
+                        entryPrice: rng.below(3) == 0 ? nil : Decimal(9000 + rng.below(2001)) / 100)
+            } else {
+                l.fill(buy: rng.below(2) == 0, qty: Decimal(1 + rng.below(2000)) / 1000,
+                       price: Decimal(9000 + rng.below(2001)) / 7, fee: 0)
+            }
+            #expect(l.averageEntryPrice == (l.signedSize == 0 ? nil : l.openCost / l.signedSize))
+        }
+    }
 }
