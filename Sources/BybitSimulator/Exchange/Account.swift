@@ -29,7 +29,10 @@ public struct Account: Sendable {
     public let uid: Int64
     public var leverage: Int
     public internal(set) var coins: [String: CoinBalance]
-    public internal(set) var orders: [String: SimOrder] = [:]
+    /// Every order by id (changed through ``store(_:)`` only, which keeps `openOrderIDs`).
+    public private(set) var orders: [String: SimOrder] = [:]
+    /// The ids of the open orders: the market's every move looks only at these.
+    public private(set) var openOrderIDs: Set<String> = []
     /// `category/orderLinkId` → orderId: a link id is used once per account and category.
     var linkIds: [String: String] = [:]
     public internal(set) var executions: [SimExecution] = []
@@ -46,6 +49,18 @@ public struct Account: Sendable {
         self.uid = uid
         self.leverage = leverage
         self.coins = coins.mapValues { CoinBalance(walletBalance: $0) }
+    }
+
+    /// Keeps `order` under its id, and whether it is open.
+    mutating func store(_ order: SimOrder) {
+        orders[order.orderId] = order
+        if order.isOpen { openOrderIDs.insert(order.orderId) } else { openOrderIDs.remove(order.orderId) }
+    }
+
+    /// The open orders of one market, in creation order.
+    func openOrders(_ category: SimCategory, _ symbol: String) -> [SimOrder] {
+        openOrderIDs.compactMap { id in orders[id].flatMap { $0.category == category && $0.symbol == symbol ? $0 : nil } }
+            .sorted { $0.sequence < $1.sequence }
     }
 
     /// Orders sorted by creation, newest first.

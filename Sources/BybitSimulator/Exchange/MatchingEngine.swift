@@ -160,7 +160,7 @@ public struct MatchingEngine: Sendable {
         var update = AccountUpdate(apiKey: account.apiKey, category: r.category, symbol: r.symbol)
         update.walletChanged = true
         execute(&order, account: &account, market: market, now: now, update: &update)
-        account.orders[orderId] = order
+        account.store(order)
         update.orders = [order]
         if r.category == .linear { update.position = account.position(r.symbol, now: now) }
         return (order, update)
@@ -427,7 +427,7 @@ public struct MatchingEngine: Sendable {
         var update = AccountUpdate(apiKey: account.apiKey, category: category, symbol: symbol)
         update.walletChanged = true
         execute(&order, account: &account, market: market, now: now, update: &update)
-        account.orders[id] = order
+        account.store(order)
         update.orders = [order]
         if category == .linear { update.position = account.position(symbol, now: now) }
         return (order, update)
@@ -442,7 +442,7 @@ public struct MatchingEngine: Sendable {
         guard let id = find(account, category: category, symbol: symbol, orderId: orderId, orderLinkId: orderLinkId),
               var order = account.orders[id], order.isOpen else { throw Self.notFound(category) }
         cancelOpen(&order, account: &account, now: now)
-        account.orders[id] = order
+        account.store(order)
         var update = AccountUpdate(apiKey: account.apiKey, category: category, symbol: order.symbol)
         update.orders = [order]
         update.walletChanged = true
@@ -467,7 +467,7 @@ public struct MatchingEngine: Sendable {
             if let baseCoin, Self.baseCoin(o) != baseCoin { continue }
             if let settleCoin, Self.quoteCoin(o) != settleCoin { continue }
             cancelOpen(&o, account: &account, now: now)
-            account.orders[o.orderId] = o
+            account.store(o)
             var u = bySymbol[o.symbol] ?? AccountUpdate(apiKey: account.apiKey, category: category, symbol: o.symbol)
             u.orders.append(o)
             u.walletChanged = true
@@ -486,9 +486,7 @@ public struct MatchingEngine: Sendable {
     /// at the order's price). Returns nil when nothing happened.
     public func onMarket(account: inout Account, market: MarketContext, trades: [TradePrint], now: Int64) -> AccountUpdate? {
         let i = market.instrument
-        let open = account.orders.values
-            .filter { $0.isOpen && $0.category == i.category && $0.symbol == i.symbol && !$0.quoteQty }
-            .sorted { $0.sequence < $1.sequence }
+        let open = account.openOrders(i.category, i.symbol).filter { !$0.quoteQty }
         guard !open.isEmpty else { return nil }
         var update = AccountUpdate(apiKey: account.apiKey, category: i.category, symbol: i.symbol)
         for var order in open {
@@ -515,7 +513,7 @@ public struct MatchingEngine: Sendable {
             }
             guard touched else { continue }
             reconcileReserve(&order, account: &account, now: now)
-            account.orders[order.orderId] = order
+            account.store(order)
             update.orders.append(order)
         }
         guard !update.orders.isEmpty else { return nil }

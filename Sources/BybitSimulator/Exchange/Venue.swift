@@ -64,7 +64,7 @@ public struct Venue: Sendable {
 
     /// Lets resting orders react to what the feed just did.
     public mutating func match(_ output: FeedOutput, now: Int64) -> [AccountUpdate] {
-        guard !output.changed.isEmpty, accounts.values.contains(where: { $0.orders.values.contains { $0.isOpen } }) else { return [] }
+        guard !output.changed.isEmpty, accounts.values.contains(where: { !$0.openOrderIDs.isEmpty }) else { return [] }
         var updates: [AccountUpdate] = []
         for key in output.changed {
             guard let ctx = context(key) else { continue }

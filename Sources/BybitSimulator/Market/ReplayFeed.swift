@@ -11,16 +11,28 @@ public enum ReplaySpeed: Sendable, Hashable {
 /// forwarded byte for byte; the books, tickers and prints they carry are kept so that late
 /// subscribers get a snapshot and orders match against the played book.
 public struct ReplayFeed: Sendable {
-    struct Frame: Sendable {
-        var t: Int64
-        var category: SimCategory
-        var topic: String
+    /// A class: the feed's frames never change once built, and playing one then takes one
+    /// reference, not one per member.
+    final class Frame: Sendable {
+        let t: Int64
+        let category: SimCategory
+        let topic: String
         /// `topic` parsed (once per distinct topic, when the feed is built).
-        var parsed: PublicTopic?
+        let parsed: PublicTopic?
         /// `category/topic`, the key of the topic's book.
-        var topicKey: String
-        var bytes: [UInt8]
-        var content: Content
+        let topicKey: String
+        let bytes: [UInt8]
+        let content: Content
+
+        init(t: Int64, category: SimCategory, topic: String, parsed: PublicTopic?, topicKey: String, bytes: [UInt8], content: Content) {
+            self.t = t
+            self.category = category
+            self.topic = topic
+            self.parsed = parsed
+            self.topicKey = topicKey
+            self.bytes = bytes
+            self.content = content
+        }
     }
 
     /// What playing a frame needs of it, read from the parsed frame once, when the feed is

@@ -104,6 +104,13 @@ struct MatchingTests {
         #expect(a.orders[sell.orderId]!.cumExecQty == fx("0.1"))
         #expect(a.orders[sell.orderId]!.status == .partiallyFilled)
         #expect(engine.onMarket(account: &a, market: linearMarket(), trades: [], now: 4_000) == nil)
+        #expect(a.openOrderIDs == [buy.orderId, sell.orderId])
+        // The asks come down through the rest of our bid: it fills and leaves the open set.
+        let through = linearMarket(asks: [("64990", "1"), ("65000", "1")])
+        let u3 = try #require(engine.onMarket(account: &a, market: through, trades: [], now: 5_000))
+        #expect(u3.orders.map(\.orderId) == [buy.orderId] && a.orders[buy.orderId]!.status == .filled)
+        #expect(a.openOrderIDs == [sell.orderId])
+        #expect(a.openOrderIDs == Set(a.orders.values.filter(\.isOpen).map(\.orderId)))
     }
 
     @Test func realisedPnlOnClose() throws {
