@@ -114,7 +114,11 @@ public struct OrderManagerState: Sendable {
     // MARK: fold
 
     /// Folds one event; returns what it derives (lifecycle and fill events, re-price intents).
-    public mutating func apply(_ e: RecordedEvent) -> [DerivedEvent] {
+    public mutating func apply(_ e: RecordedEvent) -> [DerivedEvent] { apply(e, prices: nil) }
+
+    /// The same, with a ticker's prices already read from `e` by the caller (a replay reads
+    /// them once for both folds); nil reads them here.
+    public mutating func apply(_ e: RecordedEvent, prices: StoredTickerPrices?) -> [DerivedEvent] {
         // The gateway's REST wallet snapshot has the wallet frame's field names.
         if e.type == "ExchangeWalletSnapshot" {
             if let w = try? CanonicalJSON.decoder.decode(ExchangeWalletUpdated.self, from: Data(e.data)) { account.apply(w) }
@@ -129,7 +133,7 @@ public struct OrderManagerState: Sendable {
             market.apply(book)
             moved = (book.category, book.symbol)
         } else if e.type == TickerUpdated.eventType, e.schemaVersion == TickerUpdated.schemaVersion,
-                  let ticker = StoredTickerPrices(storedData: e.data) {
+                  let ticker = prices ?? StoredTickerPrices(storedData: e.data) {
             market.apply(ticker)
             moved = (ticker.category, ticker.symbol)
         }

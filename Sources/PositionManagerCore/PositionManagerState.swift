@@ -102,7 +102,11 @@ public struct PositionManagerState: Sendable {
     // MARK: the fold
 
     /// Folds one event; returns what it derives.
-    public mutating func apply(_ e: RecordedEvent) -> [DerivedPositionEvent] {
+    public mutating func apply(_ e: RecordedEvent) -> [DerivedPositionEvent] { apply(e, prices: nil) }
+
+    /// The same, with a ticker's prices already read from `e` by the caller (a replay reads
+    /// them once for both folds); nil reads them here.
+    public mutating func apply(_ e: RecordedEvent, prices: StoredTickerPrices?) -> [DerivedPositionEvent] {
         position = max(position, e.globalPosition)
         guard Self.foldedTypes.contains(e.type) else { return [] }
         var ticker: (category: String, symbol: String)?
@@ -118,7 +122,7 @@ public struct PositionManagerState: Sendable {
         snapshotIfDue(now: now, into: &out)
 
         // A ticker of a market with a position: only its prices are read.
-        if ticker != nil, e.schemaVersion == TickerUpdated.schemaVersion, let p = StoredTickerPrices(storedData: e.data) {
+        if ticker != nil, e.schemaVersion == TickerUpdated.schemaVersion, let p = prices ?? StoredTickerPrices(storedData: e.data) {
             mark(p.category, p.symbol, spot: ticker?.category == "spot", last: p.lastPrice, mark: p.markPrice)
             flush(now: now, into: &out)
             return out.events

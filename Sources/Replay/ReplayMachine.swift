@@ -326,12 +326,15 @@ public struct ReplayMachine {
             let e = pending[pendingHead]
             pendingHead += 1
             var send: [OrderManager.OrderRequest] = []
-            for d in orders.apply(e) {
+            // A ticker's prices, read once for both folds.
+            let prices = e.type == TickerUpdated.eventType && e.schemaVersion == TickerUpdated.schemaVersion
+                ? StoredTickerPrices(storedData: e.data) : nil
+            for d in orders.apply(e, prices: prices) {
                 let fresh = !ids.contains(d.event.eventID)
                 append(d.stream, d.event, at: at)
                 if fresh, d.intent != nil, let request = OrderManager.OrderRequest(d.event) { send.append(request) }
             }
-            for d in positions.apply(e) { append(d.stream, d.event, at: at) }
+            for d in positions.apply(e, prices: prices) { append(d.stream, d.event, at: at) }
             for r in send { self.send(r, at: at) }
         }
         if pendingHead > 4096 {

@@ -173,44 +173,56 @@ extension TickerUpdated: StoredDataDecodable {
         "predictedDeliveryPrice", "preOpenPrice", "preQty", "curPreListingPhase", "usdIndexPrice",
     ])
 
-    /// The members of stored ticker data by field index (strings, integers, decimals); a
-    /// decimal becomes a `Decimal` only where `builds` says so, the others are checked the
-    /// same way and left nil. Nil for any shape left to `Codable`, for both readers alike.
-    static func storedFields(_ v: JSONView, builds: (Int) -> Bool)
-        -> (strings: [String?], ints: [Int64?], decimals: [Decimal?], fundingIntervalHour: Int?)? {
+    /// A member of stored ticker data, by the kind of its field.
+    enum StoredMember {
+        case string(String?)
+        case int(Int64?)
+        case decimal(PriceKey?)
+    }
+
+    /// Walks the members of stored ticker data, handing each to `take` with its field index;
+    /// false for any shape left to `Codable` (both readers alike): an unsupported value, a
+    /// missing symbol or category, a funding interval that is not an `Int`.
+    static func storedWalk(_ v: JSONView, _ take: (Int, StoredMember) -> Void) -> Bool {
         var o = StoredObject()
-        var strings = [String?](repeating: nil, count: storedKeys.keys.count)
-        var ints = [Int64?](repeating: nil, count: storedKeys.keys.count)
-        var decimals = [Decimal?](repeating: nil, count: storedKeys.keys.count)
+        var named = 0
         let whole = storedKeys.members(v) { f, value in
             switch f {
-            case 0, 1, 4, 25, 33: strings[f] = o.optional(v.storedString(value))
-            case 2, 3, 18, 19: ints[f] = o.optional(v.storedInt64(value))
+            case 0, 1, 4, 25, 33:
+                let s = o.optional(v.storedString(value))
+                if f < 2, s != nil { named |= 1 << f }
+                take(f, .string(s))
+            case 2, 3, 18, 19:
+                let i = o.optional(v.storedInt64(value))
+                if f == 19, let i, Int(exactly: i) == nil { o.unsupported = true }
+                take(f, .int(i))
             default:
-                let key = o.optional(v.storedDecimalKey(value))
-                if builds(f) { decimals[f] = key?.decimal }
+                take(f, .decimal(o.optional(v.storedDecimalKey(value))))
             }
             return !o.unsupported
         }
-        guard whole, strings[0] != nil, strings[1] != nil else { return nil }
-        var fundingIntervalHour: Int?
-        if let h = ints[19] {
-            guard let i = Int(exactly: h) else { return nil }
-            fundingIntervalHour = i
-        }
-        return (strings, ints, decimals, fundingIntervalHour)
+        return whole && named == 3
     }
 
     public static func decodeStored(_ data: [UInt8]) -> TickerUpdated? {
         StoredJSON.withObject(data) { v -> TickerUpdated? in
-            guard let (strings, ints, d, fundingIntervalHour) = storedFields(v, builds: { _ in true }),
-                  let symbol = strings[0], let category = strings[1] else { return nil }
+            var strings = [String?](repeating: nil, count: storedKeys.keys.count)
+            var ints = [Int64?](repeating: nil, count: storedKeys.keys.count)
+            var d = [Decimal?](repeating: nil, count: storedKeys.keys.count)
+            let whole = storedWalk(v) { f, member in
+                switch member {
+                case .string(let x): strings[f] = x
+                case .int(let x): ints[f] = x
+                case .decimal(let x): d[f] = x?.decimal
+                }
+            }
+            guard whole, let symbol = strings[0], let category = strings[1] else { return nil }
             return TickerUpdated(
                 symbol: symbol, category: category, ts: ints[2], cs: ints[3], tickDirection: strings[4],
                 lastPrice: d[5], price24hPcnt: d[6], prevPrice24h: d[7], highPrice24h: d[8], lowPrice24h: d[9],
                 prevPrice1h: d[10], markPrice: d[11], indexPrice: d[12], openInterest: d[13], openInterestValue: d[14],
                 turnover24h: d[15], volume24h: d[16], fundingRate: d[17], nextFundingTime: ints[18],
-                fundingIntervalHour: fundingIntervalHour, fundingCap: d[20], bid1Price: d[21], bid1Size: d[22],
+                fundingIntervalHour: ints[19].map { Int($0) }, fundingCap: d[20], bid1Price: d[21], bid1Size: d[22],
                 ask1Price: d[23], ask1Size: d[24], deliveryTime: strings[25], basisRate: d[26], basis: d[27],
                 basisRateYear: d[28], deliveryFeeRate: d[29], predictedDeliveryPrice: d[30], preOpenPrice: d[31],
                 preQty: d[32], curPreListingPhase: strings[33], usdIndexPrice: d[34])
@@ -235,10 +247,19 @@ public struct StoredTickerPrices: Sendable, Hashable {
 extension StoredTickerPrices {
     public init?(storedData data: [UInt8]) {
         guard let me = StoredJSON.withObject(data, { v -> StoredTickerPrices? in
-            guard let (strings, _, d, _) = TickerUpdated.storedFields(v, builds: { $0 == 5 || $0 == 11 || $0 == 21 || $0 == 23 }),
-                  let symbol = strings[0], let category = strings[1] else { return nil }
-            return StoredTickerPrices(symbol: symbol, category: category, lastPrice: d[5], markPrice: d[11],
-                                      bid1Price: d[21], ask1Price: d[23])
+            var me = StoredTickerPrices(symbol: "", category: "")
+            let whole = TickerUpdated.storedWalk(v) { f, member in
+                switch (f, member) {
+                case (0, .string(let x?)): me.symbol = x
+                case (1, .string(let x?)): me.category = x
+                case (5, .decimal(let x)): me.lastPrice = x?.decimal
+                case (11, .decimal(let x)): me.markPrice = x?.decimal
+                case (21, .decimal(let x)): me.bid1Price = x?.decimal
+                case (23, .decimal(let x)): me.ask1Price = x?.decimal
+                default: break
+                }
+            }
+            return whole ? me : nil
         }) else { return nil }
         self = me
     }
