@@ -113,6 +113,8 @@ public struct ReplayMachine {
     public let settings: ReplaySettings
     var venue: Venue
     var decoders: [String: FrameDecoder] = [:]
+    /// `gateway/{connection}`, the source of a connection's events (built once per connection).
+    var sources: [String: String] = [:]
     var privateDecoder = FrameDecoder(channel: .private)
     public private(set) var orders: OrderManagerState
     public private(set) var positions: PositionManagerState
@@ -209,11 +211,18 @@ public struct ReplayMachine {
             if decoders[conn] == nil, let channel = entry.channel.flatMap(BybitChannel.init(rawValue:)) {
                 decoders[conn] = FrameDecoder(channel: channel)
             }
-            let output = decoders[conn]!.decode(Array(text.utf8), receivedAt: at)
+            // The frame's bytes as the string holds them (no copy).
+            var frame = text
+            let output = frame.withUTF8 { decoders[conn]!.decode(UnsafeRawBufferPointer($0), receivedAt: at) }
             counters.resyncs += output.resync.count
+            let source: String
+            if let known = sources[conn] { source = known } else {
+                source = "gateway/\(conn)"
+                sources[conn] = source
+            }
             for e in output.events {
                 append(e.stream, NewEvent(eventID: e.eventID, type: e.type, data: e.data,
-                                          metadata: EventMetadata(source: "gateway/\(conn)", exchangeTime: e.exchangeTime, receiveTime: at)),
+                                          metadata: EventMetadata(source: source, exchangeTime: e.exchangeTime, receiveTime: at)),
                        at: at)
             }
             drain(at: at)

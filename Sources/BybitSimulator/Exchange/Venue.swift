@@ -81,7 +81,7 @@ public struct Venue: Sendable {
     /// at exchange time `now` (ms); empty without a replay feed.
     public mutating func playReplay(toRecordedTime t: Int64, now: Int64) -> [AccountUpdate] {
         guard replay != nil else { return [] }
-        let output = replay!.advance(toRecordedTime: t)
+        let output = replay!.advance(toRecordedTime: t, forwarding: false)
         return match(output, now: now)
     }
 

@@ -181,10 +181,11 @@ public struct ReplayFeed: Sendable {
         return (pd, qd, Fixed(raw: (best[0].raw + best[1].raw) / 2))
     }
 
-    /// Plays every frame recorded at or before `t` (µs, recording clock).
-    public mutating func advance(toRecordedTime t: Int64) -> FeedOutput {
+    /// Plays every frame recorded at or before `t` (µs, recording clock); without
+    /// `forwarding`, the output lists no frames (nobody subscribes: an in-process replay).
+    public mutating func advance(toRecordedTime t: Int64, forwarding: Bool = true) -> FeedOutput {
         var out = FeedOutput()
-        while next < frames.count, frames[next].t <= t { play(frames[next], into: &out); next += 1 }
+        while next < frames.count, frames[next].t <= t { play(frames[next], forwarding: forwarding, into: &out); next += 1 }
         return out
     }
 
@@ -199,8 +200,8 @@ public struct ReplayFeed: Sendable {
     /// Recorded time of the next frame, nil at the end.
     public var nextTime: Int64? { next < frames.count ? frames[next].t : nil }
 
-    mutating func play(_ f: Frame, into out: inout FeedOutput) {
-        out.frames.append(FeedFrame(category: f.category, topic: f.topic, bytes: f.bytes))
+    mutating func play(_ f: Frame, forwarding: Bool = true, into out: inout FeedOutput) {
+        if forwarding { out.frames.append(FeedFrame(category: f.category, topic: f.topic, bytes: f.bytes)) }
         guard let topic = f.parsed else { return }
         let key = MarketKey(f.category, topic.symbol)
         let topicKey = f.topicKey

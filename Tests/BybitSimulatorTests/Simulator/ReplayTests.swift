@@ -30,6 +30,17 @@ struct ReplayTests {
         #expect(rest.frames.count == lines.count - 5 && feed.finished)
     }
 
+    @Test("an in-process replay plays the same market without listing the frames")
+    func playsWithoutForwarding() throws {
+        var forwarded = try ReplayFeed(entries: entries(), configured: [])
+        var silent = forwarded
+        let a = forwarded.advance(toRecordedTime: 1_000_000 + 245_000)
+        let b = silent.advance(toRecordedTime: 1_000_000 + 245_000, forwarding: false)
+        #expect(a.frames.count == 25 && b.frames.isEmpty)
+        #expect(a.changed == b.changed)
+        #expect(forwarded.book(MarketKey(.linear, "XRPUSDT")) == silent.book(MarketKey(.linear, "XRPUSDT")))
+    }
+
     /// A late subscriber's snapshot equals the book rebuilt from the frames, with the last `u`.
     @Test func lateSubscriberSnapshot() throws {
         let lines = try Fixtures.lines("seq_linear_orderbook500_XRPUSDT_2024-12-01.jsonl")
