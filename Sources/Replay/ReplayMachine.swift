@@ -148,6 +148,8 @@ public struct ReplayMachine {
         orders = OrderManagerState(config: settings.orderManager)
         positions = PositionManagerState(config: settings.positionManager)
         venue = try recording.venueConfiguration.makeVenue(startMs: 0, replayFeed: recording.feed)
+        // About one event per entry: the ids seen are not rehashed as the replay grows.
+        ids.reserveCapacity(recording.entries.count + recording.entries.count / 4)
     }
 
     /// The `"topic"` of a public frame, found without parsing the whole frame.
@@ -319,8 +321,11 @@ public struct ReplayMachine {
             return
         }
         position += 1
-        let version = (versions[stream] ?? 0) + 1
-        versions[stream] = version
+        // One lookup of the stream's version, bumped in place.
+        let version = { (v: inout Int64) -> Int64 in
+            v += 1
+            return v
+        }(&versions[stream, default: 0])
         let recorded = RecordedEvent(globalPosition: position, eventID: event.eventID, stream: stream, streamVersion: version,
                                      type: event.type, schemaVersion: event.schemaVersion, data: event.data,
                                      metadata: event.metadata, recordedAt: at)
