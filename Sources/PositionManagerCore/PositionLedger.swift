@@ -36,6 +36,22 @@ public struct PositionLedger: Sendable, Hashable, Codable {
         averageEntryPrice = signedSize == 0 ? nil : openCost / signedSize
     }
 
+    // The average is derived: not encoded, divided out again when decoded.
+    enum CodingKeys: String, CodingKey {
+        case signedSize, openCost, closedPnl, fees, funding, fills
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        signedSize = try c.decode(Decimal.self, forKey: .signedSize)
+        openCost = try c.decode(Decimal.self, forKey: .openCost)
+        closedPnl = try c.decode(Decimal.self, forKey: .closedPnl)
+        fees = try c.decode(Decimal.self, forKey: .fees)
+        funding = try c.decode(Decimal.self, forKey: .funding)
+        fills = try c.decode(Int.self, forKey: .fills)
+        settle()
+    }
+
     /// Realized PnL net of fees and funding, as Bybit's `cumRealisedPnl` counts it.
     public var realizedPnl: Decimal { closedPnl - fees - funding }
 

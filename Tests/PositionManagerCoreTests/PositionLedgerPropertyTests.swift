@@ -81,7 +81,7 @@ struct PositionLedgerPropertyTests {
     }
 
     @Test("the average entry kept through fills and adoptions is always the open cost over the size", arguments: 0..<20)
-    func averageEntryKept(seed: Int) {
+    func averageEntryKept(seed: Int) throws {
         var rng = SplitMix64(seed: UInt64(seed) &+ 101)
         var l = PositionLedger()
         for _ in 0..<80 {
@@ -94,5 +94,10 @@ struct PositionLedgerPropertyTests {
             }
             #expect(l.averageEntryPrice == (l.signedSize == 0 ? nil : l.openCost / l.signedSize))
         }
+        // Encoded without the average, which decoding divides out again.
+        let data = try JSONEncoder().encode(l)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["averageEntryPrice"] == nil && object["openCost"] != nil)
+        #expect(try JSONDecoder().decode(PositionLedger.self, from: data) == l)
     }
 }

@@ -1,4 +1,3 @@
-import Recording
 /// Where public market data comes from.
 public enum SimulatorSource: Sendable, Hashable {
     /// A deterministic synthetic market per instrument.
@@ -114,10 +113,9 @@ public struct SimulatorConfiguration: Sendable {
 
     /// The venue the simulator runs: instruments, market source (generated from `startMs`, or
     /// a fixture), accounts and fees. Public so that a replay builds exactly the same exchange
-    /// in process, on its own clock. `replayEntries` stand in for the fixture file when the
-    /// recording is already in memory; `replayFeed`, a feed already built from them (a replay
-    /// run many times parses its recording once), stands in for both.
-    public func makeVenue(startMs: Int64, replayEntries: [RecordEntry]? = nil, replayFeed: ReplayFeed? = nil) throws -> Venue {
+    /// in process, on its own clock. `replayFeed`, a feed already built from a recording in
+    /// memory (a replay run many times parses its recording once), stands in for the fixture file.
+    public func makeVenue(startMs: Int64, replayFeed: ReplayFeed? = nil) throws -> Venue {
         let c = self
         var instruments = c.resolvedInstruments
         var generated: GeneratedFeed?
@@ -128,8 +126,7 @@ public struct SimulatorConfiguration: Sendable {
             seed = s
             generated = GeneratedFeed(instruments: instruments, seed: s, levels: c.bookLevels, startMs: startMs)
         case .fixture(let path, _):
-            let r = try replayFeed ?? replayEntries.map { try ReplayFeed(entries: $0, configured: c.instruments) }
-                ?? ReplayFeed(path: path, configured: c.instruments)
+            let r = try replayFeed ?? ReplayFeed(path: path, configured: c.instruments)
             instruments = r.instruments
             replay = r
         }
