@@ -132,8 +132,7 @@ public struct OrderManagerState: Sendable {
            let book = StoredOrderBook(storedData: e.data) {
             market.apply(book)
             moved = (book.category, book.symbol)
-        } else if e.type == TickerUpdated.eventType, e.schemaVersion == TickerUpdated.schemaVersion,
-                  let ticker = prices ?? StoredTickerPrices(storedData: e.data) {
+        } else if let ticker = prices ?? StoredTickerPrices(event: e) {
             market.apply(ticker)
             moved = (ticker.category, ticker.symbol)
         }

@@ -122,7 +122,7 @@ public struct PositionManagerState: Sendable {
         snapshotIfDue(now: now, into: &out)
 
         // A ticker of a market with a position: only its prices are read.
-        if ticker != nil, e.schemaVersion == TickerUpdated.schemaVersion, let p = prices ?? StoredTickerPrices(storedData: e.data) {
+        if ticker != nil, let p = prices ?? StoredTickerPrices(event: e) {
             mark(p.category, p.symbol, spot: ticker?.category == "spot", last: p.lastPrice, mark: p.markPrice)
             flush(now: now, into: &out)
             return out.events

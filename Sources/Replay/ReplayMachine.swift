@@ -341,8 +341,7 @@ public struct ReplayMachine {
             pendingHead += 1
             var send: [OrderManager.OrderRequest] = []
             // A ticker's prices, read once for both folds.
-            let prices = e.type == TickerUpdated.eventType && e.schemaVersion == TickerUpdated.schemaVersion
-                ? StoredTickerPrices(storedData: e.data) : nil
+            let prices = StoredTickerPrices(event: e)
             for d in orders.apply(e, prices: prices) {
                 let fresh = !ids.contains(d.event.eventID)
                 append(d.stream, d.event, at: at)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Bybit
+import TradelogCore
 
 @Suite("Decimal text and PriceKey")
 struct DecimalTextTests {
@@ -118,6 +119,15 @@ struct StoredMarketDecoderTests {
         let prices = try #require(StoredTickerPrices(storedData: Array(Self.ticker.utf8)))
         #expect(prices == StoredTickerPrices(symbol: "BTCUSDT", category: "linear", lastPrice: fast.lastPrice, markPrice: nil,
                                              bid1Price: fast.bid1Price, ask1Price: fast.ask1Price))
+        // From a logged event: a ticker of the known schema version only.
+        func logged(_ type: String, _ version: Int32) -> RecordedEvent {
+            RecordedEvent(globalPosition: 1, eventID: UUID(), stream: "market.linear.ticker-BTCUSDT", streamVersion: 1, type: type,
+                          schemaVersion: version, data: Array(Self.ticker.utf8), metadata: EventMetadata(),
+                          recordedAt: Timestamp(microsecondsSinceEpoch: 0))
+        }
+        #expect(StoredTickerPrices(event: logged(TickerUpdated.eventType, TickerUpdated.schemaVersion)) == prices)
+        #expect(StoredTickerPrices(event: logged(TickerUpdated.eventType, TickerUpdated.schemaVersion + 1)) == nil)
+        #expect(StoredTickerPrices(event: logged("KlineUpdated", TickerUpdated.schemaVersion)) == nil)
     }
 
     @Test("shapes it does not take are left to Codable", arguments: [

@@ -245,6 +245,13 @@ public struct StoredTickerPrices: Sendable, Hashable {
 
 // In an extension, so the memberwise initializer stays.
 extension StoredTickerPrices {
+    /// The prices of a logged `TickerUpdated` of the schema version the reader knows; nil for
+    /// any other event, and for data left to `Codable`.
+    public init?(event e: RecordedEvent) {
+        guard e.type == TickerUpdated.eventType, e.schemaVersion == TickerUpdated.schemaVersion else { return nil }
+        self.init(storedData: e.data)
+    }
+
     public init?(storedData data: [UInt8]) {
         guard let me = StoredJSON.withObject(data, { v -> StoredTickerPrices? in
             var me = StoredTickerPrices(symbol: "", category: "")
