@@ -119,6 +119,12 @@ public struct OrderManagerState: Sendable {
     /// The same, with a ticker's prices already read from `e` by the caller (a replay reads
     /// them once for both folds); nil reads them here.
     public mutating func apply(_ e: RecordedEvent, prices: StoredTickerPrices?) -> [DerivedEvent] {
+        var reading = PayloadReading()
+        return apply(e, prices: prices, reading: &reading)
+    }
+
+    /// The same, reading the payload through `reading` (shared with the other folds of `e`).
+    public mutating func apply(_ e: RecordedEvent, prices: StoredTickerPrices?, reading: inout PayloadReading) -> [DerivedEvent] {
         // The gateway's REST wallet snapshot has the wallet frame's field names.
         if e.type == "ExchangeWalletSnapshot" {
             if let w = try? CanonicalJSON.decoder.decode(ExchangeWalletUpdated.self, from: Data(e.data)) { account.apply(w) }
@@ -142,7 +148,7 @@ public struct OrderManagerState: Sendable {
             return out
         }
         guard Self.foldedTypes.contains(e.type),
-              let payload = try? registry.decode(type: e.type, schemaVersion: e.schemaVersion, data: e.data) else { return [] }
+              let payload = reading.payload(of: e, registry: registry) else { return [] }
         let t = Self.time(of: e)
         var out: [DerivedEvent] = []
         switch payload {

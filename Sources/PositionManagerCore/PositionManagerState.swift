@@ -107,6 +107,13 @@ public struct PositionManagerState: Sendable {
     /// The same, with a ticker's prices already read from `e` by the caller (a replay reads
     /// them once for both folds); nil reads them here.
     public mutating func apply(_ e: RecordedEvent, prices: StoredTickerPrices?) -> [DerivedPositionEvent] {
+        var reading = PayloadReading()
+        return apply(e, prices: prices, reading: &reading)
+    }
+
+    /// The same, reading the payload through `reading` (shared with the other folds of `e`).
+    public mutating func apply(_ e: RecordedEvent, prices: StoredTickerPrices?,
+                               reading: inout PayloadReading) -> [DerivedPositionEvent] {
         position = max(position, e.globalPosition)
         guard Self.foldedTypes.contains(e.type) else { return [] }
         var ticker: (category: String, symbol: String)?
@@ -131,7 +138,7 @@ public struct PositionManagerState: Sendable {
         if e.type == "ExchangeWalletSnapshot" {
             payload = try? CanonicalJSON.decoder.decode(ExchangeWalletUpdated.self, from: Data(e.data))
         } else {
-            payload = try? registry.decode(type: e.type, schemaVersion: e.schemaVersion, data: e.data)
+            payload = reading.payload(of: e, registry: registry)
         }
         switch payload {
         case let p as TickerUpdated:

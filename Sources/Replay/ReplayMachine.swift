@@ -122,8 +122,9 @@ public struct ReplayMachine {
     var versions: [String: Int64] = [:]
     var ids: Set<UUID> = []
     var signalBodies: [String: String] = [:]
-    /// Appended, not yet folded (FIFO: every fold sees the log in position order).
-    var pending: [RecordedEvent] = []
+    /// Appended, not yet folded (FIFO: every fold sees the log in position order), each with
+    /// the payload it was made from when the replay made it (the folds read that, not the data).
+    var pending: [(event: RecordedEvent, payload: (any EventPayload)?)] = []
     var pendingHead = 0
     var produced: [RecordedEvent] = []
     var started = false
@@ -330,24 +331,25 @@ public struct ReplayMachine {
                                      type: event.type, schemaVersion: event.schemaVersion, data: event.data,
                                      metadata: event.metadata, recordedAt: at)
         produced.append(recorded)
-        pending.append(recorded)
+        pending.append((recorded, event.payload))
     }
 
     /// Folds everything appended so far, in order; what the folds derive is appended and folded
     /// too, and the order manager's derived intents are sent once appended.
     mutating func drain(at: Timestamp) {
         while pendingHead < pending.count {
-            let e = pending[pendingHead]
+            let (e, payload) = pending[pendingHead]
             pendingHead += 1
             var send: [OrderManager.OrderRequest] = []
-            // A ticker's prices, read once for both folds.
+            // A ticker's prices and any other payload, read once for both folds.
             let prices = StoredTickerPrices(event: e)
-            for d in orders.apply(e, prices: prices) {
+            var reading = PayloadReading(known: payload)
+            for d in orders.apply(e, prices: prices, reading: &reading) {
                 let fresh = !ids.contains(d.event.eventID)
                 append(d.stream, d.event, at: at)
                 if fresh, d.intent != nil, let request = OrderManager.OrderRequest(d.event) { send.append(request) }
             }
-            for d in positions.apply(e, prices: prices) { append(d.stream, d.event, at: at) }
+            for d in positions.apply(e, prices: prices, reading: &reading) { append(d.stream, d.event, at: at) }
             for r in send { self.send(r, at: at) }
         }
         if pendingHead > 4096 {

@@ -38,6 +38,10 @@ public struct NewEvent: Sendable {
     /// UTF-8 JSON text of the payload.
     public var data: [UInt8]
     public var metadata: EventMetadata
+    /// The payload `data` was written from, when the event was made from one: in memory only,
+    /// never stored. Decoding `data` gives an equal payload, so a fold handed this event in the
+    /// same process may read it instead (see ``PayloadReading``).
+    public var payload: (any EventPayload)?
 
     public init(eventID: UUID, type: String, schemaVersion: Int32 = 1, data: [UInt8], metadata: EventMetadata = .init()) {
         self.eventID = eventID

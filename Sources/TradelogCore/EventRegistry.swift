@@ -79,6 +79,9 @@ public struct EventRegistry: Sendable {
 
     public func isRegistered(_ type: String) -> Bool { entries[type] != nil }
 
+    /// The schema version this build decodes `type` to; nil when the type is not registered.
+    public func currentVersion(of type: String) -> Int32? { entries[type]?.currentVersion }
+
     public func encode<E: EventPayload>(_ payload: E) throws -> (type: String, schemaVersion: Int32, data: [UInt8]) {
         (E.eventType, E.schemaVersion, try CanonicalJSON.data(payload))
     }
@@ -131,5 +134,30 @@ extension NewEvent {
     public init<E: EventPayload>(eventID: UUID, payload: E, metadata: EventMetadata = .init()) throws {
         self.init(eventID: eventID, type: E.eventType, schemaVersion: E.schemaVersion,
                   data: try CanonicalJSON.data(payload), metadata: metadata)
+        self.payload = payload
+    }
+}
+
+/// One logged event's payload for the folds it is handed to, decoded at most once. A replay
+/// hands each event to two folds, and already holds the payload of every event it made from
+/// one (``NewEvent/payload``): the folds read that instead of decoding the data again.
+public struct PayloadReading {
+    private var payload: (any EventPayload)?
+
+    /// - Parameter known: the payload the event's data was written from, if the caller has it.
+    public init(known: (any EventPayload)? = nil) {
+        payload = known
+    }
+
+    /// The event's payload as `registry` decodes it: nil when the registry does not know the
+    /// type or cannot decode the data. The payload at hand is used when the registry decodes the
+    /// event's type at the event's own version (nothing to upcast). A decoded payload is kept
+    /// for the next fold; a failure is not (another fold's registry may know the type).
+    public mutating func payload(of e: RecordedEvent, registry: EventRegistry) -> (any EventPayload)? {
+        guard let current = registry.currentVersion(of: e.type) else { return nil }
+        if current == e.schemaVersion, let payload { return payload }
+        let decoded = try? registry.decode(type: e.type, schemaVersion: e.schemaVersion, data: e.data)
+        if current == e.schemaVersion { payload = decoded }
+        return decoded
     }
 }

@@ -119,6 +119,51 @@ struct RegistryTests {
     }
 }
 
+@Suite("A payload read once for several folds")
+struct PayloadReadingTests {
+    static func event(_ json: String, version: Int32 = 1) -> RecordedEvent {
+        RecordedEvent(globalPosition: 1, eventID: UUID(), stream: "test-1", streamVersion: 1, type: "TestOrderPlaced",
+                      schemaVersion: version, data: Array(json.utf8), metadata: EventMetadata(),
+                      recordedAt: Timestamp(microsecondsSinceEpoch: 0))
+    }
+
+    @Test("the payload at hand is read instead of the data; decoded once, then kept")
+    func knownAndKept() throws {
+        var r = EventRegistry()
+        r.register(OrderPlacedV1.self)
+        let e = Self.event(#"{"qty":1,"symbol":"BTCUSDT"}"#)
+        var known = PayloadReading(known: OrderPlacedV1(symbol: "ETHUSDT", qty: 2))
+        #expect((known.payload(of: e, registry: r) as? OrderPlacedV1)?.symbol == "ETHUSDT")
+        var fresh = PayloadReading()
+        #expect((fresh.payload(of: e, registry: r) as? OrderPlacedV1)?.symbol == "BTCUSDT")
+        // Kept: the second fold of the same event does not decode again.
+        #expect((fresh.payload(of: Self.event(#"{"qty":3,"symbol":"SOLUSDT"}"#), registry: r) as? OrderPlacedV1)?.qty == 1)
+    }
+
+    @Test("a registry that does not know the type, or decodes it at a newer version, is not handed the payload at hand")
+    func registryDecides() throws {
+        let known = OrderPlacedV1(symbol: "ETHUSDT", qty: 2)
+        var none = PayloadReading(known: known)
+        #expect(none.payload(of: Self.event(#"{"qty":1,"symbol":"BTCUSDT"}"#), registry: EventRegistry()) == nil)
+        var r2 = EventRegistry()
+        r2.register(OrderPlacedV2.self)
+        r2.registerUpcaster(type: "TestOrderPlaced", from: 1) { old in
+            var new = old
+            new["category"] = .string("linear")
+            return new
+        }
+        var reading = PayloadReading(known: known)
+        let up = try #require(reading.payload(of: Self.event(#"{"qty":1,"symbol":"BTCUSDT"}"#), registry: r2) as? OrderPlacedV2)
+        #expect(up.symbol == "BTCUSDT" && up.category == "linear")
+        // A failed decode is not kept.
+        var failing = PayloadReading()
+        var r1 = EventRegistry()
+        r1.register(OrderPlacedV1.self)
+        #expect(failing.payload(of: Self.event(#"{"qty":"x"}"#), registry: r1) == nil)
+        #expect(failing.payload(of: Self.event(#"{"qty":1,"symbol":"BTCUSDT"}"#), registry: r1) != nil)
+    }
+}
+
 @Suite("Canonical JSON and digests")
 struct CanonicalTests {
     @Test("key order, spacing and number spelling do not change the canonical form")
