@@ -1,49 +1,97 @@
 import TradelogCore
 
 /// The merged fields of one `tickers.{S}` topic.
+///
+/// Each field's name and encoded JSON value are ranges of one byte arena, so that merging a
+/// delta and writing the merged state touch no per-field arrays. A value that fits where the
+/// old one was is written over it; otherwise it goes at the arena's end, and the arena is
+/// compacted when what it holds is mostly dead.
 struct TickerState: Sendable {
-    /// Field name → encoded JSON value, sorted by name in byte order.
-    var keys: [[UInt8]] = []
-    var values: [[UInt8]] = []
+    struct Field: Sendable {
+        var keyStart: Int
+        var keyCount: Int
+        var valueStart: Int
+        var valueCount: Int
+    }
+
+    /// Sorted by name in byte order.
+    private(set) var fields: [Field] = []
+    private(set) var arena: [UInt8] = []
+    /// The arena's size past which it is compacted next.
+    private var compactAt = 4096
     /// The funding rate and next funding time last reported (encoded), to report changes only.
     var lastFundingRate: [UInt8]?
     var lastNextFundingTime: [UInt8]?
 
     func position(of key: UnsafeRawBufferPointer) -> (found: Bool, index: Int) {
-        var lo = 0
-        var hi = keys.count
-        while lo < hi {
-            let mid = (lo + hi) >> 1
-            let c = keys[mid].withUnsafeBytes { compareBytes($0, key) }
-            if c == 0 { return (true, mid) }
-            if c < 0 { lo = mid + 1 } else { hi = mid }
+        arena.withUnsafeBytes { a in
+            fields.withUnsafeBufferPointer { f in
+                var lo = 0
+                var hi = f.count
+                while lo < hi {
+                    let mid = (lo + hi) >> 1
+                    let c = compareBytes(UnsafeRawBufferPointer(rebasing: a[f[mid].keyStart..<(f[mid].keyStart + f[mid].keyCount)]), key)
+                    if c == 0 { return (true, mid) }
+                    if c < 0 { lo = mid + 1 } else { hi = mid }
+                }
+                return (false, lo)
+            }
         }
-        return (false, lo)
     }
 
     /// Sets or (with nil) removes a field.
-    mutating func set(_ key: UnsafeRawBufferPointer, _ value: [UInt8]?) {
+    mutating func set(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) {
         let (found, i) = position(of: key)
         switch (found, value) {
-        case (true, let v?): values[i] = v
+        case (true, let v?):
+            if v.count <= fields[i].valueCount {
+                let start = fields[i].valueStart
+                arena.withUnsafeMutableBytes { a in
+                    if v.count > 0 { UnsafeMutableRawBufferPointer(rebasing: a[start..<(start + v.count)]).copyMemory(from: v) }
+                }
+            } else {
+                fields[i].valueStart = arena.count
+                arena.append(contentsOf: v)
+            }
+            fields[i].valueCount = v.count
         case (true, nil):
-            keys.remove(at: i)
-            values.remove(at: i)
+            fields.remove(at: i)
         case (false, let v?):
-            keys.insert(Array(key), at: i)
-            values.insert(v, at: i)
-        case (false, nil): break
+            let keyStart = arena.count
+            arena.append(contentsOf: key)
+            let valueStart = arena.count
+            arena.append(contentsOf: v)
+            fields.insert(Field(keyStart: keyStart, keyCount: key.count, valueStart: valueStart, valueCount: v.count), at: i)
+        case (false, nil):
+            break
         }
+        if arena.count > compactAt { compact() }
+    }
+
+    /// Copies the live names and values into a fresh arena.
+    private mutating func compact() {
+        var fresh: [UInt8] = []
+        fresh.reserveCapacity(arena.count)
+        for i in fields.indices {
+            let f = fields[i]
+            fields[i].keyStart = fresh.count
+            fresh.append(contentsOf: arena[f.keyStart..<(f.keyStart + f.keyCount)])
+            fields[i].valueStart = fresh.count
+            fresh.append(contentsOf: arena[f.valueStart..<(f.valueStart + f.valueCount)])
+        }
+        arena = fresh
+        compactAt = max(4096, fresh.count * 4)
     }
 
     func value(_ key: StaticString) -> [UInt8]? {
         let (found, i) = position(of: UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-        return found ? values[i] : nil
+        guard found else { return nil }
+        return Array(arena[fields[i].valueStart..<(fields[i].valueStart + fields[i].valueCount)])
     }
 
     mutating func removeAllFields() {
-        keys.removeAll(keepingCapacity: true)
-        values.removeAll(keepingCapacity: true)
+        fields.removeAll(keepingCapacity: true)
+        arena.removeAll(keepingCapacity: true)
     }
 }
 
@@ -59,6 +107,25 @@ extension FrameDecoder {
     private static let tickerTextKeys: [[UInt8]] = ["symbol", "tickDirection", "deliveryTime", "curPreListingPhase"].map { Array($0.utf8) }
     /// Ticker fields sent as strings of digits that are integers (ms times, hours).
     private static let tickerIntegerKeys: [[UInt8]] = ["nextFundingTime", "fundingIntervalHour"].map { Array($0.utf8) }
+
+    /// The envelope's fields written into each ticker, in byte order.
+    private static let tickerEnvelopeKeys: [[UInt8]] = ["category", "cs", "symbol", "ts"].map { Array($0.utf8) }
+
+    /// Writes envelope field `index` of ``tickerEnvelopeKeys``; false when the frame has no such field.
+    private static func writeEnvelopeField(_ index: Int, into w: inout JSONWriter, category: String, cs: Int64?,
+                                           symbol: String, ts: Int64?) -> Bool {
+        switch index {
+        case 0: w.key("category"); w.string(category)
+        case 1:
+            guard let cs else { return false }
+            w.key("cs"); w.int(cs)
+        case 2: w.key("symbol"); w.string(symbol)
+        default:
+            guard let ts else { return false }
+            w.key("ts"); w.int(ts)
+        }
+        return true
+    }
 
     private static func isOne(of names: [[UInt8]], _ key: UnsafeRawBufferPointer) -> Bool {
         names.contains { $0.count == key.count && $0.withUnsafeBytes { $0.elementsEqual(key) } }
@@ -96,11 +163,13 @@ extension FrameDecoder {
             if v.node(k).flags & JSONNode.escaped == 0 {
                 // Most keys: their bytes as they sit in the frame.
                 let key = v.raw(k)
-                state.set(key, Self.encodeTickerValue(v, k + 1, key: key, writer: &fieldWriter))
+                let present = Self.encodeTickerValue(v, k + 1, key: key, writer: &fieldWriter)
+                fieldWriter.withUnsafeBytes { state.set(key, present ? $0 : nil) }
             } else {
                 let keyBytes = v.decoded(k)
                 keyBytes.withUnsafeBytes { key in
-                    state.set(key, Self.encodeTickerValue(v, k + 1, key: key, writer: &fieldWriter))
+                    let present = Self.encodeTickerValue(v, k + 1, key: key, writer: &fieldWriter)
+                    fieldWriter.withUnsafeBytes { state.set(key, present ? $0 : nil) }
                 }
             }
             k = v.next(k + 1)
@@ -110,33 +179,33 @@ extension FrameDecoder {
         let symbol = topics[slot].symbol
         let naturalKey = "\(ts ?? 0)|\(cs ?? 0)"
 
-        // Envelope fields go in beside the merged ones, in key order.
-        var extras: [(key: [UInt8], value: [UInt8])] = []
-        var ew = JSONWriter(capacity: 32)
-        ew.string(channelName); extras.append((Array("category".utf8), ew.take()))
-        if let cs { ew.int(cs); extras.append((Array("cs".utf8), ew.take())) }
-        ew.string(symbol); extras.append((Array("symbol".utf8), ew.take()))
-        if let ts { ew.int(ts); extras.append((Array("ts".utf8), ew.take())) }
-
-        var w = JSONWriter(capacity: 64 + state.keys.count * 40)
+        // The envelope's fields go in beside the merged ones, in key order (this list's order),
+        // and win over a same-named field.
+        var w = JSONWriter(capacity: 64 + state.arena.count + state.fields.count * 4)
         w.beginObject()
-        var i = 0
-        var j = 0
-        while i < state.keys.count || j < extras.count {
-            let c: Int
-            if i == state.keys.count { c = 1 } else if j == extras.count { c = -1 } else {
-                c = state.keys[i].withUnsafeBytes { a in extras[j].key.withUnsafeBytes { b in compareBytes(a, b) } }
+        var extra = 0
+        let channelName = channelName
+        state.arena.withUnsafeBytes { arena in
+            for f in state.fields {
+                let key = UnsafeRawBufferPointer(rebasing: arena[f.keyStart..<(f.keyStart + f.keyCount)])
+                var shadowed = false
+                while extra < Self.tickerEnvelopeKeys.count,
+                      Self.tickerEnvelopeKeys[extra].withUnsafeBytes({ compareBytes($0, key) }) <= 0 {
+                    let same = Self.tickerEnvelopeKeys[extra].count == key.count
+                        && Self.tickerEnvelopeKeys[extra].withUnsafeBytes({ $0.elementsEqual(key) })
+                    if Self.writeEnvelopeField(extra, into: &w, category: channelName, cs: cs, symbol: symbol, ts: ts), same {
+                        shadowed = true
+                    }
+                    extra += 1
+                }
+                if shadowed { continue }
+                w.key(utf8: key)
+                w.raw(UnsafeRawBufferPointer(rebasing: arena[f.valueStart..<(f.valueStart + f.valueCount)]))
             }
-            if c < 0 {
-                state.keys[i].withUnsafeBytes { w.key(utf8: $0) }
-                state.values[i].withUnsafeBytes { w.raw($0) }
-                i += 1
-            } else {
-                extras[j].key.withUnsafeBytes { w.key(utf8: $0) }
-                extras[j].value.withUnsafeBytes { w.raw($0) }
-                if c == 0 { i += 1 }  // the envelope wins over a same-named field
-                j += 1
-            }
+        }
+        while extra < Self.tickerEnvelopeKeys.count {
+            _ = Self.writeEnvelopeField(extra, into: &w, category: channelName, cs: cs, symbol: symbol, ts: ts)
+            extra += 1
         }
         w.endObject()
         let type = TickerUpdated.eventType
@@ -166,15 +235,15 @@ extension FrameDecoder {
         topics[slot].ticker = state
     }
 
-    /// The encoded value of one ticker field; nil when absent (`""` or null). `writer` is
-    /// scratch space kept across the fields of a frame.
-    private static func encodeTickerValue(_ v: JSONView, _ i: Int, key: UnsafeRawBufferPointer, writer w: inout JSONWriter) -> [UInt8]? {
+    /// Writes the encoded value of one ticker field into `writer` (emptied first); false when
+    /// the field is absent (`""` or null). `writer` is scratch space kept across the fields of a frame.
+    private static func encodeTickerValue(_ v: JSONView, _ i: Int, key: UnsafeRawBufferPointer, writer w: inout JSONWriter) -> Bool {
         w.reset()
         switch v.kind(i) {
         case .null:
-            return nil
+            return false
         case .string:
-            if v.isEmptyString(i) { return nil }
+            if v.isEmptyString(i) { return false }
             if isOne(of: tickerTextKeys, key) {
                 w.string(v, i)
             } else if isOne(of: tickerIntegerKeys, key), let n = v.int64(i) {
@@ -187,6 +256,6 @@ extension FrameDecoder {
         default:
             try? writeCanonicalValue(v, i, policy: .verbatim, key: String(decoding: key, as: UTF8.self), parentKey: nil, into: &w)
         }
-        return w.take()
+        return true
     }
 }

@@ -40,6 +40,12 @@ public struct JSONDocument: Sendable {
         /// Tape index of this value.
         public let index: Int
 
+        /// The value at tape index `index` of `document`.
+        public init(document: JSONDocument, index: Int) {
+            self.document = document
+            self.index = index
+        }
+
         var node: JSONNode { document.nodes[index] }
         public var kind: JSONKind { node.kind }
         public var isNull: Bool { kind == .null }

@@ -40,6 +40,11 @@ public struct JSONWriter: ~Copyable {
     /// A copy of the bytes written so far.
     public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
+    /// Lends the bytes written so far (valid only inside `body`).
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
     /// Returns the bytes written and empties the writer (keeping its buffer).
     public mutating func take() -> [UInt8] {
         let out = bytes

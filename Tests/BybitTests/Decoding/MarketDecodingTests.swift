@@ -157,6 +157,29 @@ struct MarketDecodingTests {
         #expect(s.decode(frame("snapshot", #","fundingRate":"0.0003""#, ts: 9)).events.map(\.type) == ["TickerUpdated"])
     }
 
+    @Test("a long run of deltas whose values change length (the state is compacted on the way) merges as a fresh snapshot of the same fields")
+    func tickerStateOverManyDeltas() throws {
+        func frame(_ type: String, _ fields: [(String, String)], cs: Int) -> String {
+            let data = fields.map { #""\#($0.0)":"\#($0.1)""# }.joined(separator: ",")
+            return #"{"topic":"tickers.BTCUSDT","type":"\#(type)","data":{\#(data)},"cs":\#(cs),"ts":1700000000000}"#
+        }
+        var d = FrameDecoder(channel: .linear)
+        var merged: [String: String] = ["symbol": "BTCUSDT", "lastPrice": "1", "markPrice": "2", "indexPrice": "3", "bid1Size": "7"]
+        _ = d.decode(frame("snapshot", merged.sorted { $0.key < $1.key }, cs: 0))
+        for i in 1...3000 {
+            var delta = [("lastPrice", i % 2 == 0 ? "1" : "12345.678\(i)"), ("markPrice", "2.\(i)")]
+            if i % 7 == 0 { delta.append(("openInterest", "\(i)")) }
+            if i % 11 == 0 { delta.append(("bid1Size", "")) }  // absent: dropped
+            if i % 13 == 0 { delta.append(("bid1Size", "\(i).5")) }
+            for (k, v) in delta { merged[k] = v.isEmpty ? nil : v }
+            let out = d.decode(frame("delta", delta, cs: i))
+            var fresh = FrameDecoder(channel: .linear)
+            let reference = fresh.decode(frame("snapshot", merged.sorted { $0.key < $1.key }, cs: i))
+            #expect(out.events.first?.type == "TickerUpdated")
+            #expect(out.events.first?.data == reference.events.first?.data, "delta \(i)")
+        }
+    }
+
     @Test func tickerDeltaBeforeSnapshotIsRecordedRaw() throws {
         var d = FrameDecoder(channel: .inverse)
         let delta = try Fixtures.frames("ws_ticker_inverse_snapshot_then_delta.jsonl")[1]
