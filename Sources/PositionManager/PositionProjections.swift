@@ -101,12 +101,12 @@ enum StoredPositionRow {
               let strategies = p["strategies"], strategies.kind == .array, strategies.elements.allSatisfy({ $0.kind == .object })
         else { return nil }
         var required: [String] = []
-        for name in ["size", "signedSize", "unrealizedPnl", "realizedPnl", "fees", "funding", "totalPnl", "notional", "closedPnl"] {
+        for name: StaticString in ["size", "signedSize", "unrealizedPnl", "realizedPnl", "fees", "funding", "totalPnl", "notional", "closedPnl"] {
             guard let v = p[name], v.kind == .number, let text = v.numberText else { return nil }
             required.append(text)
         }
         var optional: [String?] = []
-        for name in ["averageEntryPrice", "markPrice", "leverage", "liquidationPrice"] {
+        for name: StaticString in ["averageEntryPrice", "markPrice", "leverage", "liquidationPrice"] {
             guard let v = number(p[name]) else { return nil }
             optional.append(v)
         }
@@ -128,15 +128,7 @@ enum StoredPositionRow {
     }
 
     /// An object's members by key; nil for another kind, an escaped key or a repeated key.
-    static func members(_ v: JSONDocument.Value) -> [String: JSONDocument.Value]? {
-        guard v.kind == .object else { return nil }
-        var out: [String: JSONDocument.Value] = [:]
-        out.reserveCapacity(v.count)
-        for m in v.members {
-            guard out.updateValue(m.value, forKey: m.key) == nil else { return nil }
-        }
-        return out.count == v.count ? out : nil
-    }
+    static func members(_ v: JSONDocument.Value) -> StoredMembers? { StoredMembers(v) }
 
     /// The text of a JSON integer as `String(Int)` prints it.
     static func integer(_ v: JSONDocument.Value?) -> String? {
@@ -149,5 +141,46 @@ enum StoredPositionRow {
         guard let v, v.kind != .null else { return .some(nil) }
         guard v.kind == .number, let text = v.numberText else { return nil }
         return .some(text)
+    }
+}
+
+/// The members of a stored object, found by their keys' bytes where they sit (no key strings,
+/// no dictionary): a position update has about thirty, read once each.
+struct StoredMembers {
+    let document: JSONDocument
+    /// The tape index of each member's key, in source order.
+    private var keys: [Int] = []
+
+    /// Nil for another kind, an escaped key or a repeated key.
+    init?(_ v: JSONDocument.Value) {
+        guard v.kind == .object else { return nil }
+        document = v.document
+        keys.reserveCapacity(v.count)
+        let nodes = document.nodes
+        var k = v.index + 1
+        for _ in 0..<v.count {
+            guard nodes[k].flags & JSONNode.escaped == 0 else { return nil }
+            for earlier in keys where Self.equal(nodes[earlier], nodes[k], in: document.bytes) { return nil }
+            keys.append(k)
+            k = Int(nodes[k + 1].next)
+        }
+    }
+
+    private static func equal(_ a: JSONNode, _ b: JSONNode, in bytes: [UInt8]) -> Bool {
+        guard a.end - a.start == b.end - b.start else { return false }
+        return bytes[Int(a.start)..<Int(a.end)].elementsEqual(bytes[Int(b.start)..<Int(b.end)])
+    }
+
+    subscript(name: StaticString) -> JSONDocument.Value? {
+        let wanted = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        return document.bytes.withUnsafeBytes { bytes -> JSONDocument.Value? in
+            for k in keys {
+                let n = document.nodes[k]
+                guard Int(n.end - n.start) == wanted.count,
+                      UnsafeRawBufferPointer(rebasing: bytes[Int(n.start)..<Int(n.end)]).elementsEqual(wanted) else { continue }
+                return JSONDocument.Value(document: document, index: k + 1)
+            }
+            return nil
+        }
     }
 }
