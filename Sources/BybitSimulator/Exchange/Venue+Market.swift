@@ -116,7 +116,7 @@ extension Venue {
 
     func bookVersion(_ key: MarketKey) -> (Int64, Int64) {
         if let m = generated?.markets[key] { return (m.bookVersion, m.crossSeq) }
-        if let r = replay, let t = r.matchTopic[key], let s = r.books[t.key] { return (s.u, s.seq) }
+        if let r = replay, let t = r.matchTopic[key] { return (r.books[t.slot].u, r.books[t.slot].seq) }
         return (1, 1)
     }
 
@@ -230,7 +230,7 @@ extension Venue {
         var ws: [String: String] = [:]
         if let m = generated?.markets[key] {
             for (k, v) in key.category == .linear ? TickerFields.linear(m) : TickerFields.spot(m) { ws[k] = v }
-        } else if let fields = replay?.tickers["\(key.category.rawValue)/tickers.\(key.symbol)"] {
+        } else if let fields = replay?.tickerFields("\(key.category.rawValue)/tickers.\(key.symbol)") {
             for (k, v) in fields { ws[k] = v.stringValue ?? "" }
         }
         let ps = i.priceStyle, qs = i.qtyStyle

@@ -19,17 +19,17 @@ public struct ReplayFeed: Sendable {
         let topic: String
         /// `topic` parsed (once per distinct topic, when the feed is built).
         let parsed: PublicTopic?
-        /// `category/topic`, the key of the topic's book.
-        let topicKey: String
+        /// The slot of `category/topic`: its book's or ticker's index in the feed's state.
+        let slot: Int
         let bytes: [UInt8]
         let content: Content
 
-        init(t: Int64, category: SimCategory, topic: String, parsed: PublicTopic?, topicKey: String, bytes: [UInt8], content: Content) {
+        init(t: Int64, category: SimCategory, topic: String, parsed: PublicTopic?, slot: Int, bytes: [UInt8], content: Content) {
             self.t = t
             self.category = category
             self.topic = topic
             self.parsed = parsed
-            self.topicKey = topicKey
+            self.slot = slot
             self.bytes = bytes
             self.content = content
         }
@@ -41,12 +41,12 @@ public struct ReplayFeed: Sendable {
         /// An orderbook frame with `data` (a member absent stays nil: the book keeps its value).
         case book(snapshot: Bool, bids: [BookLevel], asks: [BookLevel], u: Int64?, seq: Int64?, ts: Int64?, cts: Int64?)
         case trades([TradePrint])
-        /// A ticker frame with a `data` object.
-        case ticker(delta: Bool, fields: [(String, JSONNode)], cs: Int64, ts: Int64, mark: Fixed?, last: Fixed?)
+        /// A ticker frame with a `data` object; each field by its number in the feed's ``TickerFieldNames``.
+        case ticker(delta: Bool, fields: [(Int, JSONNode)], cs: Int64, ts: Int64, mark: Fixed?, last: Fixed?)
         /// Forwarded only: klines, liquidations, frames of an unknown topic or without data.
         case none
 
-        init(_ node: JSONNode, topic: PublicTopic?) {
+        init(_ node: JSONNode, topic: PublicTopic?, names: inout TickerFieldNames) {
             switch topic {
             case .orderbook?:
                 guard let data = node["data"] else { self = .none; return }
@@ -65,13 +65,49 @@ public struct ReplayFeed: Sendable {
                 self = .trades(prints)
             case .ticker?:
                 guard let data = node["data"]?.objectValue else { self = .none; return }
-                self = .ticker(delta: node["type"]?.stringValue == "delta", fields: data,
+                self = .ticker(delta: node["type"]?.stringValue == "delta", fields: data.map { (names.number($0.0), $0.1) },
                                cs: node["cs"]?.int64Value ?? 0, ts: node["ts"]?.int64Value ?? 0,
                                mark: data.first(where: { $0.0 == "markPrice" })?.1.stringValue.flatMap(Fixed.init),
                                last: data.first(where: { $0.0 == "lastPrice" })?.1.stringValue.flatMap(Fixed.init))
             case .kline?, .liquidation?, nil:
                 self = .none
             }
+        }
+    }
+
+    /// The names of the ticker fields a recording carries, numbered in first-seen order.
+    struct TickerFieldNames: Sendable {
+        private(set) var names: [String] = []
+        private var numbers: [String: Int] = [:]
+
+        mutating func number(_ name: String) -> Int {
+            if let n = numbers[name] { return n }
+            numbers[name] = names.count
+            names.append(name)
+            return names.count - 1
+        }
+    }
+
+    /// A ticker's merged fields: a value per field number, and the numbers in first-seen order.
+    struct MergedTicker: Sendable {
+        var order: [Int] = []
+        var values: [JSONNode?]
+        var cs: Int64 = 0
+        var ts: Int64 = 0
+
+        init(fieldCount: Int) { values = Array(repeating: nil, count: fieldCount) }
+
+        /// A delta's fields updated in place; a field not seen before goes last.
+        mutating func merge(_ fields: [(Int, JSONNode)]) {
+            for (n, v) in fields {
+                if values[n] == nil { order.append(n) }
+                values[n] = v
+            }
+        }
+
+        mutating func reset() {
+            for n in order { values[n] = nil }
+            order.removeAll(keepingCapacity: true)
         }
     }
 
@@ -87,12 +123,15 @@ public struct ReplayFeed: Sendable {
     let frames: [Frame]
     var next = 0
     public let instruments: [SimInstrument]
-    var books: [String: TopicBook] = [:]
-    var tickers: [String: [(String, JSONNode)]] = [:]
-    var tickerMeta: [String: (cs: Int64, ts: Int64)] = [:]
+    /// `category/topic` → its slot in `books` and `tickers`.
+    let slots: [String: Int]
+    let tickerFieldNames: TickerFieldNames
+    /// By slot: the book of an orderbook topic, the merged fields of a ticker topic (nil before its first frame).
+    var books: [TopicBook]
+    var tickers: [MergedTicker?]
     /// Per market: the orderbook topic with the deepest levels (the book orders match against),
     /// with its depth (read from the key once, when the topic is chosen).
-    var matchTopic: [MarketKey: (key: String, depth: Int?)] = [:]
+    var matchTopic: [MarketKey: (slot: Int, depth: Int?)] = [:]
     public private(set) var lastPrice: [MarketKey: Fixed] = [:]
     public private(set) var markPrice: [MarketKey: Fixed] = [:]
 
@@ -113,6 +152,8 @@ public struct ReplayFeed: Sendable {
         var decimals: [MarketKey: (price: Int, qty: Int, mid: Fixed)] = [:]
         // A recording repeats a few topics many times: each is parsed once.
         var parsed: [String: PublicTopic?] = [:]
+        var slots: [String: Int] = [:]
+        var names = TickerFieldNames()
         func parse(_ topic: String, _ category: SimCategory) -> PublicTopic? {
             let key = "\(category.rawValue)/\(topic)"
             if let p = parsed[key] { return p }
@@ -134,14 +175,20 @@ public struct ReplayFeed: Sendable {
             if let o = owner[key], o != conn { continue }
             owner[key] = conn
             let parsedTopic = parse(topic, category)
-            frames.append(Frame(t: e.t, category: category, topic: topic, parsed: parsedTopic, topicKey: key, bytes: Array(text.utf8),
-                                content: Content(node, topic: parsedTopic)))
+            let slot = slots[key] ?? slots.count
+            slots[key] = slot
+            frames.append(Frame(t: e.t, category: category, topic: topic, parsed: parsedTopic, slot: slot, bytes: Array(text.utf8),
+                                content: Content(node, topic: parsedTopic, names: &names)))
             if let p = parsedTopic, case .orderbook = p {
                 let mk = MarketKey(category, p.symbol)
                 if decimals[mk] == nil, let inferred = Self.inferDecimals(node) { decimals[mk] = inferred }
             }
         }
         self.frames = frames
+        self.slots = slots
+        tickerFieldNames = names
+        books = Array(repeating: TopicBook(), count: slots.count)
+        tickers = Array(repeating: nil, count: slots.count)
         startTime = frames.first?.t ?? 0
         var symbols = Set<MarketKey>()
         for f in frames {
@@ -204,16 +251,16 @@ public struct ReplayFeed: Sendable {
         if forwarding { out.frames.append(FeedFrame(category: f.category, topic: f.topic, bytes: f.bytes)) }
         guard let topic = f.parsed else { return }
         let key = MarketKey(f.category, topic.symbol)
-        let topicKey = f.topicKey
+        let slot = f.slot
         switch (topic, f.content) {
         case (.orderbook(let depth, _), .book(let snapshot, let bids, let asks, let u, let seq, let ts, let cts)):
-            // In place: a copy out of the dictionary would copy the book's levels on every delta.
-            Self.update(&books[topicKey, default: TopicBook()], snapshot: snapshot, bids: bids, asks: asks,
-                        u: u, seq: seq, ts: ts, cts: cts)
-            if let current = matchTopic[key], current.key != topicKey, let d = current.depth, d >= depth {
+            // In place: a copy out of the array would copy the book's levels on every delta.
+            Self.update(&books[slot], snapshot: snapshot, bids: bids, asks: asks, u: u, seq: seq, ts: ts, cts: cts)
+            let current = matchTopic[key]
+            if let current, current.slot != slot, let d = current.depth, d >= depth {
                 return
             }
-            if matchTopic[key]?.key != topicKey { matchTopic[key] = (topicKey, Self.depth(topicKey)) }
+            if current?.slot != slot { matchTopic[key] = (slot, depth) }
             if !out.changed.contains(key) { out.changed.append(key) }
         case (.trade, .trades(let prints)):
             guard let last = prints.last else { return }
@@ -221,9 +268,11 @@ public struct ReplayFeed: Sendable {
             out.trades[key, default: []].append(contentsOf: prints)
             if !out.changed.contains(key) { out.changed.append(key) }
         case (.ticker, .ticker(let delta, let fields, let cs, let ts, let mark, let last)):
-            if !delta { tickers[topicKey] = [] }
-            Self.merge(fields, into: &tickers[topicKey, default: []])
-            tickerMeta[topicKey] = (cs, ts)
+            if tickers[slot] == nil { tickers[slot] = MergedTicker(fieldCount: tickerFieldNames.names.count) }
+            if !delta { tickers[slot]!.reset() }
+            tickers[slot]!.merge(fields)
+            tickers[slot]!.cs = cs
+            tickers[slot]!.ts = ts
             if let mark { markPrice[key] = mark }
             if lastPrice[key] == nil, let last { lastPrice[key] = last }
         default:
@@ -246,16 +295,15 @@ public struct ReplayFeed: Sendable {
         state.seen = true
     }
 
-    /// A ticker's fields updated in place (a delta carries the changed ones), in first-seen order.
-    static func merge(_ data: [(String, JSONNode)], into merged: inout [(String, JSONNode)]) {
-        for (k, v) in data {
-            if let i = merged.firstIndex(where: { $0.0 == k }) { merged[i].1 = v } else { merged.append((k, v)) }
-        }
+    /// The merged fields of a ticker topic (`category/tickers.SYMBOL`), in first-seen order.
+    func tickerFields(_ topicKey: String) -> [(String, JSONNode)]? {
+        guard let slot = slots[topicKey], let t = tickers[slot] else { return nil }
+        return t.order.map { (tickerFieldNames.names[$0], t.values[$0]!) }
     }
 
-    static func depth(_ topicKey: String) -> Int? {
-        let parts = topicKey.split(separator: ".")
-        return parts.count == 3 ? Int(parts[1]) : nil
+    /// The book of an orderbook topic (`category/orderbook.N.SYMBOL`).
+    func topicBook(_ topicKey: String) -> TopicBook? {
+        slots[topicKey].map { books[$0] }
     }
 
     static func levels(_ node: JSONNode?) -> [BookLevel] {
@@ -268,7 +316,7 @@ public struct ReplayFeed: Sendable {
 
     /// The book orders match against.
     public func book(_ key: MarketKey) -> OrderBook {
-        matchTopic[key].flatMap { books[$0.key]?.book } ?? OrderBook()
+        matchTopic[key].map { books[$0.slot].book } ?? OrderBook()
     }
 
     public func instrument(_ key: MarketKey) -> SimInstrument? { instruments.first { $0.key == key } }
@@ -286,13 +334,13 @@ public struct ReplayFeed: Sendable {
         guard let parsed = PublicTopic.parse(topic, category: category) else { return nil }
         switch parsed {
         case .orderbook(let depth, let symbol):
-            guard let s = books[topicKey], s.seen, let i = instrument(MarketKey(category, symbol)) else { return nil }
+            guard let s = topicBook(topicKey), s.seen, let i = instrument(MarketKey(category, symbol)) else { return nil }
             return PublicFrames.orderbook(
                 topic: topic, category: category, depth: depth, snapshot: true, ts: s.ts, cts: s.cts, symbol: symbol,
                 bids: Array(s.book.bids.prefix(depth)), asks: Array(s.book.asks.prefix(depth)), u: s.u, seq: s.seq,
                 priceStyle: i.priceStyle, qtyStyle: i.qtyStyle)
         case .ticker:
-            guard let fields = tickers[topicKey], let meta = tickerMeta[topicKey] else { return nil }
+            guard let fields = tickerFields(topicKey), let slot = slots[topicKey], let meta = tickers[slot] else { return nil }
             var j = JSONOut(capacity: 1024)
             j.openObject()
             j.field("topic", topic)
