@@ -50,19 +50,10 @@ extension PositionSnapshotCreated: CanonicalDataEncodable {
     }
 }
 
-extension JSONWriter {
-    /// A member whose nil value is left out, as synthesized `Codable` does.
-    fileprivate mutating func number(_ name: StaticString, _ value: Decimal?) {
-        guard let value else { return }
-        key(name)
-        number(value)
-    }
-}
-
 extension PositionView {
     func write(to w: inout JSONWriter) {
         w.beginObject()
-        w.number("averageEntryPrice", averageEntryPrice)
+        w.member("averageEntryPrice", averageEntryPrice)
         w.key("category"); w.string(category)
         w.key("closedPnl"); w.number(closedPnl)
         w.key("discrepancy"); w.bool(discrepancy)
@@ -70,9 +61,9 @@ extension PositionView {
         w.key("fees"); w.number(fees)
         w.key("fills"); w.int(fills)
         w.key("funding"); w.number(funding)
-        w.number("leverage", leverage)
-        w.number("liquidationPrice", liquidationPrice)
-        w.number("markPrice", markPrice)
+        w.member("leverage", leverage)
+        w.member("liquidationPrice", liquidationPrice)
+        w.member("markPrice", markPrice)
         w.key("notional"); w.number(notional)
         w.key("positionIdx"); w.int(positionIdx)
         w.key("quoteCoin"); w.string(quoteCoin)
@@ -94,15 +85,15 @@ extension PositionView {
 extension ExchangePositionFigures {
     func write(to w: inout JSONWriter) {
         w.beginObject()
-        w.number("cumRealisedPnl", cumRealisedPnl)
-        w.number("entryPrice", entryPrice)
-        w.number("leverage", leverage)
-        w.number("liqPrice", liqPrice)
-        w.number("markPrice", markPrice)
+        w.member("cumRealisedPnl", cumRealisedPnl)
+        w.member("entryPrice", entryPrice)
+        w.member("leverage", leverage)
+        w.member("liqPrice", liqPrice)
+        w.member("markPrice", markPrice)
         if let seq { w.key("seq"); w.int(seq) }
         w.key("side"); w.string(side)
         w.key("signedSize"); w.number(signedSize)
-        w.number("unrealisedPnl", unrealisedPnl)
+        w.member("unrealisedPnl", unrealisedPnl)
         if let updatedTime { w.key("updatedTime"); w.int(updatedTime.microsecondsSinceEpoch) }
         w.endObject()
     }
@@ -111,7 +102,7 @@ extension ExchangePositionFigures {
 extension StrategyShare {
     func write(to w: inout JSONWriter) {
         w.beginObject()
-        w.number("averageEntryPrice", averageEntryPrice)
+        w.member("averageEntryPrice", averageEntryPrice)
         w.key("fees"); w.number(fees)
         w.key("fills"); w.int(fills)
         w.key("funding"); w.number(funding)
@@ -155,8 +146,8 @@ extension PortfolioView {
         w.beginArray()
         for c in coins { c.write(to: &w) }
         w.endArray()
-        w.number("equity", equity)
-        w.number("exchangeEquity", exchangeEquity)
+        w.member("equity", equity)
+        w.member("exchangeEquity", exchangeEquity)
         w.key("fees"); w.number(fees)
         w.key("funding"); w.number(funding)
         w.key("grossExposure"); w.number(grossExposure)
@@ -174,7 +165,7 @@ extension PortfolioView {
         for u in unconverted { w.string(u) }
         w.endArray()
         w.key("unrealizedPnl"); w.number(unrealizedPnl)
-        w.number("walletBalance", walletBalance)
+        w.member("walletBalance", walletBalance)
         w.endObject()
     }
 }

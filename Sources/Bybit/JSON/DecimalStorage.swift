@@ -123,3 +123,26 @@ extension JSONWriter {
         return true
     }
 }
+
+extension JSONWriter {
+    /// A member whose nil value is left out, as synthesized `Codable` does.
+    public mutating func member(_ name: StaticString, _ value: Decimal?) {
+        guard let value else { return }
+        key(name)
+        number(value)
+    }
+
+    /// A member whose nil value is left out, as synthesized `Codable` does.
+    public mutating func member(_ name: StaticString, _ value: String?) {
+        guard let value else { return }
+        key(name)
+        string(value)
+    }
+
+    /// A member whose nil value is left out, as synthesized `Codable` does.
+    public mutating func member(_ name: StaticString, _ value: Int64?) {
+        guard let value else { return }
+        key(name)
+        int(value)
+    }
+}
