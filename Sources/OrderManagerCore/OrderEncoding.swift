@@ -53,7 +53,7 @@ extension OrderExecuted: CanonicalDataEncodable {
         w.member("execTime", execTime)
         w.key("executedQty"); w.number(executedQty)
         w.member("feeCurrency", feeCurrency)
-        if let isMaker { w.key("isMaker"); w.bool(isMaker) }
+        w.member("isMaker", isMaker)
         w.member("latencyToFillMs", latencyToFillMs)
         w.member("orderId", orderId)
         w.key("orderLinkId"); w.string(orderLinkId)

@@ -39,8 +39,10 @@ public struct NewEvent: Sendable {
     public var data: [UInt8]
     public var metadata: EventMetadata
     /// The payload `data` was written from, when the event was made from one: in memory only,
-    /// never stored. Decoding `data` gives an equal payload, so a fold handed this event in the
-    /// same process may read it instead (see ``PayloadReading``).
+    /// never stored. A fold handed this event in the same process may read it instead of
+    /// decoding `data` (see ``PayloadReading``): canonical JSON reads back to an equal payload,
+    /// decimals included (their text is normalized). The replay tests hold this to account: the
+    /// bundled sessions, replayed with it, still give the digests recorded before it existed.
     public var payload: (any EventPayload)?
 
     public init(eventID: UUID, type: String, schemaVersion: Int32 = 1, data: [UInt8], metadata: EventMetadata = .init()) {

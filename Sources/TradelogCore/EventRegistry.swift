@@ -55,6 +55,8 @@ public struct EventRegistry: Sendable {
 
     private struct Entry: Sendable {
         var currentVersion: Int32
+        /// The Swift type the data decodes to.
+        var payloadType: ObjectIdentifier
         var decode: @Sendable ([UInt8]) throws -> any EventPayload
     }
 
@@ -66,7 +68,7 @@ public struct EventRegistry: Sendable {
 
     public mutating func register<E: EventPayload>(_ type: E.Type) {
         let fast = E.self as? any StoredDataDecodable.Type
-        entries[E.eventType] = Entry(currentVersion: E.schemaVersion) { data in
+        entries[E.eventType] = Entry(currentVersion: E.schemaVersion, payloadType: ObjectIdentifier(E.self)) { data in
             if let payload = fast?.decodeStored(data) { return payload }
             return try CanonicalJSON.decoder.decode(E.self, from: Data(data))
         }
@@ -81,6 +83,13 @@ public struct EventRegistry: Sendable {
 
     /// The schema version this build decodes `type` to; nil when the type is not registered.
     public func currentVersion(of type: String) -> Int32? { entries[type]?.currentVersion }
+
+    /// Whether this registry decodes data of `type` at `schemaVersion` to a value of `payloadType`
+    /// as it is (the type registered, at that version: nothing to upcast).
+    public func decodes(_ payloadType: any EventPayload.Type, type: String, schemaVersion: Int32) -> Bool {
+        guard let entry = entries[type] else { return false }
+        return entry.currentVersion == schemaVersion && entry.payloadType == ObjectIdentifier(payloadType)
+    }
 
     public func encode<E: EventPayload>(_ payload: E) throws -> (type: String, schemaVersion: Int32, data: [UInt8]) {
         (E.eventType, E.schemaVersion, try CanonicalJSON.data(payload))
@@ -143,6 +152,8 @@ extension NewEvent {
 /// one (``NewEvent/payload``): the folds read that instead of decoding the data again.
 public struct PayloadReading {
     private var payload: (any EventPayload)?
+    /// The event the reading is of, from its first use on: another event drops what is held.
+    private var eventID: UUID?
 
     /// - Parameter known: the payload the event's data was written from, if the caller has it.
     public init(known: (any EventPayload)? = nil) {
@@ -150,14 +161,18 @@ public struct PayloadReading {
     }
 
     /// The event's payload as `registry` decodes it: nil when the registry does not know the
-    /// type or cannot decode the data. The payload at hand is used when the registry decodes the
-    /// event's type at the event's own version (nothing to upcast). A decoded payload is kept
-    /// for the next fold; a failure is not (another fold's registry may know the type).
+    /// type or cannot decode the data. The payload held is used when it is of the Swift type the
+    /// registry decodes the event's type and version to, as it is (nothing to upcast). A decoded
+    /// payload is kept for the next fold; a failure is not (another fold's registry may know the type).
     public mutating func payload(of e: RecordedEvent, registry: EventRegistry) -> (any EventPayload)? {
-        guard let current = registry.currentVersion(of: e.type) else { return nil }
-        if current == e.schemaVersion, let payload { return payload }
-        let decoded = try? registry.decode(type: e.type, schemaVersion: e.schemaVersion, data: e.data)
-        if current == e.schemaVersion { payload = decoded }
+        if eventID != e.eventID {
+            if eventID != nil { payload = nil }
+            eventID = e.eventID
+        }
+        guard registry.isRegistered(e.type) else { return nil }
+        if let payload, registry.decodes(type(of: payload), type: e.type, schemaVersion: e.schemaVersion) { return payload }
+        guard let decoded = try? registry.decode(type: e.type, schemaVersion: e.schemaVersion, data: e.data) else { return nil }
+        if registry.decodes(type(of: decoded), type: e.type, schemaVersion: e.schemaVersion) { payload = decoded }
         return decoded
     }
 }

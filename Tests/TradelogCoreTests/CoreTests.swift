@@ -92,8 +92,8 @@ struct RegistryTests {
         #expect(back.qty == Decimal(string: "0.001")!)
     }
 
-    @Test("an old version is upcast in one place before decoding")
-    func upcast() throws {
+    /// A registry at `OrderPlacedV2` that lifts v1 data by adding a category.
+    static func upcastingV1() -> EventRegistry {
         var r = EventRegistry()
         r.register(OrderPlacedV2.self)
         r.registerUpcaster(type: "TestOrderPlaced", from: 1) { old in
@@ -101,6 +101,12 @@ struct RegistryTests {
             new["category"] = .string("linear")
             return new
         }
+        return r
+    }
+
+    @Test("an old version is upcast in one place before decoding")
+    func upcast() throws {
+        let r = Self.upcastingV1()
         let v1 = Array(#"{"symbol":"ETHUSDT","qty":2}"#.utf8)
         let e = try #require(r.decode(type: "TestOrderPlaced", schemaVersion: 1, data: v1) as? OrderPlacedV2)
         #expect(e.category == "linear" && e.symbol == "ETHUSDT" && e.qty == 2)
@@ -119,6 +125,26 @@ struct RegistryTests {
     }
 }
 
+/// Counts its decodes (only `PayloadReadingTests.knownAndKept` decodes it).
+struct CountedDecode: EventPayload {
+    static let eventType = "TestCountedDecode"
+    nonisolated(unsafe) static var decodes = 0
+    var n: Int
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        n = try c.decode(Int.self, forKey: .n)
+        Self.decodes += 1
+    }
+}
+
+/// The same event type and shape as `OrderPlacedV1`, another Swift type.
+struct OrderPlacedLookalike: EventPayload {
+    static let eventType = "TestOrderPlaced"
+    var symbol: String
+    var qty: Decimal
+}
+
 @Suite("A payload read once for several folds")
 struct PayloadReadingTests {
     static func event(_ json: String, version: Int32 = 1) -> RecordedEvent {
@@ -127,7 +153,7 @@ struct PayloadReadingTests {
                       recordedAt: Timestamp(microsecondsSinceEpoch: 0))
     }
 
-    @Test("the payload at hand is read instead of the data; decoded once, then kept")
+    @Test("the payload at hand is read instead of the data; decoded once, then kept for the same event only")
     func knownAndKept() throws {
         var r = EventRegistry()
         r.register(OrderPlacedV1.self)
@@ -136,8 +162,29 @@ struct PayloadReadingTests {
         #expect((known.payload(of: e, registry: r) as? OrderPlacedV1)?.symbol == "ETHUSDT")
         var fresh = PayloadReading()
         #expect((fresh.payload(of: e, registry: r) as? OrderPlacedV1)?.symbol == "BTCUSDT")
+        // Another event is its own: what was held for the first is dropped.
+        #expect((fresh.payload(of: Self.event(#"{"qty":3,"symbol":"SOLUSDT"}"#), registry: r) as? OrderPlacedV1)?.qty == 3)
+
         // Kept: the second fold of the same event does not decode again.
-        #expect((fresh.payload(of: Self.event(#"{"qty":3,"symbol":"SOLUSDT"}"#), registry: r) as? OrderPlacedV1)?.qty == 1)
+        var counting = EventRegistry()
+        counting.register(CountedDecode.self)
+        let c = RecordedEvent(globalPosition: 1, eventID: UUID(), stream: "test-1", streamVersion: 1, type: CountedDecode.eventType,
+                              schemaVersion: 1, data: Array(#"{"n":1}"#.utf8), metadata: EventMetadata(),
+                              recordedAt: Timestamp(microsecondsSinceEpoch: 0))
+        var once = PayloadReading()
+        let before = CountedDecode.decodes
+        #expect((once.payload(of: c, registry: counting) as? CountedDecode)?.n == 1)
+        #expect((once.payload(of: c, registry: counting) as? CountedDecode)?.n == 1)
+        #expect(CountedDecode.decodes == before + 1)
+    }
+
+    @Test("a payload of another Swift type than the registry decodes to is not handed out: the registry decodes the data")
+    func otherSwiftType() throws {
+        var r = EventRegistry()
+        r.register(OrderPlacedV1.self)
+        var reading = PayloadReading(known: OrderPlacedLookalike(symbol: "ETHUSDT", qty: 2))
+        let p = try #require(reading.payload(of: Self.event(#"{"qty":1,"symbol":"BTCUSDT"}"#), registry: r) as? OrderPlacedV1)
+        #expect(p.symbol == "BTCUSDT")
     }
 
     @Test("a registry that does not know the type, or decodes it at a newer version, is not handed the payload at hand")
@@ -145,13 +192,7 @@ struct PayloadReadingTests {
         let known = OrderPlacedV1(symbol: "ETHUSDT", qty: 2)
         var none = PayloadReading(known: known)
         #expect(none.payload(of: Self.event(#"{"qty":1,"symbol":"BTCUSDT"}"#), registry: EventRegistry()) == nil)
-        var r2 = EventRegistry()
-        r2.register(OrderPlacedV2.self)
-        r2.registerUpcaster(type: "TestOrderPlaced", from: 1) { old in
-            var new = old
-            new["category"] = .string("linear")
-            return new
-        }
+        let r2 = RegistryTests.upcastingV1()
         var reading = PayloadReading(known: known)
         let up = try #require(reading.payload(of: Self.event(#"{"qty":1,"symbol":"BTCUSDT"}"#), registry: r2) as? OrderPlacedV2)
         #expect(up.symbol == "BTCUSDT" && up.category == "linear")

@@ -5,7 +5,7 @@ import TradelogCore
 /// Each field's name and encoded JSON value are ranges of one byte arena, so that merging a
 /// delta and writing the merged state touch no per-field arrays. A value that fits where the
 /// old one was is written over it; otherwise it goes at the arena's end, and the arena is
-/// compacted when what it holds is mostly dead.
+/// compacted once more than half of it (and more than ``compactionSlack`` bytes) is dead.
 struct TickerState: Sendable {
     struct Field: Sendable {
         var keyStart: Int
@@ -17,8 +17,9 @@ struct TickerState: Sendable {
     /// Sorted by name in byte order.
     private(set) var fields: [Field] = []
     private(set) var arena: [UInt8] = []
-    /// The arena's size past which it is compacted next.
-    private var compactAt = 4096
+    /// Bytes of the arena the fields use.
+    private(set) var liveBytes = 0
+    static let compactionSlack = 4096
     /// The funding rate and next funding time last reported (encoded), to report changes only.
     var lastFundingRate: [UInt8]?
     var lastNextFundingTime: [UInt8]?
@@ -44,6 +45,7 @@ struct TickerState: Sendable {
         let (found, i) = position(of: key)
         switch (found, value) {
         case (true, let v?):
+            liveBytes += v.count - fields[i].valueCount
             if v.count <= fields[i].valueCount {
                 let start = fields[i].valueStart
                 arena.withUnsafeMutableBytes { a in
@@ -55,8 +57,10 @@ struct TickerState: Sendable {
             }
             fields[i].valueCount = v.count
         case (true, nil):
+            liveBytes -= fields[i].keyCount + fields[i].valueCount
             fields.remove(at: i)
         case (false, let v?):
+            liveBytes += key.count + v.count
             let keyStart = arena.count
             arena.append(contentsOf: key)
             let valueStart = arena.count
@@ -65,13 +69,13 @@ struct TickerState: Sendable {
         case (false, nil):
             break
         }
-        if arena.count > compactAt { compact() }
+        if arena.count - liveBytes > max(liveBytes, Self.compactionSlack) { compact() }
     }
 
     /// Copies the live names and values into a fresh arena.
     private mutating func compact() {
         var fresh: [UInt8] = []
-        fresh.reserveCapacity(arena.count)
+        fresh.reserveCapacity(liveBytes)
         for i in fields.indices {
             let f = fields[i]
             fields[i].keyStart = fresh.count
@@ -80,7 +84,6 @@ struct TickerState: Sendable {
             fresh.append(contentsOf: arena[f.valueStart..<(f.valueStart + f.valueCount)])
         }
         arena = fresh
-        compactAt = max(4096, fresh.count * 4)
     }
 
     func value(_ key: StaticString) -> [UInt8]? {
@@ -92,6 +95,7 @@ struct TickerState: Sendable {
     mutating func removeAllFields() {
         fields.removeAll(keepingCapacity: true)
         arena.removeAll(keepingCapacity: true)
+        liveBytes = 0
     }
 }
 
@@ -181,7 +185,7 @@ extension FrameDecoder {
 
         // The envelope's fields go in beside the merged ones, in key order (this list's order),
         // and win over a same-named field.
-        var w = JSONWriter(capacity: 64 + state.arena.count + state.fields.count * 4)
+        var w = JSONWriter(capacity: 64 + state.liveBytes + state.fields.count * 4)
         w.beginObject()
         var extra = 0
         let channelName = channelName
@@ -189,11 +193,10 @@ extension FrameDecoder {
             for f in state.fields {
                 let key = UnsafeRawBufferPointer(rebasing: arena[f.keyStart..<(f.keyStart + f.keyCount)])
                 var shadowed = false
-                while extra < Self.tickerEnvelopeKeys.count,
-                      Self.tickerEnvelopeKeys[extra].withUnsafeBytes({ compareBytes($0, key) }) <= 0 {
-                    let same = Self.tickerEnvelopeKeys[extra].count == key.count
-                        && Self.tickerEnvelopeKeys[extra].withUnsafeBytes({ $0.elementsEqual(key) })
-                    if Self.writeEnvelopeField(extra, into: &w, category: channelName, cs: cs, symbol: symbol, ts: ts), same {
+                while extra < Self.tickerEnvelopeKeys.count {
+                    let c = Self.tickerEnvelopeKeys[extra].withUnsafeBytes { compareBytes($0, key) }
+                    if c > 0 { break }
+                    if Self.writeEnvelopeField(extra, into: &w, category: channelName, cs: cs, symbol: symbol, ts: ts), c == 0 {
                         shadowed = true
                     }
                     extra += 1

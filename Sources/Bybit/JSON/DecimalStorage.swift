@@ -131,18 +131,4 @@ extension JSONWriter {
         key(name)
         number(value)
     }
-
-    /// A member whose nil value is left out, as synthesized `Codable` does.
-    public mutating func member(_ name: StaticString, _ value: String?) {
-        guard let value else { return }
-        key(name)
-        string(value)
-    }
-
-    /// A member whose nil value is left out, as synthesized `Codable` does.
-    public mutating func member(_ name: StaticString, _ value: Int64?) {
-        guard let value else { return }
-        key(name)
-        int(value)
-    }
 }

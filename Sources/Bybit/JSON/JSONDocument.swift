@@ -40,8 +40,10 @@ public struct JSONDocument: Sendable {
         /// Tape index of this value.
         public let index: Int
 
-        /// The value at tape index `index` of `document`.
+        /// The value at tape index `index` of `document`: the index of a value node (the
+        /// root, or one found by walking the tape), not of an object's key.
         public init(document: JSONDocument, index: Int) {
+            precondition(index >= 0 && index < document.nodes.count, "tape index out of range")
             self.document = document
             self.index = index
         }

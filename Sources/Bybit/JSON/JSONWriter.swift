@@ -401,3 +401,27 @@ public struct JSONWriter: ~Copyable {
         if runStart < n { put(UnsafeRawBufferPointer(rebasing: s[runStart..<n])) }
     }
 }
+
+extension JSONWriter {
+    /// A member whose nil value is left out, as synthesized `Codable` does (the `Decimal?`
+    /// overload is beside the decimal writer).
+    public mutating func member(_ name: StaticString, _ value: String?) {
+        guard let value else { return }
+        key(name)
+        string(value)
+    }
+
+    /// A member whose nil value is left out, as synthesized `Codable` does.
+    public mutating func member(_ name: StaticString, _ value: Int64?) {
+        guard let value else { return }
+        key(name)
+        int(value)
+    }
+
+    /// A member whose nil value is left out, as synthesized `Codable` does.
+    public mutating func member(_ name: StaticString, _ value: Bool?) {
+        guard let value else { return }
+        key(name)
+        bool(value)
+    }
+}

@@ -130,8 +130,8 @@ public struct ReplayFeed: Sendable {
     var books: [TopicBook]
     var tickers: [MergedTicker?]
     /// Per market: the orderbook topic with the deepest levels (the book orders match against),
-    /// with its depth (read from the key once, when the topic is chosen).
-    var matchTopic: [MarketKey: (slot: Int, depth: Int?)] = [:]
+    /// with its depth.
+    var matchTopic: [MarketKey: (slot: Int, depth: Int)] = [:]
     public private(set) var lastPrice: [MarketKey: Fixed] = [:]
     public private(set) var markPrice: [MarketKey: Fixed] = [:]
 
@@ -257,7 +257,7 @@ public struct ReplayFeed: Sendable {
             // In place: a copy out of the array would copy the book's levels on every delta.
             Self.update(&books[slot], snapshot: snapshot, bids: bids, asks: asks, u: u, seq: seq, ts: ts, cts: cts)
             let current = matchTopic[key]
-            if let current, current.slot != slot, let d = current.depth, d >= depth {
+            if let current, current.slot != slot, current.depth >= depth {
                 return
             }
             if current?.slot != slot { matchTopic[key] = (slot, depth) }

@@ -178,6 +178,26 @@ struct MarketDecodingTests {
             #expect(out.events.first?.type == "TickerUpdated")
             #expect(out.events.first?.data == reference.events.first?.data, "delta \(i)")
         }
+        // Compacted on the way: the dead bytes stay under the live ones plus the slack.
+        let state = try #require(d.topics[0].ticker)
+        #expect(state.arena.count <= 2 * state.liveBytes + TickerState.compactionSlack)
+        #expect(state.liveBytes == state.fields.reduce(0) { $0 + $1.keyCount + $1.valueCount })
+    }
+
+    @Test("the envelope's category, cs, symbol and ts win over same-named data fields, and only when the envelope has them; an escaped key is merged by its text")
+    func tickerEnvelopeAndDataFields() throws {
+        var d = FrameDecoder(channel: .linear)
+        let withCs = d.decode(#"{"topic":"tickers.BTCUSDT","type":"snapshot","data":{"category":"x","cs":"5","symbol":"ETHUSDT","ts":"6","mark\u0050rice":"7.50","lastPrice":"8"},"cs":11,"ts":1700000000000}"#)
+        let a = try withCs.events[0].json
+        #expect(a["category"]?.string == "linear" && a["symbol"]?.string == "BTCUSDT")
+        #expect(a["cs"]?.numberText == "11" && a["ts"]?.numberText == "1700000000000")
+        #expect(a["markPrice"]?.string == "7.5" && a["lastPrice"]?.string == "8")
+        #expect(a.members.map(\.key) == ["category", "cs", "lastPrice", "markPrice", "symbol", "ts"])
+        // No cs or ts in the envelope: the data's own fields stay.
+        let without = d.decode(#"{"topic":"tickers.BTCUSDT","type":"delta","data":{"lastPrice":"9"}}"#)
+        let b = try without.events[0].json
+        #expect(b["cs"]?.string == "5" && b["ts"]?.string == "6" && b["lastPrice"]?.string == "9" && b["markPrice"]?.string == "7.5")
+        #expect(b["category"]?.string == "linear" && b["symbol"]?.string == "BTCUSDT")
     }
 
     @Test func tickerDeltaBeforeSnapshotIsRecordedRaw() throws {

@@ -29,13 +29,13 @@ struct OrderEncodingTests {
             latencyToAckMs: full ? 12 : nil, latencyToFillMs: full ? 1_234 : nil))
     }
 
-    @Test(arguments: [true, false])
-    func executed(full: Bool) throws {
+    @Test(arguments: [(true, true), (true, false), (false, false)])
+    func executed(full: Bool, maker: Bool) throws {
         try expectSameBytes(OrderExecuted(
             orderLinkId: "tl-1", orderId: full ? "1f2e" : nil, execId: "e\\1", signalID: full ? "sig-1" : nil,
             strategyID: full ? "alpha" : nil, traceID: full ? "t" : nil, category: .spot, symbol: "ETHUSDT", side: .buy,
             execQty: Self.dec("0.5"), execPrice: Self.dec("3500.01"), execFee: Self.dec("0.00035"),
-            feeCurrency: full ? "ETH" : nil, isMaker: full ? false : nil, execTime: full ? 1_767_225_600_123 : nil,
+            feeCurrency: full ? "ETH" : nil, isMaker: full ? maker : nil, execTime: full ? 1_767_225_600_123 : nil,
             executedQty: Self.dec("1e1"), averagePrice: full ? Self.dec("3500.005") : nil,
             slippageBps: full ? 0 : nil, latencyToFillMs: full ? 5 : nil))
     }
