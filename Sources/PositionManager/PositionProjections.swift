@@ -93,7 +93,7 @@ enum PositionColumns {
 enum StoredPositionRow {
     static func row(_ e: RecordedEvent) -> [String?]? {
         guard e.schemaVersion == PositionUpdated.schemaVersion, let doc = try? JSONDocument(parsing: e.data),
-              let top = members(doc.root), let p = top["position"].flatMap(members),
+              let top = StoredMembers(doc.root), let p = top["position"].flatMap(StoredMembers.init),
               let reason = top["reason"]?.string, let time = integer(top["time"]), let version = integer(top["version"]),
               let category = p["category"]?.string, let symbol = p["symbol"]?.string, let idx = integer(p["positionIdx"]),
               let side = p["side"]?.string, let quoteCoin = p["quoteCoin"]?.string,
@@ -113,7 +113,7 @@ enum StoredPositionRow {
         var exchangeSize: String?
         var exchangeEntry: String?
         if let x = p["exchange"], x.kind != .null {
-            guard let xm = members(x), xm["side"]?.string != nil, let size = xm["signedSize"], size.kind == .number,
+            guard let xm = StoredMembers(x), xm["side"]?.string != nil, let size = xm["signedSize"], size.kind == .number,
                   let entry = number(xm["entryPrice"])
             else { return nil }
             exchangeSize = size.numberText
@@ -126,9 +126,6 @@ enum StoredPositionRow {
                 required[8], optional[2], optional[3], exchangeSize, exchangeEntry, ProjectionValue.bool(discrepancy), fills,
                 reason, version, time, String(e.globalPosition)]
     }
-
-    /// An object's members by key; nil for another kind, an escaped key or a repeated key.
-    static func members(_ v: JSONDocument.Value) -> StoredMembers? { StoredMembers(v) }
 
     /// The text of a JSON integer as `String(Int)` prints it.
     static func integer(_ v: JSONDocument.Value?) -> String? {

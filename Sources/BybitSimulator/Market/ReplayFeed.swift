@@ -105,6 +105,11 @@ public struct ReplayFeed: Sendable {
             }
         }
 
+        /// The fields by name, in first-seen order.
+        func fields(named names: TickerFieldNames) -> [(String, JSONNode)] {
+            order.map { (names.names[$0], values[$0]!) }
+        }
+
         mutating func reset() {
             for n in order { values[n] = nil }
             order.removeAll(keepingCapacity: true)
@@ -150,17 +155,10 @@ public struct ReplayFeed: Sendable {
         // Several recorded connections may carry one topic: keep the first connection's copy.
         var owner: [String: String] = [:]
         var decimals: [MarketKey: (price: Int, qty: Int, mid: Fixed)] = [:]
-        // A recording repeats a few topics many times: each is parsed once.
-        var parsed: [String: PublicTopic?] = [:]
+        // A recording repeats a few topics many times: each gets a slot and is parsed once.
         var slots: [String: Int] = [:]
+        var parsedBySlot: [PublicTopic?] = []
         var names = TickerFieldNames()
-        func parse(_ topic: String, _ category: SimCategory) -> PublicTopic? {
-            let key = "\(category.rawValue)/\(topic)"
-            if let p = parsed[key] { return p }
-            let p = PublicTopic.parse(topic, category: category)
-            parsed[key] = p
-            return p
-        }
         for e in entries where e.kind == .frame || e.kind == .disconnect {
             if e.kind == .disconnect {
                 // A closed socket hands its topics to whichever connection carries them next.
@@ -174,9 +172,13 @@ public struct ReplayFeed: Sendable {
             let conn = e.conn ?? ""
             if let o = owner[key], o != conn { continue }
             owner[key] = conn
-            let parsedTopic = parse(topic, category)
-            let slot = slots[key] ?? slots.count
-            slots[key] = slot
+            let slot: Int
+            if let known = slots[key] { slot = known } else {
+                slot = parsedBySlot.count
+                slots[key] = slot
+                parsedBySlot.append(PublicTopic.parse(topic, category: category))
+            }
+            let parsedTopic = parsedBySlot[slot]
             frames.append(Frame(t: e.t, category: category, topic: topic, parsed: parsedTopic, slot: slot, bytes: Array(text.utf8),
                                 content: Content(node, topic: parsedTopic, names: &names)))
             if let p = parsedTopic, case .orderbook = p {
@@ -298,7 +300,7 @@ public struct ReplayFeed: Sendable {
     /// The merged fields of a ticker topic (`category/tickers.SYMBOL`), in first-seen order.
     func tickerFields(_ topicKey: String) -> [(String, JSONNode)]? {
         guard let slot = slots[topicKey], let t = tickers[slot] else { return nil }
-        return t.order.map { (tickerFieldNames.names[$0], t.values[$0]!) }
+        return t.fields(named: tickerFieldNames)
     }
 
     /// The book of an orderbook topic (`category/orderbook.N.SYMBOL`).
@@ -340,7 +342,8 @@ public struct ReplayFeed: Sendable {
                 bids: Array(s.book.bids.prefix(depth)), asks: Array(s.book.asks.prefix(depth)), u: s.u, seq: s.seq,
                 priceStyle: i.priceStyle, qtyStyle: i.qtyStyle)
         case .ticker:
-            guard let fields = tickerFields(topicKey), let slot = slots[topicKey], let meta = tickers[slot] else { return nil }
+            guard let slot = slots[topicKey], let meta = tickers[slot] else { return nil }
+            let fields = meta.fields(named: tickerFieldNames)
             var j = JSONOut(capacity: 1024)
             j.openObject()
             j.field("topic", topic)
