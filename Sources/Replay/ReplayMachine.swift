@@ -59,6 +59,8 @@ public struct ReplayCounters: Sendable, Hashable, Codable {
     public var restEntries = 0
     /// Recorded private frames: not fed (the exchange side is simulated again).
     public var recordedPrivateFrames = 0
+    /// Frames of a connection whose channel neither the frame nor a connect marker named.
+    public var undecodableFrames = 0
     public var events = 0
     public var duplicates = 0
     public var requests = 0
@@ -112,9 +114,10 @@ public struct ReplayMachine {
 
     public let settings: ReplaySettings
     var venue: Venue
-    var decoders: [String: FrameDecoder] = [:]
-    /// `gateway/{connection}`, the source of a connection's events (built once per connection).
-    var sources: [String: String] = [:]
+    /// The recording's connections, in the order first seen, and their slots by id (one
+    /// lookup per frame).
+    var connections: [Connection] = []
+    var connectionSlots: [String: Int] = [:]
     var privateDecoder = FrameDecoder(channel: .private)
     public private(set) var orders: OrderManagerState
     public private(set) var positions: PositionManagerState
@@ -122,11 +125,14 @@ public struct ReplayMachine {
     var versions: [String: Int64] = [:]
     var ids: Set<UUID> = []
     var signalBodies: [String: String] = [:]
-    /// Appended, not yet folded (FIFO: every fold sees the log in position order), each with
-    /// the payload it was made from when the replay made it (the folds read that, not the data).
-    var pending: [(event: RecordedEvent, payload: (any EventPayload)?)] = []
-    var pendingHead = 0
+    /// The events the entry being fed appended, in log order. Those from `folded` on are not
+    /// folded yet (FIFO: every fold sees the log in position order); every path of `feed` folds
+    /// them all before it returns.
     var produced: [RecordedEvent] = []
+    /// Beside each of `produced`: the payload the replay made it from, if it did (the folds read
+    /// that, not the data).
+    var payloads: [(any EventPayload)?] = []
+    var folded = 0
     var started = false
     let categories: [RESTCategory]
     /// The recording has the gateway's wallet loads (a live recording): snapshots at those times, not at the start.
@@ -180,6 +186,8 @@ public struct ReplayMachine {
     /// Feeds one entry; returns the events it produced, in log order.
     public mutating func feed(_ entry: RecordEntry) -> [RecordedEvent] {
         produced = []
+        payloads.removeAll(keepingCapacity: true)
+        folded = 0
         counters.entries += 1
         let at = Timestamp(microsecondsSinceEpoch: entry.t)
         if !started, entry.kind != .header {
@@ -197,7 +205,7 @@ public struct ReplayMachine {
             counters.connects += 1
             guard let conn = entry.conn, let channel = entry.channel.flatMap(BybitChannel.init(rawValue:)) else { break }
             // A live recording's private socket is marked as live; its frames are not fed (the venue answers again).
-            if channel != .private { decoders[conn] = FrameDecoder(channel: channel) }
+            if channel != .private { connections[slot(of: conn)].decoder = FrameDecoder(channel: channel) }
             marker(StreamConnected(connection: conn, channel: channel, url: entry.url ?? ""), conn: conn, at: at)
         case .disconnect:
             counters.disconnects += 1
@@ -211,18 +219,20 @@ public struct ReplayMachine {
                 break
             }
             market(at: at)
-            if decoders[conn] == nil, let channel = entry.channel.flatMap(BybitChannel.init(rawValue:)) {
-                decoders[conn] = FrameDecoder(channel: channel)
+            let c = slot(of: conn)
+            if connections[c].decoder == nil, let channel = entry.channel.flatMap(BybitChannel.init(rawValue:)) {
+                connections[c].decoder = FrameDecoder(channel: channel)
+            }
+            guard connections[c].decoder != nil else {
+                // No channel named, on a connection never marked connected: nothing to decode it as.
+                counters.undecodableFrames += 1
+                break
             }
             // The frame's bytes as the string holds them (no copy).
             var frame = text
-            let output = frame.withUTF8 { decoders[conn]!.decode(UnsafeRawBufferPointer($0), receivedAt: at) }
+            let output = frame.withUTF8 { connections[c].decoder!.decode(UnsafeRawBufferPointer($0), receivedAt: at) }
             counters.resyncs += output.resync.count
-            let source: String
-            if let known = sources[conn] { source = known } else {
-                source = "gateway/\(conn)"
-                sources[conn] = source
-            }
+            let source = connections[c].source
             for e in output.events {
                 append(e.stream, NewEvent(eventID: e.eventID, type: e.type, data: e.data,
                                           metadata: EventMetadata(source: source, exchangeTime: e.exchangeTime, receiveTime: at)),
@@ -233,8 +243,24 @@ public struct ReplayMachine {
             counters.signals += 1
             signal(entry.body ?? [], at: at)
         }
+        assert(folded == produced.count, "feed returns with every event it appended folded")
         counters.events += produced.count
         return produced
+    }
+
+    /// A recorded connection: its public decoder (none for the private socket, whose frames
+    /// the venue answers again) and `gateway/{connection}`, the source of its events.
+    struct Connection {
+        var decoder: FrameDecoder?
+        let source: String
+    }
+
+    /// The slot of connection `conn`, added when first seen.
+    mutating func slot(of conn: String) -> Int {
+        if let known = connectionSlots[conn] { return known }
+        connections.append(Connection(decoder: nil, source: "gateway/\(conn)"))
+        connectionSlots[conn] = connections.count - 1
+        return connections.count - 1
     }
 
     /// Start of the session: the instruments the order manager loads and the wallet the gateway loads.
@@ -331,15 +357,16 @@ public struct ReplayMachine {
                                      type: event.type, schemaVersion: event.schemaVersion, data: event.data,
                                      metadata: event.metadata, recordedAt: at)
         produced.append(recorded)
-        pending.append((recorded, event.payload))
+        payloads.append(event.payload)
     }
 
     /// Folds everything appended so far, in order; what the folds derive is appended and folded
     /// too, and the order manager's derived intents are sent once appended.
     mutating func drain(at: Timestamp) {
-        while pendingHead < pending.count {
-            let (e, payload) = pending[pendingHead]
-            pendingHead += 1
+        while folded < produced.count {
+            let e = produced[folded]
+            let payload = payloads[folded]
+            folded += 1
             var send: [OrderManager.OrderRequest] = []
             // A ticker's prices and any other payload, read once for both folds.
             let prices = StoredTickerPrices(event: e)
@@ -351,10 +378,6 @@ public struct ReplayMachine {
             }
             for d in positions.apply(e, prices: prices, reading: &reading) { append(d.stream, d.event, at: at) }
             for r in send { self.send(r, at: at) }
-        }
-        if pendingHead > 4096 {
-            pending.removeFirst(pendingHead)
-            pendingHead = 0
         }
     }
 

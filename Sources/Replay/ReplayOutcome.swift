@@ -75,7 +75,7 @@ public struct ReplayOutcome: Sendable {
         let c = result.counters
         var out = """
             replay of \(name)
-              entries \(c.entries): frames \(c.frames), signals \(c.signals), connects \(c.connects), disconnects \(c.disconnects), rest \(c.restEntries), book resyncs \(c.resyncs)
+              entries \(c.entries): frames \(c.frames), signals \(c.signals), connects \(c.connects), disconnects \(c.disconnects), rest \(c.restEntries), book resyncs \(c.resyncs)\(c.undecodableFrames > 0 ? ", undecodable frames \(c.undecodableFrames)" : "")
               events \(result.events) (duplicates skipped \(c.duplicates)); requests \(c.requests): accepted \(c.accepted), rejected \(c.rejected); fills \(c.fills)
               digest \(result.digest)
             """

@@ -52,6 +52,13 @@ public enum Digest {
         oneShot(bytes, sha1MD)
     }
 
+    /// SHA-1 of `bytes` into the first 20 bytes of `out` (at least 20 bytes long).
+    static func sha1(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) {
+        precondition(out.count >= 20, "a SHA-1 digest is 20 bytes")
+        var len: UInt32 = 0
+        _ = EVP_Digest(bytes.baseAddress, bytes.count, out.baseAddress?.assumingMemoryBound(to: UInt8.self), &len, sha1MD, nil)
+    }
+
     private static func oneShot(_ bytes: [UInt8], _ md: OpaquePointer) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: Int(EVP_MAX_MD_SIZE)) { out, count in
             var len: UInt32 = 0
@@ -81,13 +88,26 @@ public enum DeterministicID {
     public static let namespace = UUID(uuidString: "6f1d1a3e-6b0e-5c4e-9a51-7472616465ab")!
 
     public static func uuid5(namespace: UUID, name: String) -> UUID {
-        var bytes = withUnsafeBytes(of: namespace.uuid) { Array($0) }
-        bytes.append(contentsOf: Array(name.utf8))
-        var hash = Digest.sha1(bytes)
-        hash[6] = (hash[6] & 0x0f) | 0x50
-        hash[8] = (hash[8] & 0x3f) | 0x80
-        return UUID(uuid: (hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6], hash[7],
-                           hash[8], hash[9], hash[10], hash[11], hash[12], hash[13], hash[14], hash[15]))
+        var name = name
+        return name.withUTF8 { uuid5(namespace: namespace, name: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same over the name's UTF-8 bytes. SHA-1 of the namespace's 16 bytes then the name's,
+    /// hashed from one buffer (on the stack for names up to a few hundred bytes): no arrays.
+    public static func uuid5(namespace: UUID, name: UnsafeRawBufferPointer) -> UUID {
+        let total = 16 + name.count
+        var digest: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeTemporaryAllocation(byteCount: total, alignment: 8) { buffer in
+            withUnsafeBytes(of: namespace.uuid) { buffer.copyMemory(from: $0) }
+            if name.count > 0 { UnsafeMutableRawBufferPointer(rebasing: buffer[16...]).copyMemory(from: name) }
+            withUnsafeMutableBytes(of: &digest) { out in
+                Digest.sha1(UnsafeRawBufferPointer(buffer), into: out)
+            }
+        }
+        return withUnsafeBytes(of: digest) { h in
+            UUID(uuid: (h[0], h[1], h[2], h[3], h[4], h[5], (h[6] & 0x0f) | 0x50, h[7],
+                        (h[8] & 0x3f) | 0x80, h[9], h[10], h[11], h[12], h[13], h[14], h[15]))
+        }
     }
 
     /// The id of the `index`-th event caused by `causation` (an event id or an inbound message id).

@@ -105,3 +105,24 @@ struct NonUTF8SignalTests {
         #expect(payload.bodyBase64 == Data(Self.bytes).base64EncodedString())
     }
 }
+
+@Suite("Recorded frames the replay cannot decode")
+struct UndecodableFrameTests {
+    @Test("a frame naming no channel, on a connection never marked connected, is counted and skipped; the next is decoded")
+    func noChannel() throws {
+        let ticker = #"{"topic":"tickers.BTCUSDT","type":"snapshot","data":{"symbol":"BTCUSDT","lastPrice":"1.5"},"cs":1,"ts":1700000000000}"#
+        let entries = [
+            RecordEntry.header(t: 1),
+            RecordEntry(t: 2, kind: .frame, conn: "c-1", text: ticker),
+            RecordEntry(t: 3, kind: .frame, conn: "c-1", channel: "linear", text: ticker),
+        ]
+        var machine = try ReplayMachine(entries: entries, settings: ReplaySettings(), categories: [])
+        #expect(machine.feed(entries[0]).isEmpty)
+        #expect(machine.feed(entries[1]).filter { $0.stream.hasPrefix("market.") }.isEmpty)
+        #expect(machine.counters.undecodableFrames == 1 && machine.counters.frames == 1)
+        let decoded = machine.feed(entries[2])
+        #expect(decoded.map(\.type).contains(TickerUpdated.eventType))
+        #expect(decoded.first { $0.type == TickerUpdated.eventType }?.metadata.source == "gateway/c-1")
+        #expect(machine.counters.undecodableFrames == 1 && machine.counters.frames == 2)
+    }
+}

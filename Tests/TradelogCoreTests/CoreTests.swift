@@ -33,6 +33,22 @@ struct HashingTests {
         let dns = UUID(uuidString: "6ba7b810-9dad-11d1-80b4-00c04fd430c8")!
         #expect(DeterministicID.uuid5(namespace: dns, name: "python.org").uuidString.lowercased()
             == "886313e1-3b8a-5372-9b90-0c9aee199e5d")
+        #expect(DeterministicID.uuid5(namespace: dns, name: "www.example.com").lowercasedString
+            == "2ed6657d-e927-568b-95e1-2665a8aea6a2")
+    }
+
+    @Test("UUIDv5 over bytes: the same ids as over the name, empty and long names included (Python's uuid5)")
+    func uuid5OverBytes() {
+        let cases: [(String, String)] = [
+            ("", "7eb5e184-81fc-504a-a6f0-cf0bf90779cf"),
+            ("market.linear.ticker-BTCUSDT|TickerUpdated|1767225600000|42", "5179bc1f-30cb-5ee2-a0c2-36497719ea47"),
+            (String(repeating: "x", count: 5000), "51bad798-e125-5e27-a9a2-ec41aecdd42a"),
+        ]
+        for (name, want) in cases {
+            #expect(DeterministicID.uuid5(namespace: DeterministicID.namespace, name: name).lowercasedString == want)
+            let overBytes = Array(name.utf8).withUnsafeBytes { DeterministicID.uuid5(namespace: DeterministicID.namespace, name: $0) }
+            #expect(overBytes.lowercasedString == want)
+        }
     }
 
     @Test func derivedIDsAreStableAndDistinct() {

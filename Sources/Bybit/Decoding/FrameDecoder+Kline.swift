@@ -45,8 +45,11 @@ extension FrameDecoder {
             w.key("volume"); try decimal("volume", &w)
             w.endObject()
             let type = confirm ? KlineClosed.eventType : KlineUpdated.eventType
-            out.events.append(DecodedEvent(stream: stream, type: type,
-                                           eventID: eventID(stream, type, "\(start)|\(timestamp)|\(confirm)"),
+            var name = IDName(stream, type)  // `{start}|{timestamp}|{confirm}`
+            name.add(start)
+            name.add(timestamp)
+            name.add(confirm ? "true" : "false")
+            out.events.append(DecodedEvent(stream: stream, type: type, eventID: name.uuid,
                                            data: w.take(), exchangeTime: exchangeTime(ms: timestamp)))
             e = v.next(e)
         }

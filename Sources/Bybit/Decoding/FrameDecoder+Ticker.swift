@@ -1,3 +1,4 @@
+import Foundation
 import TradelogCore
 
 /// The merged fields of one `tickers.{S}` topic.
@@ -181,7 +182,13 @@ extension FrameDecoder {
 
         let stream = topics[slot].stream
         let symbol = topics[slot].symbol
-        let naturalKey = "\(ts ?? 0)|\(cs ?? 0)"
+        // The natural key `{ts}|{cs}` (0 for either absent).
+        func idOf(_ stream: String, _ type: String) -> UUID {
+            var name = IDName(stream, type)
+            name.add(ts ?? 0)
+            name.add(cs ?? 0)
+            return name.uuid
+        }
 
         // The envelope's fields go in beside the merged ones, in key order (this list's order),
         // and win over a same-named field.
@@ -212,7 +219,7 @@ extension FrameDecoder {
         }
         w.endObject()
         let type = TickerUpdated.eventType
-        out.events.append(DecodedEvent(stream: stream, type: type, eventID: eventID(stream, type, naturalKey),
+        out.events.append(DecodedEvent(stream: stream, type: type, eventID: idOf(stream, type),
                                        data: w.take(), exchangeTime: exchangeTime(ms: ts)))
 
         if channel == .linear || channel == .inverse {
@@ -229,7 +236,7 @@ extension FrameDecoder {
                 f.endObject()
                 let fstream = topics[slot].fundingStream
                 let ftype = FundingRateUpdated.eventType
-                out.events.append(DecodedEvent(stream: fstream, type: ftype, eventID: eventID(fstream, ftype, naturalKey),
+                out.events.append(DecodedEvent(stream: fstream, type: ftype, eventID: idOf(fstream, ftype),
                                                data: f.take(), exchangeTime: exchangeTime(ms: ts)))
             }
             state.lastFundingRate = rate

@@ -277,7 +277,12 @@ struct IDName {
     mutating func extend(_ byte: UInt8) { bytes.append(byte) }
 
     var uuid: UUID {
-        DeterministicID.uuid5(namespace: DeterministicID.namespace, name: String(decoding: bytes, as: UTF8.self))
+        // An ASCII name is hashed as it is; any other as a String holds it (bytes of a frame
+        // that are not UTF-8 repaired, as the name always was).
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            return bytes.withUnsafeBytes { DeterministicID.uuid5(namespace: DeterministicID.namespace, name: $0) }
+        }
+        return DeterministicID.uuid5(namespace: DeterministicID.namespace, name: String(decoding: bytes, as: UTF8.self))
     }
 }
 

@@ -268,6 +268,30 @@ struct MarketDecodingTests {
         #expect(Array(try CanonicalJSON.encoder.encode(KlineUpdated(kline: k))) == e.data)
     }
 
+    @Test("Ticker, funding and kline ids: UUIDv5 of `stream|type|` and the natural key")
+    func tickerAndKlineIDs() throws {
+        func id(_ name: String) -> UUID { DeterministicID.uuid5(namespace: DeterministicID.namespace, name: name) }
+        var d = FrameDecoder(channel: .linear)
+        let ticker = d.decode(try Fixtures.frames("ws_ticker_linear_snapshot_2023.json")[0], receivedAt: receivedAt).events
+        #expect(ticker.map(\.type) == ["TickerUpdated", "FundingRateUpdated"])
+        #expect(ticker[0].eventID == id("market.linear.ticker-BTCUSDT|TickerUpdated|1680673821770|50193544280"))
+        #expect(ticker[1].eventID == id("market.linear.funding-BTCUSDT|FundingRateUpdated|1680673821770|50193544280"))
+        let kline = d.decode(try Fixtures.frames("ws_kline_linear_2024.json")[0], receivedAt: receivedAt).events
+        #expect(kline[0].eventID == id("market.linear.kline-BTCUSDT.1|KlineUpdated|1719667560000|1719667601380|false"))
+    }
+
+    @Test("An id's name is hashed as a String holds it: bytes that are not UTF-8 are repaired first")
+    func idNameBytes() {
+        var ascii = IDName("s", "T")
+        ascii.add(-42)
+        ascii.add("x")
+        #expect(ascii.uuid == DeterministicID.uuid5(namespace: DeterministicID.namespace, name: "s|T|-42|x"))
+        var broken = IDName("s", "T")
+        [UInt8(0x61), 0xFF, 0xC3, 0xA9].withUnsafeBytes { broken.add($0) }
+        #expect(broken.uuid == DeterministicID.uuid5(namespace: DeterministicID.namespace,
+                                                     name: String(decoding: Array("s|T|".utf8) + [0x61, 0xFF, 0xC3, 0xA9], as: UTF8.self)))
+    }
+
     @Test func klineConfirmMakesAClosedCandle() throws {
         var d = FrameDecoder(channel: .linear)
         let frame = try Fixtures.frames("ws_kline_linear_2024.json")[0]
