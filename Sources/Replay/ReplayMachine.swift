@@ -122,7 +122,7 @@ public struct ReplayMachine {
     public private(set) var orders: OrderManagerState
     public private(set) var positions: PositionManagerState
     var position: Int64 = 0
-    var versions: [String: Int64] = [:]
+    var versions = StreamVersions()
     var ids: Set<UUID> = []
     var signalBodies: [String: String] = [:]
     /// The events the entry being fed appended, in log order. Those from `folded` on are not
@@ -348,11 +348,7 @@ public struct ReplayMachine {
             return
         }
         position += 1
-        // One lookup of the stream's version, bumped in place.
-        let version = { (v: inout Int64) -> Int64 in
-            v += 1
-            return v
-        }(&versions[stream, default: 0])
+        let version = versions.next(stream)
         let recorded = RecordedEvent(globalPosition: position, eventID: event.eventID, stream: stream, streamVersion: version,
                                      type: event.type, schemaVersion: event.schemaVersion, data: event.data,
                                      metadata: event.metadata, recordedAt: at)

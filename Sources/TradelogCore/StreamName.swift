@@ -11,6 +11,16 @@ public enum StreamName {
     /// Whether `stream`'s category is `category`, without making the category string.
     @inline(__always)
     public static func stream(_ stream: String, hasCategory category: String) -> Bool {
+        // Compared over the strings' contiguous bytes (every native string has them).
+        if let fast = stream.utf8.withContiguousStorageIfAvailable({ s in
+            category.utf8.withContiguousStorageIfAvailable { c -> Bool in
+                guard s.count >= c.count else { return false }
+                for i in 0..<c.count where s[i] != c[i] { return false }
+                return s.count == c.count || s[c.count] == UInt8(ascii: "-")
+            }
+        }), let answer = fast {
+            return answer
+        }
         var s = stream.utf8.makeIterator()
         for b in category.utf8 {
             guard s.next() == b else { return false }

@@ -126,3 +126,22 @@ struct UndecodableFrameTests {
         #expect(machine.counters.undecodableFrames == 1 && machine.counters.frames == 2)
     }
 }
+
+@Suite("The replay's stream versions")
+struct StreamVersionsTests {
+    @Test("versions count from 1 per stream, as a dictionary counts them, past the table's growth")
+    func againstADictionary() {
+        var table = StreamVersions()
+        var model: [String: Int64] = [:]
+        // 300 streams (the table starts at 64 slots) hit in an interleaved order, some often.
+        for n in 0..<3000 {
+            let stream = n % 7 == 0 ? "market.linear.ticker-BTCUSDT" : "order-\((n * 37) % 300)"
+            model[stream, default: 0] += 1
+            #expect(table.next(stream) == model[stream])
+        }
+        #expect(table.count == model.count)
+        for (stream, version) in model { #expect(table.version(of: stream) == version) }
+        #expect(table.version(of: "order-never") == 0)
+        #expect(table.next("") == 1 && table.next("") == 2)
+    }
+}

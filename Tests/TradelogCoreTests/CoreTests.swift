@@ -75,6 +75,22 @@ struct StreamAndTimeTests {
         #expect(StreamName.problem(with: "position-BTCUSDT") == nil)
     }
 
+    @Test("a stream has a category when its name is the category, or the category then `-`")
+    func hasCategory() {
+        #expect(StreamName.stream("market.linear.ticker-BTCUSDT", hasCategory: "market.linear.ticker"))
+        #expect(StreamName.stream("subscriptions", hasCategory: "subscriptions"))
+        #expect(!StreamName.stream("market.linear.ticker-BTCUSDT", hasCategory: "market.linear"))
+        #expect(!StreamName.stream("market.linear.tickers-BTCUSDT", hasCategory: "market.linear.ticker"))
+        #expect(!StreamName.stream("order", hasCategory: "order-abc"))
+        #expect(!StreamName.stream("order-abc", hasCategory: ""))
+        #expect(StreamName.stream("-abc", hasCategory: ""))
+        #expect(StreamName.stream("signal-é", hasCategory: "signal"))
+        #expect(!StreamName.stream("signalé-1", hasCategory: "signal"))
+        for name in ["order-abc-1", "market.orderbook-BTCUSDT", "subscriptions", "a-", "-"] {
+            #expect(StreamName.stream(name, hasCategory: StreamName.category(of: name)))
+        }
+    }
+
     @Test func timestampText() {
         #expect(Timestamp(microsecondsSinceEpoch: 1_700_000_000_123_456).description == "2023-11-14T22:13:20.123456Z")
         #expect(Timestamp(millisecondsSinceEpoch: 0).description == "1970-01-01T00:00:00.000000Z")
