@@ -11,21 +11,22 @@ import TradelogCore
 enum StoredJSON {
     /// Runs `body` on the parsed object; nil when the data is not a JSON object.
     static func withObject<T>(_ data: [UInt8], _ body: (JSONView) -> T?) -> T? {
-        var nodes: [JSONNode] = []
-        nodes.reserveCapacity(96)
-        return data.withUnsafeBytes { raw -> T? in
+        data.withUnsafeBytes { raw -> T? in
             guard raw.count > 0 else { return nil }
+            // The tape in memory left uninitialized (the parser writes every node it counts,
+            // and only those are read): no array filled for each event read.
+            let nodes = UnsafeMutableBufferPointer<JSONNode>.allocate(capacity: raw.count)
+            defer { nodes.deallocate() }
             let count: Int
             do throws(JSONParseError) {
-                count = try JSONParser.parse(raw, into: &nodes)
+                count = try JSONParser.parse(raw, into: nodes)
             } catch {
                 return nil
             }
-            return nodes.withUnsafeBufferPointer { np -> T? in
-                let v = JSONView(bytes: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), nodes: np.baseAddress!, nodeCount: count)
-                guard v.kind(0) == .object else { return nil }
-                return body(v)
-            }
+            let v = JSONView(bytes: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), nodes: UnsafePointer(nodes.baseAddress!),
+                             nodeCount: count)
+            guard v.kind(0) == .object else { return nil }
+            return body(v)
         }
     }
 }
