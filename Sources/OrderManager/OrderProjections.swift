@@ -1,3 +1,4 @@
+import Bybit
 import EventLog
 import Foundation
 import OrderManagerCore
@@ -33,7 +34,7 @@ public struct OrdersProjection: TableProjection {
         ],
         primaryKey: ["order_link_id"], eventTypes: [OrderLifecycleChanged.eventType],
         rows: { e in
-            let o = try CanonicalJSON.decoder.decode(OrderLifecycleChanged.self, from: Data(e.data))
+            let o = try TapeDecoder.decodeOrFallBack(OrderLifecycleChanged.self, from: e.data)
             let at = ProjectionValue.time(e.metadata.receiveTime ?? e.recordedAt)
             let d = ProjectionValue.decimal
             let p = String(e.globalPosition)
@@ -69,16 +70,16 @@ public struct SignalOrderRelationshipsProjection: TableProjection {
             var rows: [(link: String?, relation: String, reason: String, signal: String, strategy: String, asset: String)] = []
             switch e.type {
             case OrderDecided.eventType:
-                let d = try CanonicalJSON.decoder.decode(OrderDecided.self, from: Data(e.data))
+                let d = try TapeDecoder.decodeOrFallBack(OrderDecided.self, from: e.data)
                 for s in d.steps {
                     let relation = s.action == .create ? "created" : (s.action == .amend ? "amended" : "cancelled")
                     rows.append((s.orderLinkId, relation, s.reason, d.signalID, d.strategyID, d.asset))
                 }
             case OrderDenied.eventType:
-                let d = try CanonicalJSON.decoder.decode(OrderDenied.self, from: Data(e.data))
+                let d = try TapeDecoder.decodeOrFallBack(OrderDenied.self, from: e.data)
                 rows.append((nil, "denied", "\(d.code): \(d.detail)", d.signalID, d.strategyID, d.asset))
             case SignalRefused.eventType:
-                let d = try CanonicalJSON.decoder.decode(SignalRefused.self, from: Data(e.data))
+                let d = try TapeDecoder.decodeOrFallBack(SignalRefused.self, from: e.data)
                 rows.append((nil, "denied", "\(d.reason): \(d.detail)", d.signalID, d.strategyID, d.asset))
             default: return []
             }

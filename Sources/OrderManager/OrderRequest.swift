@@ -13,19 +13,24 @@ public enum OrderRequest: Sendable {
 
     /// The request an intent event asks for; nil for other events.
     public init?(_ e: NewEvent) {
-        let data = Data(e.data)
         switch e.type {
         case OrderRequested.eventType:
-            guard let p = try? CanonicalJSON.decoder.decode(OrderRequested.self, from: data) else { return nil }
+            guard let p = Self.payload(OrderRequested.self, e) else { return nil }
             self = .create(p)
         case OrderAmendRequested.eventType:
-            guard let p = try? CanonicalJSON.decoder.decode(OrderAmendRequested.self, from: data) else { return nil }
+            guard let p = Self.payload(OrderAmendRequested.self, e) else { return nil }
             self = .amend(p)
         case OrderCancelRequested.eventType:
-            guard let p = try? CanonicalJSON.decoder.decode(OrderCancelRequested.self, from: data) else { return nil }
+            guard let p = Self.payload(OrderCancelRequested.self, e) else { return nil }
             self = .cancel(p)
         default: return nil
         }
+    }
+
+    /// The payload the event was made from when it holds it (the decider's intents do), else its data read.
+    static func payload<P: EventPayload>(_ type: P.Type, _ e: NewEvent) -> P? {
+        if e.schemaVersion == P.schemaVersion, let held = e.payload as? P { return held }
+        return try? TapeDecoder.decodeOrFallBack(P.self, from: e.data)
     }
 
     public var orderLinkId: String {

@@ -530,3 +530,11 @@ public enum OrderEvents {
         r.register(OrderExecuted.self)
     }
 }
+
+// Read from the log over the tape before `JSONDecoder` (every such event of the bundled
+// sessions is in the tape decoder's subset; tested against `JSONDecoder` on them).
+extension OrderDecided: TapeDecodable {}
+extension OrderRequested: TapeDecodable {}
+extension InstrumentsLoaded: TapeDecodable {}
+extension OrderLifecycleChanged: TapeDecodable {}
+extension OrderExecuted: TapeDecodable {}

@@ -127,7 +127,7 @@ public struct OrderManagerState: Sendable {
     public mutating func apply(_ e: RecordedEvent, prices: StoredTickerPrices?, reading: inout PayloadReading) -> [DerivedEvent] {
         // The gateway's REST wallet snapshot has the wallet frame's field names.
         if e.type == "ExchangeWalletSnapshot" {
-            if let w = try? CanonicalJSON.decoder.decode(ExchangeWalletUpdated.self, from: Data(e.data)) { account.apply(w) }
+            if let w = try? TapeDecoder.decodeOrFallBack(ExchangeWalletUpdated.self, from: e.data) { account.apply(w) }
             position = max(position, e.globalPosition)
             return []
         }

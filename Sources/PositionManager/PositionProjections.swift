@@ -29,7 +29,7 @@ public struct PositionsProjection: TableProjection {
         rows: { e in
             // Most of a position's updates are marks: read their columns straight from the JSON.
             if let row = StoredPositionRow.row(e) { return [row] }
-            let u = try CanonicalJSON.decoder.decode(PositionUpdated.self, from: Data(e.data))
+            let u = try TapeDecoder.decodeOrFallBack(PositionUpdated.self, from: e.data)
             let p = u.position
             let d = ProjectionValue.decimal
             return [try PositionColumns.values(p) + [
@@ -59,7 +59,7 @@ public struct PositionSnapshotsProjection: TableProjection {
         ],
         primaryKey: ["snapshot_id", "category", "symbol", "position_idx"], eventTypes: [PositionSnapshotCreated.eventType],
         rows: { e in
-            let s = try CanonicalJSON.decoder.decode(PositionSnapshotCreated.self, from: Data(e.data))
+            let s = try TapeDecoder.decodeOrFallBack(PositionSnapshotCreated.self, from: e.data)
             return try s.positions.map { p in
                 try PositionColumns.values(p) + [s.snapshotID, ProjectionValue.time(s.time), s.trigger, String(e.globalPosition)]
             }

@@ -1,3 +1,4 @@
+import Bybit
 import Foundation
 import TradelogCore
 
@@ -242,3 +243,9 @@ public enum PositionEvents {
         r.register(PositionSyncCompleted.self)
     }
 }
+
+// Read from the log over the tape before `JSONDecoder` (tested against `JSONDecoder` on the
+// bundled sessions' events).
+extension PositionUpdated: TapeDecodable {}
+extension PortfolioUpdated: TapeDecodable {}
+extension PositionSnapshotCreated: TapeDecodable {}

@@ -136,7 +136,7 @@ public struct PositionManagerState: Sendable {
         }
         let payload: (any EventPayload)?
         if e.type == "ExchangeWalletSnapshot" {
-            payload = try? CanonicalJSON.decoder.decode(ExchangeWalletUpdated.self, from: Data(e.data))
+            payload = try? TapeDecoder.decodeOrFallBack(ExchangeWalletUpdated.self, from: e.data)
         } else {
             payload = reading.payload(of: e, registry: registry)
         }

@@ -1,5 +1,6 @@
 import Bybit
 import EventLog
+import OrderManagerCore
 import Foundation
 @testable import PositionManager
 import PositionManagerCore
@@ -51,6 +52,54 @@ struct StoredDecodingTests {
             }
         }
         #expect(tickers > 1000 && books > 1000 && positions > 100)
+    }
+
+    /// Reads `e` with the tape decoder and with `JSONDecoder`: equal values (the same canonical
+    /// bytes) whenever the tape decoder reads it. True when it did.
+    static func tapeAgrees<P: EventPayload>(_ type: P.Type, _ e: RecordedEvent) throws -> Bool {
+        let slow = try CanonicalJSON.decoder.decode(P.self, from: Data(e.data))
+        guard let fast = TapeDecoder.decode(P.self, from: e.data) else { return false }
+        #expect(try CanonicalJSON.encoder.encode(fast) == CanonicalJSON.encoder.encode(slow), "\(e.type) #\(e.globalPosition)")
+        return true
+    }
+
+    @Test("the tape decoder reads each exchange event as JSONDecoder does, and what else it reads the same", arguments: Bundled.names)
+    func tape(_ name: String) throws {
+        var read: [String: (fast: Int, all: Int)] = [:]
+        for e in try Self.events(name) {
+            let fast: Bool
+            switch e.type {
+            case ExchangeOrderUpdated.eventType: fast = try Self.tapeAgrees(ExchangeOrderUpdated.self, e)
+            case ExchangeExecution.eventType: fast = try Self.tapeAgrees(ExchangeExecution.self, e)
+            case ExchangePositionUpdated.eventType: fast = try Self.tapeAgrees(ExchangePositionUpdated.self, e)
+            case ExchangeWalletUpdated.eventType, "ExchangeWalletSnapshot": fast = try Self.tapeAgrees(ExchangeWalletUpdated.self, e)
+            case TickerUpdated.eventType: fast = try Self.tapeAgrees(TickerUpdated.self, e)
+            case KlineUpdated.eventType: fast = try Self.tapeAgrees(KlineUpdated.self, e)
+            case MarketTrades.eventType: fast = try Self.tapeAgrees(MarketTrades.self, e)
+            case InstrumentsLoaded.eventType: fast = try Self.tapeAgrees(InstrumentsLoaded.self, e)
+            case OrderLifecycleChanged.eventType: fast = try Self.tapeAgrees(OrderLifecycleChanged.self, e)
+            case OrderDecided.eventType: fast = try Self.tapeAgrees(OrderDecided.self, e)
+            case OrderRequested.eventType: fast = try Self.tapeAgrees(OrderRequested.self, e)
+            case OrderExecuted.eventType: fast = try Self.tapeAgrees(OrderExecuted.self, e)
+            case SignalReceived.eventType: fast = try Self.tapeAgrees(SignalReceived.self, e)
+            case PositionUpdated.eventType: fast = try Self.tapeAgrees(PositionUpdated.self, e)
+            case PortfolioUpdated.eventType: fast = try Self.tapeAgrees(PortfolioUpdated.self, e)
+            case PositionSnapshotCreated.eventType: fast = try Self.tapeAgrees(PositionSnapshotCreated.self, e)
+            default: continue
+            }
+            read[e.type, default: (0, 0)].fast += fast ? 1 : 0
+            read[e.type, default: (0, 0)].all += 1
+        }
+        print("tape decoder, \(name):", read.keys.sorted().map { "\($0) \(read[$0]!.fast)/\(read[$0]!.all)" }.joined(separator: ", "))
+        // The exchange's and the order manager's events are all in the subset it reads (a
+        // spot session has no position updates).
+        for type in ["ExchangeOrderUpdated", "ExchangeExecution", "ExchangePositionUpdated", "ExchangeWalletUpdated",
+                     "OrderDecided", "OrderExecuted", "OrderLifecycleChanged", "OrderRequested"]
+        where name.hasPrefix("linear") || type != "ExchangePositionUpdated" {
+            let r = try #require(read[type], "\(type)")
+            #expect(r.all > 10 && r.fast == r.all, "\(type)")
+        }
+        #expect(read["PositionUpdated"]!.fast > 100 && read["PortfolioUpdated"]!.fast == read["PortfolioUpdated"]!.all)
     }
 }
 
