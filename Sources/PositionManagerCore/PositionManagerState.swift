@@ -493,22 +493,26 @@ public struct PositionManagerState: Sendable {
                 p.unconverted.append(key.description)
                 continue
             }
-            if key.category == "spot" { p.spotUnrealizedPnl += v.unrealizedPnl * rate } else { p.unrealizedPnl += v.unrealizedPnl * rate }
-            p.realizedPnl += v.realizedPnl * rate
-            p.fees += v.fees * rate
-            p.funding += v.funding * rate
+            // USDT figures as they are: `x * 1` is `x`, bit for bit, and skipping it saves a
+            // Foundation multiplication (which allocates) per figure.
+            let usdt = r.quoteCoin == "USDT"
+            func converted(_ x: Decimal) -> Decimal { usdt ? x : x * rate }
+            if key.category == "spot" { p.spotUnrealizedPnl += converted(v.unrealizedPnl) } else { p.unrealizedPnl += converted(v.unrealizedPnl) }
+            p.realizedPnl += converted(v.realizedPnl)
+            p.fees += converted(v.fees)
+            p.funding += converted(v.funding)
             if !r.ledger.isFlat {
                 p.openPositions += 1
-                p.grossExposure += v.notional * rate
-                p.netExposure += (v.signedSize < 0 ? -v.notional : v.notional) * rate
+                p.grossExposure += converted(v.notional)
+                p.netExposure += converted(v.signedSize < 0 ? -v.notional : v.notional)
             }
             for s in v.strategies {
                 var a = strategies[s.strategyID] ?? StrategyPnL(strategyID: s.strategyID, realizedPnl: 0, unrealizedPnl: 0, fees: 0,
                                                                  funding: 0, totalPnl: 0, fills: 0)
-                a.realizedPnl += s.realizedPnl * rate
-                a.unrealizedPnl += s.unrealizedPnl * rate
-                a.fees += s.fees * rate
-                a.funding += s.funding * rate
+                a.realizedPnl += converted(s.realizedPnl)
+                a.unrealizedPnl += converted(s.unrealizedPnl)
+                a.fees += converted(s.fees)
+                a.funding += converted(s.funding)
                 a.totalPnl = a.realizedPnl + a.unrealizedPnl
                 a.fills += s.fills
                 strategies[s.strategyID] = a

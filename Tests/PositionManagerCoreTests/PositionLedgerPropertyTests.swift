@@ -100,4 +100,24 @@ struct PositionLedgerPropertyTests {
         #expect(object["averageEntryPrice"] == nil && object["openCost"] != nil)
         #expect(try JSONDecoder().decode(PositionLedger.self, from: data) == l)
     }
+
+    /// The portfolio leaves USDT figures unconverted: it relies on `x * 1` being `x` bit for bit
+    /// for the decimals the ledger makes (sums, differences and products of prices and sizes).
+    @Test("multiplying a ledger's decimal by one gives the same bytes", arguments: 0..<8)
+    func timesOneIsIdentity(seed: Int) {
+        var rng = SplitMix64(seed: UInt64(seed) &+ 99)
+        func random() -> Decimal {
+            var text = (rng.below(2) == 0 ? "-" : "") + String(rng.below(1_000_000))
+            let fraction = rng.below(9)
+            if fraction > 0 { text += "." + (0..<fraction).map { _ in String(rng.below(10)) }.joined() }
+            return Decimal(string: text)!
+        }
+        func bytes(_ d: Decimal) -> [UInt8] { withUnsafeBytes(of: d) { Array($0) } }
+        for _ in 0..<2000 {
+            let a = random(), b = random(), c = random()
+            for x in [a, a + b, a - b, a * b, (a + b) * c, a * b - c, -a, a + b + c, Decimal(0), (a - a) * c] {
+                #expect(bytes(x * 1) == bytes(x), "\(x)")
+            }
+        }
+    }
 }
