@@ -67,3 +67,76 @@ extension OrderExecuted: CanonicalDataEncodable {
         return w.invalidNumber ? nil : w.take()
     }
 }
+
+extension OrderDecided: CanonicalDataEncodable {
+    public func canonicalData() -> [UInt8]? {
+        // The risk figures in byte order, which is `JSONEncoder`'s sorted order when two names
+        // first differ at lower-case letters (or one is the other's prefix); any other pair of
+        // names is left to `JSONEncoder`.
+        let figures = riskFigures.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        for (a, b) in zip(figures, figures.dropFirst()) {
+            guard let (x, y) = zip(a.utf8, b.utf8).first(where: { $0 != $1 }) else { continue }
+            let letters = UInt8(ascii: "a")...UInt8(ascii: "z")
+            guard letters.contains(x), letters.contains(y) else { return nil }
+        }
+        var w = JSONWriter(capacity: 1024)
+        w.beginObject()
+        w.key("asset"); w.string(asset)
+        w.key("basisPosition"); w.int(basisPosition)
+        w.key("category"); w.string(category.rawValue)
+        w.key("notional"); w.number(notional)
+        w.key("orderType"); w.string(orderType.rawValue)
+        w.key("orderTypeReason"); w.string(orderTypeReason)
+        w.key("qty"); w.number(qty)
+        w.key("referencePrice"); w.number(referencePrice)
+        w.key("referenceSource"); w.string(referenceSource.rawValue)
+        w.key("riskFigures"); w.beginObject()
+        for name in figures {
+            w.key(string: name)
+            w.string(riskFigures[name]!)
+        }
+        w.endObject()
+        w.key("side"); w.string(side.rawValue)
+        w.key("signalID"); w.string(signalID)
+        w.key("steps"); w.beginArray()
+        for s in steps {
+            w.beginObject()
+            w.key("action"); w.string(s.action.rawValue)
+            w.key("orderLinkId"); w.string(s.orderLinkId)
+            w.key("reason"); w.string(s.reason)
+            w.endObject()
+        }
+        w.endArray()
+        w.key("strategyID"); w.string(strategyID)
+        w.endObject()
+        return w.invalidNumber ? nil : w.take()
+    }
+}
+
+extension OrderRequested: CanonicalDataEncodable {
+    public func canonicalData() -> [UInt8]? {
+        var w = JSONWriter(capacity: 640)
+        w.beginObject()
+        w.key("category"); w.string(category.rawValue)
+        w.key("leg"); w.int(Int64(leg))
+        w.member("marketUnit", marketUnit?.rawValue)
+        w.key("orderLinkId"); w.string(orderLinkId)
+        w.key("orderType"); w.string(orderType.rawValue)
+        w.member("price", price)
+        w.key("qty"); w.number(qty)
+        w.key("reason"); w.string(reason)
+        w.member("reduceOnly", reduceOnly)
+        w.key("referencePrice"); w.number(referencePrice)
+        w.key("requestedAmount"); w.number(requestedAmount)
+        w.key("side"); w.string(side.rawValue)
+        w.key("signalID"); w.string(signalID)
+        w.member("signalReceivedAt", signalReceivedAt?.microsecondsSinceEpoch)
+        w.member("snapshotPrice", snapshotPrice)
+        w.key("strategyID"); w.string(strategyID)
+        w.key("symbol"); w.string(symbol)
+        w.key("timeInForce"); w.string(timeInForce.rawValue)
+        w.member("traceID", traceID)
+        w.endObject()
+        return w.invalidNumber ? nil : w.take()
+    }
+}

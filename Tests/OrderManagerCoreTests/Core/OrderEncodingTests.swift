@@ -40,6 +40,49 @@ struct OrderEncodingTests {
             slippageBps: full ? 0 : nil, latencyToFillMs: full ? 5 : nil))
     }
 
+    @Test(arguments: [true, false])
+    func requested(full: Bool) throws {
+        try expectSameBytes(OrderRequested(
+            orderLinkId: "tl-\"1\"", signalID: "sig/1", strategyID: "alpha", traceID: full ? "t\u{1}" : nil, leg: full ? 2 : 0,
+            category: .linear, symbol: "BTCUSDT", side: .buy, orderType: full ? .limit : .market, timeInForce: full ? .postOnly : .ioc,
+            qty: Self.dec("0.001"), price: full ? Self.dec("65000.50") : nil, marketUnit: full ? .quoteCoin : nil,
+            reduceOnly: full ? false : nil, requestedAmount: Self.dec("100"), referencePrice: Decimal(1) / Decimal(7),
+            snapshotPrice: full ? Self.dec("-0.0") : nil, signalReceivedAt: full ? Timestamp(microsecondsSinceEpoch: 1_767_225_600_123_456) : nil,
+            reason: "new position é"))
+    }
+
+    @Test(arguments: [0, 1, 3])
+    func decided(steps: Int) throws {
+        let all: [OrderDecided.Step] = [
+            .init(action: .cancel, orderLinkId: "tl-a", reason: "opposite side"),
+            .init(action: .amend, orderLinkId: "tl-b", reason: "same side \"resting\""),
+            .init(action: .create, orderLinkId: "tl-c", reason: "new"),
+        ]
+        // The risk manager's figures, as it names them.
+        let figures = ["order_notional": "100.5", "max_order_notional": "1000", "position_notional_after": "100.5",
+                       "max_position_notional": "5000", "gross_exposure_after": "100.5", "max_gross_exposure": "10000",
+                       "open_orders": "1", "max_open_orders": "5", "balance_coin": "USDT", "margin": "10.05",
+                       "min_free_balance": "0", "price": "65000.5", "free_balance": "999.5"]
+        try expectSameBytes(OrderDecided(
+            signalID: "sig-1", strategyID: "alpha", asset: "BTC", category: .spot, side: .sell, orderType: .limit,
+            orderTypeReason: "spread \u{7f} wide", referencePrice: Self.dec("65000.5"), referenceSource: .ticker,
+            qty: Self.dec("0.0015"), notional: Decimal(2) / Decimal(3), steps: Array(all.prefix(steps)),
+            riskFigures: steps == 0 ? [:] : figures, basisPosition: 123_456))
+    }
+
+    @Test("risk figures whose names JSONEncoder might order otherwise are left to it")
+    func decidedDeclinesUnsureOrder() {
+        func decided(_ figures: [String: String]) -> OrderDecided {
+            OrderDecided(signalID: "s", strategyID: "a", asset: "BTC", category: .spot, side: .buy, orderType: .market,
+                         orderTypeReason: "r", referencePrice: 1, referenceSource: .ticker, qty: 1, notional: 1, steps: [],
+                         riskFigures: figures, basisPosition: 0)
+        }
+        #expect(decided(["a_b": "1", "ab": "2"]).canonicalData() == nil)
+        #expect(decided(["x9": "1", "x10": "2"]).canonicalData() == nil)
+        #expect(decided(["Ab": "1", "aa": "2"]).canonicalData() == nil)
+        #expect(decided(["price": "1", "prices": "2", "max": "3"]).canonicalData() != nil)
+    }
+
     @Test("a NaN decimal has no JSON text: the hand encoder declines")
     func nanDeclines() {
         let e = OrderExecuted(orderLinkId: "tl-1", execId: "e", category: .spot, symbol: "ETHUSDT", side: .buy,
