@@ -70,15 +70,8 @@ extension OrderExecuted: CanonicalDataEncodable {
 
 extension OrderDecided: CanonicalDataEncodable {
     public func canonicalData() -> [UInt8]? {
-        // The risk figures in byte order, which is `JSONEncoder`'s sorted order when two names
-        // first differ at lower-case letters (or one is the other's prefix); any other pair of
-        // names is left to `JSONEncoder`.
+        // The risk figures in the UTF-8 byte order of their names, `JSONEncoder`'s `.sortedKeys` order.
         let figures = riskFigures.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        for (a, b) in zip(figures, figures.dropFirst()) {
-            guard let (x, y) = zip(a.utf8, b.utf8).first(where: { $0 != $1 }) else { continue }
-            let letters = UInt8(ascii: "a")...UInt8(ascii: "z")
-            guard letters.contains(x), letters.contains(y) else { return nil }
-        }
         var w = JSONWriter(capacity: 1024)
         w.beginObject()
         w.key("asset"); w.string(asset)

@@ -205,7 +205,9 @@ public struct ReplayMachine {
             counters.connects += 1
             guard let conn = entry.conn, let channel = entry.channel.flatMap(BybitChannel.init(rawValue:)) else { break }
             // A live recording's private socket is marked as live; its frames are not fed (the venue answers again).
-            if channel != .private { connections[slot(of: conn)].decoder = FrameDecoder(channel: channel) }
+            let c = slot(of: conn)
+            connections[c].channel = channel
+            if channel != .private { connections[c].decoder = FrameDecoder(channel: channel) }
             marker(StreamConnected(connection: conn, channel: channel, url: entry.url ?? ""), conn: conn, at: at)
         case .disconnect:
             counters.disconnects += 1
@@ -214,17 +216,20 @@ public struct ReplayMachine {
         case .frame:
             counters.frames += 1
             guard let conn = entry.conn, let text = entry.text else { break }
-            if entry.channel == BybitChannel.private.rawValue {
+            let c = slot(of: conn)
+            if let named = entry.channel.flatMap(BybitChannel.init(rawValue:)), connections[c].channel == nil {
+                connections[c].channel = named
+            }
+            if entry.channel == BybitChannel.private.rawValue || connections[c].channel == .private {
                 counters.recordedPrivateFrames += 1
                 break
             }
             market(at: at)
-            let c = slot(of: conn)
-            if connections[c].decoder == nil, let channel = entry.channel.flatMap(BybitChannel.init(rawValue:)) {
+            if connections[c].decoder == nil, let channel = connections[c].channel {
                 connections[c].decoder = FrameDecoder(channel: channel)
             }
             guard connections[c].decoder != nil else {
-                // No channel named, on a connection never marked connected: nothing to decode it as.
+                // No channel named by the frame or a connect marker: nothing to decode it as.
                 counters.undecodableFrames += 1
                 break
             }
@@ -243,14 +248,18 @@ public struct ReplayMachine {
             counters.signals += 1
             signal(entry.body ?? [], at: at)
         }
-        assert(folded == produced.count, "feed returns with every event it appended folded")
+        // Every path above folds what it appended; this one keeps a path that would not from
+        // losing the folds of its events (the next feed starts a fresh list).
+        drain(at: at)
         counters.events += produced.count
         return produced
     }
 
-    /// A recorded connection: its public decoder (none for the private socket, whose frames
-    /// the venue answers again) and `gateway/{connection}`, the source of its events.
+    /// A recorded connection: its channel, its public decoder (none for the private socket,
+    /// whose frames the venue answers again) and `gateway/{connection}`, the source of its events.
     struct Connection {
+        /// As the connect marker or the connection's first frame named it.
+        var channel: BybitChannel?
         var decoder: FrameDecoder?
         let source: String
     }
@@ -258,7 +267,7 @@ public struct ReplayMachine {
     /// The slot of connection `conn`, added when first seen.
     mutating func slot(of conn: String) -> Int {
         if let known = connectionSlots[conn] { return known }
-        connections.append(Connection(decoder: nil, source: "gateway/\(conn)"))
+        connections.append(Connection(channel: nil, decoder: nil, source: "gateway/\(conn)"))
         connectionSlots[conn] = connections.count - 1
         return connections.count - 1
     }

@@ -1,6 +1,8 @@
+import Foundation
+
 /// Each stream's last version, for the replay's appends: an open-addressing table keyed by
-/// the stream's UTF-8 bytes under FNV-1a (one pass over a few dozen bytes per append, where
-/// a `[String: Int64]` hashes them with SipHash). Lookups only; nothing iterates it, so its
+/// the stream's name, hashed with FNV-1a over its bytes (one pass over a few dozen bytes per
+/// append, where a `[String: Int64]` hashes them with SipHash) and compared as a String. Lookups only; nothing iterates it, so its
 /// order never shows.
 struct StreamVersions {
     private var names: [String] = []
@@ -8,6 +10,7 @@ struct StreamVersions {
     /// Slot → index into `names` (-1 empty); a power of two, at most half full.
     private var table = [Int32](repeating: -1, count: 64)
 
+    /// The streams seen (for tests and diagnostics).
     var count: Int { names.count }
 
     /// Bumps `stream`'s version and returns it (1 for a stream not seen before).
@@ -30,7 +33,7 @@ struct StreamVersions {
         return 1
     }
 
-    /// The version of `stream` (0 for a stream never appended to).
+    /// The version of `stream` (0 for a stream never appended to; for tests and diagnostics).
     func version(of stream: String) -> Int64 {
         var i = Self.hash(stream) & (table.count - 1)
         while true {
@@ -50,12 +53,23 @@ struct StreamVersions {
         }
     }
 
-    /// 64-bit FNV-1a of the name's UTF-8 bytes.
+    /// 64-bit FNV-1a of the name's UTF-8 bytes in Unicode normal form C: names equal as
+    /// Strings (canonically equivalent) hash alike, as in a dictionary. An ASCII name is its
+    /// own normal form.
     static func hash(_ s: String) -> Int {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        var s = s
-        s.withUTF8 { bytes in
+        var copy = s
+        let ascii = copy.withUTF8 { bytes -> Bool in
             for b in bytes {
+                if b >= 0x80 { return false }
+                h ^= UInt64(b)
+                h = h &* 0x0000_0100_0000_01b3
+            }
+            return true
+        }
+        if !ascii {
+            h = 0xcbf2_9ce4_8422_2325
+            for b in s.precomposedStringWithCanonicalMapping.utf8 {
                 h ^= UInt64(b)
                 h = h &* 0x0000_0100_0000_01b3
             }

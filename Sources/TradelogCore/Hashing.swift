@@ -56,7 +56,8 @@ public enum Digest {
     static func sha1(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) {
         precondition(out.count >= 20, "a SHA-1 digest is 20 bytes")
         var len: UInt32 = 0
-        _ = EVP_Digest(bytes.baseAddress, bytes.count, out.baseAddress?.assumingMemoryBound(to: UInt8.self), &len, sha1MD, nil)
+        let ok = EVP_Digest(bytes.baseAddress, bytes.count, out.baseAddress?.assumingMemoryBound(to: UInt8.self), &len, sha1MD, nil)
+        precondition(ok == 1 && len == 20, "SHA-1 failed in libcrypto")
     }
 
     private static func oneShot(_ bytes: [UInt8], _ md: OpaquePointer) -> [UInt8] {

@@ -115,7 +115,9 @@ struct PositionLedgerPropertyTests {
         func bytes(_ d: Decimal) -> [UInt8] { withUnsafeBytes(of: d) { Array($0) } }
         for _ in 0..<2000 {
             let a = random(), b = random(), c = random()
-            for x in [a, a + b, a - b, a * b, (a + b) * c, a * b - c, -a, a + b + c, Decimal(0), (a - a) * c] {
+            let quotient = b == 0 ? a : a / b
+            for x in [a, a + b, a - b, a * b, (a + b) * c, a * b - c, -a, a + b + c, Decimal(0), (a - a) * c,
+                      quotient, quotient * c, a * c - quotient, Decimal(rng.below(1000)), abs(a)] {
                 #expect(bytes(x * 1) == bytes(x), "\(x)")
             }
         }

@@ -56,9 +56,10 @@ struct StoredDecodingTests {
 
     /// Reads `e` with the tape decoder and with `JSONDecoder`: equal values (the same canonical
     /// bytes) whenever the tape decoder reads it. True when it did.
-    static func tapeAgrees<P: EventPayload>(_ type: P.Type, _ e: RecordedEvent) throws -> Bool {
+    static func tapeAgrees<P: EventPayload & Equatable>(_ type: P.Type, _ e: RecordedEvent) throws -> Bool {
         let slow = try CanonicalJSON.decoder.decode(P.self, from: Data(e.data))
         guard let fast = TapeDecoder.decode(P.self, from: e.data) else { return false }
+        #expect(fast == slow, "\(e.type) #\(e.globalPosition)")
         #expect(try CanonicalJSON.encoder.encode(fast) == CanonicalJSON.encoder.encode(slow), "\(e.type) #\(e.globalPosition)")
         return true
     }
@@ -174,6 +175,18 @@ struct UndecodableFrameTests {
         #expect(decoded.first { $0.type == TickerUpdated.eventType }?.metadata.source == "gateway/c-1")
         #expect(machine.counters.undecodableFrames == 1 && machine.counters.frames == 2)
     }
+
+    @Test("a frame naming no channel on a connection marked private is a recorded private frame")
+    func privateConnection() throws {
+        let entries = [
+            RecordEntry.header(t: 1),
+            RecordEntry(t: 2, kind: .connect, conn: "p-1", channel: "private", url: "wss://example/v5/private"),
+            RecordEntry(t: 3, kind: .frame, conn: "p-1", text: #"{"topic":"order","data":[]}"#),
+        ]
+        var machine = try ReplayMachine(entries: entries, settings: ReplaySettings(), categories: [])
+        for e in entries { _ = machine.feed(e) }
+        #expect(machine.counters.recordedPrivateFrames == 1 && machine.counters.undecodableFrames == 0)
+    }
 }
 
 @Suite("The replay's stream versions")
@@ -192,5 +205,14 @@ struct StreamVersionsTests {
         for (stream, version) in model { #expect(table.version(of: stream) == version) }
         #expect(table.version(of: "order-never") == 0)
         #expect(table.next("") == 1 && table.next("") == 2)
+    }
+
+    @Test("names equal as Strings are one stream, as in a dictionary: composed and decomposed é, the Kelvin sign and K")
+    func equivalentNames() {
+        var table = StreamVersions()
+        #expect(table.next("order-\u{E9}") == 1 && table.next("order-e\u{301}") == 2)
+        #expect(table.next("order-K") == 1 && table.next("order-\u{212A}") == 2)
+        #expect(StreamVersions.hash("order-\u{212A}") == StreamVersions.hash("order-K"))
+        #expect(table.version(of: "order-e\u{301}") == 2 && table.count == 2)
     }
 }

@@ -221,7 +221,8 @@ struct LevelScratch {
     var size: PriceKey
 }
 
-/// The deterministic id of an event: UUIDv5 of `stream|type|natural key`.
+/// The deterministic id of an event: UUIDv5 of `stream|type|natural key`. ``IDName`` builds
+/// the same name from parts without interpolation; the two must keep giving the same bytes.
 @inline(__always)
 func eventID(_ stream: String, _ type: String, _ key: String) -> UUID {
     DeterministicID.uuid5(namespace: DeterministicID.namespace, name: stream + "|" + type + "|" + key)

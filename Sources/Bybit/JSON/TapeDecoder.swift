@@ -5,15 +5,16 @@ import TradelogCore
 /// replay reads often (the exchange's order, execution, position and wallet events), where
 /// `JSONDecoder` builds a dictionary of key strings for every object.
 ///
-/// It reads only a plain subset: objects without repeated keys, arrays, `null`, booleans,
-/// strings without escapes (valid UTF-8), integers written as digits, decimals written without
-/// an exponent in at most 38 digits. Anything else, and any
-/// error at all (a missing key, a type mismatch, even one the value's own decoder catches
-/// and recovers from), makes the whole read nil, and the caller decodes with `JSONDecoder`.
-/// So a value read here is the value `JSONDecoder` reads from the same bytes: the subset is
-/// one where both read the same thing the same way (a `Decimal` is what `Decimal(string:)`
-/// reads from the number's text, as `JSONDecoder` reads it), and `Date`, `Data`, `URL` and
-/// floating-point numbers (which `JSONDecoder` treats in its own ways) are outside it.
+/// It reads only a plain subset: objects with ASCII keys and no repeated key, arrays, `null`,
+/// booleans, strings without escapes (valid UTF-8), integers written as digits, decimals
+/// written without an exponent in at most 38 digits. Anything else, and any error its
+/// containers throw (a missing key, a type mismatch), makes the whole read nil, even when the
+/// value's own decoder catches the error and recovers; the caller then decodes with
+/// `JSONDecoder`. So a value read here is the value `JSONDecoder` reads from the same bytes:
+/// in the subset both hand the value's code the same keys and values (a `Decimal` is what
+/// `Decimal(string:)` reads from the number's text, as `JSONDecoder` reads it), so whatever
+/// that code does with them, it does under both. `Date`, `Data`, `URL` and floating-point
+/// numbers (which `JSONDecoder` treats in its own ways) are outside it.
 public enum TapeDecoder {
     /// The value, or nil when the data is outside the subset or does not decode.
     public static func decode<T: Decodable>(_ type: T.Type, from data: [UInt8]) -> T? {
@@ -29,6 +30,8 @@ public enum TapeDecoder {
             }
             let state = TapeDecodingState(view: JSONView(bytes: raw.baseAddress!.assumingMemoryBound(to: UInt8.self),
                                                          nodes: UnsafePointer(nodes.baseAddress!), nodeCount: count))
+            // The tape lives only inside this call: a decoder or container a value kept would trap.
+            defer { state.live = false }
             guard let value = try? state.value(T.self, at: 0), !state.failed else { return nil }
             return value
         }
@@ -46,10 +49,16 @@ struct TapeDecodingUnsupported: Error {}
 
 /// One read: the parsed tape, and whether anything failed along the way (caught or not).
 final class TapeDecodingState {
-    let view: JSONView
+    private let tape: JSONView
     var failed = false
+    var live = true
 
-    init(view: JSONView) { self.view = view }
+    init(view: JSONView) { tape = view }
+
+    var view: JSONView {
+        precondition(live, "a Decodable kept the tape decoder past the read")
+        return tape
+    }
 
     func fail() -> TapeDecodingUnsupported {
         failed = true
@@ -146,8 +155,9 @@ struct TapeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         keys.reserveCapacity(v.count(object))
         var k = object + 1
         for _ in 0..<v.count(object) {
-            // An escaped key could spell any name: left to JSONDecoder.
-            guard v.node(k).flags & JSONNode.escaped == 0 else { throw state.fail() }
+            // Keys are matched by their bytes; JSONDecoder matches them as Strings (canonical
+            // equivalence), so an escaped or non-ASCII key is left to it.
+            guard v.node(k).flags == 0 else { throw state.fail() }
             keys.append(k)
             k = v.next(k + 1)
         }
@@ -173,6 +183,11 @@ struct TapeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         let v = state.view
         return name.withUTF8 { wanted -> Int? in
             let w = UnsafeRawBufferPointer(wanted)
+            // A non-ASCII name could equal an ASCII key as a String (U+212A is "K"): left to JSONDecoder.
+            guard w.allSatisfy({ $0 < 0x80 }) else {
+                state.failed = true
+                return nil
+            }
             if ascending {
                 var lo = 0, hi = keys.count
                 while lo < hi {

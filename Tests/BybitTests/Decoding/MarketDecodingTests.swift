@@ -278,6 +278,13 @@ struct MarketDecodingTests {
         #expect(ticker[1].eventID == id("market.linear.funding-BTCUSDT|FundingRateUpdated|1680673821770|50193544280"))
         let kline = d.decode(try Fixtures.frames("ws_kline_linear_2024.json")[0], receivedAt: receivedAt).events
         #expect(kline[0].eventID == id("market.linear.kline-BTCUSDT.1|KlineUpdated|1719667560000|1719667601380|false"))
+        let frame = String(decoding: try Fixtures.frames("ws_kline_linear_2024.json")[0], as: UTF8.self)
+        let closed = d.decode(frame.replacingOccurrences(of: "\"confirm\":false", with: "\"confirm\":true")).events
+        #expect(closed[0].eventID == id("market.linear.kline-BTCUSDT.1|KlineClosed|1719667560000|1719667601380|true"))
+        // A ticker without ts or cs: both parts of its key are 0.
+        var e = FrameDecoder(channel: .linear)
+        let bare = e.decode(#"{"topic":"tickers.ETHUSDT","type":"snapshot","data":{"symbol":"ETHUSDT","lastPrice":"1.5"}}"#).events
+        #expect(bare[0].eventID == id("market.linear.ticker-ETHUSDT|TickerUpdated|0|0"))
     }
 
     @Test("An id's name is hashed as a String holds it: bytes that are not UTF-8 are repaired first")
