@@ -18,18 +18,8 @@ import TradelogCore
 public enum TapeDecoder {
     /// The value, or nil when the data is outside the subset or does not decode.
     public static func decode<T: Decodable>(_ type: T.Type, from data: [UInt8]) -> T? {
-        data.withUnsafeBytes { raw -> T? in
-            guard raw.count > 0 else { return nil }
-            let nodes = UnsafeMutableBufferPointer<JSONNode>.allocate(capacity: raw.count)
-            defer { nodes.deallocate() }
-            let count: Int
-            do throws(JSONParseError) {
-                count = try JSONParser.parse(raw, into: nodes)
-            } catch {
-                return nil
-            }
-            let state = TapeDecodingState(view: JSONView(bytes: raw.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                                         nodes: UnsafePointer(nodes.baseAddress!), nodeCount: count))
+        StoredJSON.withValue(data) { view -> T? in
+            let state = TapeDecodingState(view: view)
             // The tape lives only inside this call: a decoder or container a value kept would trap.
             defer { state.live = false }
             guard let value = try? state.value(T.self, at: 0), !state.failed else { return nil }

@@ -11,6 +11,12 @@ import TradelogCore
 enum StoredJSON {
     /// Runs `body` on the parsed object; nil when the data is not a JSON object.
     static func withObject<T>(_ data: [UInt8], _ body: (JSONView) -> T?) -> T? {
+        withValue(data) { v in v.kind(0) == .object ? body(v) : nil }
+    }
+
+    /// Runs `body` on the parsed value (node 0); nil when the data is not JSON. The view
+    /// lives only inside `body`.
+    static func withValue<T>(_ data: [UInt8], _ body: (JSONView) -> T?) -> T? {
         data.withUnsafeBytes { raw -> T? in
             guard raw.count > 0 else { return nil }
             // The tape in memory left uninitialized (the parser writes every node it counts,
@@ -23,10 +29,8 @@ enum StoredJSON {
             } catch {
                 return nil
             }
-            let v = JSONView(bytes: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), nodes: UnsafePointer(nodes.baseAddress!),
-                             nodeCount: count)
-            guard v.kind(0) == .object else { return nil }
-            return body(v)
+            return body(JSONView(bytes: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), nodes: UnsafePointer(nodes.baseAddress!),
+                                 nodeCount: count))
         }
     }
 }
