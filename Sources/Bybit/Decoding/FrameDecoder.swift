@@ -221,11 +221,13 @@ struct LevelScratch {
     var size: PriceKey
 }
 
-/// The deterministic id of an event: UUIDv5 of `stream|type|natural key`. ``IDName`` builds
-/// the same name from parts without interpolation; the two must keep giving the same bytes.
+/// The deterministic id of an event: UUIDv5 of `stream|type|natural key`, named by ``IDName``
+/// like every decoded event's id.
 @inline(__always)
 func eventID(_ stream: String, _ type: String, _ key: String) -> UUID {
-    DeterministicID.uuid5(namespace: DeterministicID.namespace, name: stream + "|" + type + "|" + key)
+    var name = IDName(stream, type)
+    name.add(key)
+    return name.uuid
 }
 
 /// Builds the name of a deterministic id (`stream|type|key parts`) without string
