@@ -36,8 +36,8 @@ public struct PositionManagerState: Sendable {
     /// Event time: the latest time of a folded event.
     public private(set) var clock: Timestamp?
     var records: [PositionKey: PositionRecord] = [:]
-    /// Marks by `category/symbol`.
-    var marks: [String: Decimal] = [:]
+    /// Marks by market.
+    var marks: [MarketName: Decimal] = [:]
     /// The ticker streams that matter (a position's market, or a quote coin's USDT price), with
     /// their market: one lookup per ticker in the log.
     var interest: [String: (category: String, symbol: String)] = [:]
@@ -205,7 +205,7 @@ public struct PositionManagerState: Sendable {
     }
 
     mutating func setMark(category: String, symbol: String, _ mark: Decimal) {
-        let k = "\(category)/\(symbol)"
+        let k = MarketName(category, symbol)
         guard marks[k] != mark else { return }
         marks[k] = mark
         for (key, r) in records where key.category == category && key.symbol == symbol && !r.ledger.isFlat {
@@ -235,7 +235,7 @@ public struct PositionManagerState: Sendable {
         let strategy = attribution?.strategy ?? (kind.map { "exchange:\($0)" } ?? Self.external)
         r.ledger.fill(buy: side == "Buy", qty: qty, price: price, fee: fee)
         r.strategies[strategy, default: PositionLedger()].fill(buy: side == "Buy", qty: qty, price: price, fee: fee)
-        if let m = x.markPrice, m > 0 { marks["\(category)/\(x.symbol)"] = m }
+        if let m = x.markPrice, m > 0 { marks[MarketName(category, x.symbol)] = m }
         records[key] = r
         reconcile(key, now: out.now, into: &out)
         emitPosition(key, reason: "fill", into: &out, correlation: attribution?.signal, trace: attribution?.trace)
@@ -326,7 +326,7 @@ public struct PositionManagerState: Sendable {
             let before = r.ledger
             let diff = ex.signedSize - before.signedSize
             if diff != 0 {
-                let price = ex.entryPrice ?? marks["\(key.category)/\(key.symbol)"] ?? before.averageEntryPrice ?? 0
+                let price = ex.entryPrice ?? marks[MarketName(key.category, key.symbol)] ?? before.averageEntryPrice ?? 0
                 r.strategies[Self.external, default: PositionLedger()].fill(buy: diff > 0, qty: abs(diff), price: price, fee: 0)
             }
             r.ledger.adopt(signedSize: ex.signedSize, entryPrice: ex.entryPrice)
@@ -454,7 +454,7 @@ public struct PositionManagerState: Sendable {
     // MARK: views
 
     func view(_ r: PositionRecord) -> PositionView {
-        let mark = marks["\(r.key.category)/\(r.key.symbol)"]
+        let mark = marks[MarketName(r.key.category, r.key.symbol)]
         let l = r.ledger
         let unrealized = mark.map { l.unrealizedPnl(mark: $0) } ?? 0
         let price = mark ?? l.averageEntryPrice ?? 0
@@ -476,7 +476,7 @@ public struct PositionManagerState: Sendable {
 
     /// USDT per unit of `coin`, from the marks; nil when unknown.
     func usdtRate(_ coin: String) -> Decimal? {
-        coin == "USDT" ? 1 : (marks["linear/\(coin)USDT"] ?? marks["spot/\(coin)USDT"])
+        coin == "USDT" ? 1 : (marks[MarketName("linear", "\(coin)USDT")] ?? marks[MarketName("spot", "\(coin)USDT")])
     }
 
     public var portfolio: PortfolioView {
@@ -531,6 +531,18 @@ public struct PositionManagerState: Sendable {
             }
         }
         return p
+    }
+}
+
+/// A market: a category and a symbol (the key of the marks, hashed without building a
+/// `category/symbol` String on every ticker).
+struct MarketName: Hashable, Sendable {
+    var category: String
+    var symbol: String
+
+    init(_ category: String, _ symbol: String) {
+        self.category = category
+        self.symbol = symbol
     }
 }
 

@@ -58,15 +58,16 @@ struct StreamVersions {
     /// own normal form.
     static func hash(_ s: String) -> Int {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        var copy = s
-        let ascii = copy.withUTF8 { bytes -> Bool in
+        // A native String's bytes in place (no copy of the String to call `withUTF8` on); a
+        // bridged one without contiguous bytes is hashed from its normal form below.
+        let ascii = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
             for b in bytes {
                 if b >= 0x80 { return false }
                 h ^= UInt64(b)
                 h = h &* 0x0000_0100_0000_01b3
             }
             return true
-        }
+        } ?? false
         if !ascii {
             h = 0xcbf2_9ce4_8422_2325
             for b in s.precomposedStringWithCanonicalMapping.utf8 {

@@ -252,10 +252,14 @@ public struct ReplayFeed: Sendable {
     mutating func play(_ f: Frame, forwarding: Bool = true, into out: inout FeedOutput) {
         if forwarding { out.frames.append(FeedFrame(category: f.category, topic: f.topic, bytes: f.bytes)) }
         guard let topic = f.parsed else { return }
+        if case .none = f.content { return }
         let key = MarketKey(f.category, topic.symbol)
         let slot = f.slot
-        switch (topic, f.content) {
-        case (.orderbook(let depth, _), .book(let snapshot, let bids, let asks, let u, let seq, let ts, let cts)):
+        // On the content alone (a tuple of topic and content would copy the content, and
+        // retain each of its arrays, on every frame); the topic's kind matches it by construction.
+        switch f.content {
+        case .book(let snapshot, let bids, let asks, let u, let seq, let ts, let cts):
+            guard case .orderbook(let depth, _) = topic else { return }
             // In place: a copy out of the array would copy the book's levels on every delta.
             Self.update(&books[slot], snapshot: snapshot, bids: bids, asks: asks, u: u, seq: seq, ts: ts, cts: cts)
             let current = matchTopic[key]
@@ -264,12 +268,13 @@ public struct ReplayFeed: Sendable {
             }
             if current?.slot != slot { matchTopic[key] = (slot, depth) }
             if !out.changed.contains(key) { out.changed.append(key) }
-        case (.trade, .trades(let prints)):
-            guard let last = prints.last else { return }
+        case .trades(let prints):
+            guard case .trade = topic, let last = prints.last else { return }
             lastPrice[key] = last.price
             out.trades[key, default: []].append(contentsOf: prints)
             if !out.changed.contains(key) { out.changed.append(key) }
-        case (.ticker, .ticker(let delta, let fields, let cs, let ts, let mark, let last)):
+        case .ticker(let delta, let fields, let cs, let ts, let mark, let last):
+            guard case .ticker = topic else { return }
             if tickers[slot] == nil { tickers[slot] = MergedTicker(fieldCount: tickerFieldNames.names.count) }
             if !delta { tickers[slot]!.reset() }
             tickers[slot]!.merge(fields)
@@ -277,7 +282,7 @@ public struct ReplayFeed: Sendable {
             tickers[slot]!.ts = ts
             if let mark { markPrice[key] = mark }
             if lastPrice[key] == nil, let last { lastPrice[key] = last }
-        default:
+        case .none:
             break
         }
     }
