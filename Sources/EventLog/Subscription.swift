@@ -42,6 +42,8 @@ public final class Subscription: Service, Sendable {
     let logger: Logger
     let connection: PGConnection
     let listener: PGConnection
+    /// Reads the next batch while one is delivered, when catching up (opened on first use).
+    let reader: PGConnection
 
     struct State {
         var position: Int64 = 0
@@ -49,6 +51,7 @@ public final class Subscription: Service, Sendable {
         var errors = 0
         var lastError: String?
         var standingBy = false
+        var readAhead = 0
     }
     private let state = Mutex(State())
 
@@ -64,6 +67,7 @@ public final class Subscription: Service, Sendable {
         self.logger = logger
         self.connection = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):sub:\(name)"), logger: logger)
         self.listener = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):listen:\(name)"), logger: logger)
+        self.reader = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):read:\(name)"), logger: logger)
     }
 
     /// The last position handled and checkpointed.
@@ -77,6 +81,9 @@ public final class Subscription: Service, Sendable {
         return false
     }
 
+    /// Batches handled that were read while the one before was handled (catching up).
+    public var batchesReadAhead: Int { state.withLock { $0.readAhead } }
+
     /// Errors met so far (each followed by a retry).
     public var errorCount: Int { state.withLock { $0.errors } }
 
@@ -89,6 +96,10 @@ public final class Subscription: Service, Sendable {
     public func follow() async {
         var backoff = options.retryMin
         while !Task.isCancelled {
+            // The batch after the one being delivered, read ahead while catching up. Dropped on
+            // any error: the loop starts again from the stored checkpoint.
+            var ahead: Task<[RecordedEvent], any Error>?
+            defer { ahead?.cancel() }
             do {
                 if case .projection(let p) = consumer {
                     try await connection.withConnection { try p.setUp(on: $0) }
@@ -102,11 +113,25 @@ public final class Subscription: Service, Sendable {
                 while !Task.isCancelled {
                     let limit = options.batchSize
                     let from = position
-                    let batch = try await connection.withConnection { try EventLog.read(after: from, limit: limit, on: $0) }
+                    let batch: [RecordedEvent]
+                    if let pending = ahead {
+                        ahead = nil
+                        batch = try await withTaskCancellationHandler { try await pending.value } onCancel: { pending.cancel() }
+                        if !batch.isEmpty { state.withLock { $0.readAhead += 1 } }
+                    } else {
+                        batch = try await connection.withConnection { try EventLog.read(after: from, limit: limit, on: $0) }
+                    }
                     if let last = batch.last {
                         // A reconnect drops session-level locks: win the lease again first.
                         if let leaseConnection, await connection.connectCount != leaseConnection {
                             throw SubscriptionError.leaseLost(name)
+                        }
+                        // A full batch: the log may hold more. Read it on the reader connection
+                        // while this one is handled (reading it now or after the delivery gives
+                        // the same events: the log grows only at its head, in position order).
+                        if batch.count == limit {
+                            let next = last.globalPosition
+                            ahead = Task { [reader] in try await reader.withConnection { try EventLog.read(after: next, limit: limit, on: $0) } }
                         }
                         try await deliver(batch, from: from)
                         position = last.globalPosition
@@ -138,6 +163,7 @@ public final class Subscription: Service, Sendable {
         }
         await connection.close()
         await listener.close()
+        await reader.close()
     }
 
     /// Waits until this process holds the subscription's lease (on `connection`).

@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import PostgresClient
+import Synchronization
 import Testing
 import TradelogCore
 import TradelogTesting
@@ -363,6 +364,36 @@ struct EventLogTests {
             let cats = try await PGConnection(settings: settings).rows(
                 "SELECT category, sum(version) FROM streams GROUP BY category ORDER BY category")
             #expect(cats == [["proc.a", "20000"], ["proc.b", "20000"]])
+        }
+    }
+
+    @Test("catching up with the next batch read ahead: a handler failing mid-way sees the failed batch again, then the rest in order")
+    func readAheadSurvivesAFailedBatch() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            var appends: [StreamAppend] = []
+            for i in 0..<1000 { appends.append(StreamAppend(stream: "signal-\(i % 4)", events: [event("ahead", i)])) }
+            _ = try await log.append(appends)
+            let seen = Tail()
+            let failures = Mutex(0)
+            let batches = Mutex([Int64]())
+            let sub = Subscription(name: "ahead", settings: settings, consumer: .handler { batch in
+                batches.withLock { $0.append(batch.first!.globalPosition) }
+                // The fourth batch fails once, while the fifth is being read ahead.
+                if batch.first!.globalPosition == 301, failures.withLock({ $0 += 1; return $0 }) == 1 {
+                    throw CancellationError()
+                }
+                seen.handle(batch)
+            }, options: fastOptions(batch: 100))
+            let t = Task { await sub.follow() }
+            #expect(try await TestDatabase.eventually { sub.position == 1000 })
+            t.cancel()
+            await t.value
+            #expect(seen.all == Array(1...1000) && seen.problems.isEmpty)
+            #expect(batches.withLock { $0 } == [1, 101, 201, 301, 301, 401, 501, 601, 701, 801, 901])
+            #expect(sub.errorCount == 1)
+            // Every batch after the first of each run came from the read ahead.
+            #expect(sub.batchesReadAhead == 9)
         }
     }
 
