@@ -1,4 +1,5 @@
 import Foundation
+import TradelogCore
 
 /// The arithmetic of one position, without I/O: a signed size, the cost of the open part,
 /// and what has been realized, paid in fees and paid in funding. All figures are in the
@@ -9,6 +10,9 @@ import Foundation
 /// the position reads it, and a `Decimal` division costs far more than the rest). A fill against
 /// the position first closes (realizing `closed × (price − entry)` with the sign of the
 /// position), and what is left of it opens the other way at the fill's price.
+///
+/// Sums, differences and products go through ``ExactDecimal``: Foundation's results, bit for
+/// bit, without its allocations (every view and portfolio reads these figures).
 public struct PositionLedger: Sendable, Hashable, Codable {
     /// Positive long, negative short.
     public private(set) var signedSize: Decimal = 0
@@ -53,53 +57,53 @@ public struct PositionLedger: Sendable, Hashable, Codable {
     }
 
     /// Realized PnL net of fees and funding, as Bybit's `cumRealisedPnl` counts it.
-    public var realizedPnl: Decimal { closedPnl - fees - funding }
+    public var realizedPnl: Decimal { ExactDecimal.difference(ExactDecimal.difference(closedPnl, fees), funding) }
 
     /// Price PnL of the open part at `mark`.
-    public func unrealizedPnl(mark: Decimal) -> Decimal { signedSize * mark - openCost }
+    public func unrealizedPnl(mark: Decimal) -> Decimal { ExactDecimal.difference(ExactDecimal.product(signedSize, mark), openCost) }
 
     /// Applies a fill of `qty` (> 0) at `price`, `buy` or sell, paying `fee` (quote coin).
     /// Returns the price PnL it realized.
     @discardableResult
     public mutating func fill(buy: Bool, qty: Decimal, price: Decimal, fee: Decimal) -> Decimal {
         fills += 1
-        fees += fee
+        fees = ExactDecimal.sum(fees, fee)
         let q = buy ? qty : -qty
         guard let entry = averageEntryPrice, (signedSize > 0) != (q > 0) else {
-            signedSize += q
-            openCost += q * price
+            signedSize = ExactDecimal.sum(signedSize, q)
+            openCost = ExactDecimal.sum(openCost, ExactDecimal.product(q, price))
             settle()
             return 0
         }
         let closing = min(qty, size)
         // Closing a long at `price` realizes (price − entry) per unit; a short, the reverse.
-        let realized = (price - entry) * (signedSize > 0 ? closing : -closing)
-        closedPnl += realized
-        let remaining = size - closing
+        let realized = ExactDecimal.product(ExactDecimal.difference(price, entry), signedSize > 0 ? closing : -closing)
+        closedPnl = ExactDecimal.sum(closedPnl, realized)
+        let remaining = ExactDecimal.difference(size, closing)
         if remaining == 0 {
             signedSize = 0
             openCost = 0
         } else {
             signedSize = signedSize > 0 ? remaining : -remaining
-            openCost = signedSize * entry
+            openCost = ExactDecimal.product(signedSize, entry)
         }
-        let opening = qty - closing
+        let opening = ExactDecimal.difference(qty, closing)
         if opening > 0 {
             signedSize = buy ? opening : -opening
-            openCost = signedSize * price
+            openCost = ExactDecimal.product(signedSize, price)
         }
         settle()
         return realized
     }
 
     /// A funding payment (positive paid, negative received): PnL moves, size does not.
-    public mutating func payFunding(_ amount: Decimal) { funding += amount }
+    public mutating func payFunding(_ amount: Decimal) { funding = ExactDecimal.sum(funding, amount) }
 
     /// Takes the exchange's size and entry price as ours (a sync resolving a discrepancy);
     /// what was realized stays.
     public mutating func adopt(signedSize: Decimal, entryPrice: Decimal?) {
         self.signedSize = signedSize
-        openCost = signedSize == 0 ? 0 : signedSize * (entryPrice ?? (averageEntryPrice ?? 0))
+        openCost = signedSize == 0 ? 0 : ExactDecimal.product(signedSize, entryPrice ?? (averageEntryPrice ?? 0))
         settle()
     }
 }

@@ -462,8 +462,8 @@ public struct PositionManagerState: Sendable {
             category: r.key.category, symbol: r.key.symbol, positionIdx: r.key.positionIdx,
             side: l.signedSize > 0 ? "Buy" : (l.signedSize < 0 ? "Sell" : "None"), size: l.size, signedSize: l.signedSize,
             averageEntryPrice: l.averageEntryPrice, markPrice: mark, unrealizedPnl: unrealized, realizedPnl: l.realizedPnl,
-            closedPnl: l.closedPnl, fees: l.fees, funding: l.funding, totalPnl: l.realizedPnl + unrealized,
-            notional: l.size * price, quoteCoin: r.quoteCoin, leverage: r.exchange?.leverage,
+            closedPnl: l.closedPnl, fees: l.fees, funding: l.funding, totalPnl: ExactDecimal.sum(l.realizedPnl, unrealized),
+            notional: ExactDecimal.product(l.size, price), quoteCoin: r.quoteCoin, leverage: r.exchange?.leverage,
             liquidationPrice: r.exchange.flatMap { $0.signedSize == 0 ? nil : $0.liqPrice }, exchange: r.exchange,
             discrepancy: r.openDiscrepancy, fills: l.fills,
             strategies: r.strategies.keys.sorted().map { s in
@@ -488,7 +488,7 @@ public struct PositionManagerState: Sendable {
         for key in keys {
             let r = records[key]!
             let v = view(r)
-            if key.category != "spot" { unrealizedByCoin[r.quoteCoin, default: 0] += v.unrealizedPnl }
+            if key.category != "spot" { add(&unrealizedByCoin[r.quoteCoin, default: 0], v.unrealizedPnl) }
             guard let rate = usdtRate(r.quoteCoin) else {
                 p.unconverted.append(key.description)
                 continue
@@ -496,41 +496,46 @@ public struct PositionManagerState: Sendable {
             // USDT figures as they are: `x * 1` is `x`, bit for bit, and skipping it saves a
             // Foundation multiplication (which allocates) per figure.
             let usdt = r.quoteCoin == "USDT"
-            func converted(_ x: Decimal) -> Decimal { usdt ? x : x * rate }
-            if key.category == "spot" { p.spotUnrealizedPnl += converted(v.unrealizedPnl) } else { p.unrealizedPnl += converted(v.unrealizedPnl) }
-            p.realizedPnl += converted(v.realizedPnl)
-            p.fees += converted(v.fees)
-            p.funding += converted(v.funding)
+            func converted(_ x: Decimal) -> Decimal { usdt ? x : ExactDecimal.product(x, rate) }
+            if key.category == "spot" { add(&p.spotUnrealizedPnl, converted(v.unrealizedPnl)) } else { add(&p.unrealizedPnl, converted(v.unrealizedPnl)) }
+            add(&p.realizedPnl, converted(v.realizedPnl))
+            add(&p.fees, converted(v.fees))
+            add(&p.funding, converted(v.funding))
             if !r.ledger.isFlat {
                 p.openPositions += 1
-                p.grossExposure += converted(v.notional)
-                p.netExposure += converted(v.signedSize < 0 ? -v.notional : v.notional)
+                add(&p.grossExposure, converted(v.notional))
+                add(&p.netExposure, converted(v.signedSize < 0 ? -v.notional : v.notional))
             }
             for s in v.strategies {
                 var a = strategies[s.strategyID] ?? StrategyPnL(strategyID: s.strategyID, realizedPnl: 0, unrealizedPnl: 0, fees: 0,
                                                                  funding: 0, totalPnl: 0, fills: 0)
-                a.realizedPnl += converted(s.realizedPnl)
-                a.unrealizedPnl += converted(s.unrealizedPnl)
-                a.fees += converted(s.fees)
-                a.funding += converted(s.funding)
-                a.totalPnl = a.realizedPnl + a.unrealizedPnl
+                add(&a.realizedPnl, converted(s.realizedPnl))
+                add(&a.unrealizedPnl, converted(s.unrealizedPnl))
+                add(&a.fees, converted(s.fees))
+                add(&a.funding, converted(s.funding))
+                a.totalPnl = ExactDecimal.sum(a.realizedPnl, a.unrealizedPnl)
                 a.fills += s.fills
                 strategies[s.strategyID] = a
             }
         }
-        p.totalPnl = p.realizedPnl + p.unrealizedPnl + p.spotUnrealizedPnl
+        p.totalPnl = ExactDecimal.sum(ExactDecimal.sum(p.realizedPnl, p.unrealizedPnl), p.spotUnrealizedPnl)
         p.strategies = strategies.keys.sorted().map { strategies[$0]! }
         if let w = wallet {
-            let balance = w.totalWalletBalance ?? w.coin.reduce(Decimal(0)) { $0 + ($1.usdValue ?? 0) }
+            let balance = w.totalWalletBalance ?? w.coin.reduce(Decimal(0)) { ExactDecimal.sum($0, $1.usdValue ?? 0) }
             p.walletBalance = balance
-            p.equity = balance + p.unrealizedPnl
+            p.equity = ExactDecimal.sum(balance, p.unrealizedPnl)
             p.exchangeEquity = w.totalEquity
             p.coins = w.coin.sorted { $0.coin < $1.coin }.map { c in
                 CoinView(coin: c.coin, walletBalance: c.walletBalance ?? 0,
-                         equity: (c.walletBalance ?? 0) + (unrealizedByCoin[c.coin] ?? 0))
+                         equity: ExactDecimal.sum(c.walletBalance ?? 0, unrealizedByCoin[c.coin] ?? 0))
             }
         }
         return p
+    }
+
+    /// `x += y`, through ``ExactDecimal`` (the same bits as Foundation's `+`).
+    private func add(_ x: inout Decimal, _ y: Decimal) {
+        x = ExactDecimal.sum(x, y)
     }
 }
 
