@@ -57,46 +57,65 @@ public enum DecimalStorage {
     /// The text `Decimal.description` gives: plain notation, no exponent, the mantissa's
     /// digits as stored (trailing zeros of the fraction kept), `0` for zero.
     public static func appendText(negative: Bool, exponent: Int, mantissa: UInt128, to out: inout [UInt8]) {
-        if mantissa == 0 {
-            out.append(UInt8(ascii: "0"))
-            return
-        }
-        if negative { out.append(UInt8(ascii: "-")) }
-        // 39 digits at most: 48 bytes of scratch, no heap. Written from the end, in runs of
-        // 19 digits divided off with one 128-bit division each.
-        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { buf in
-            var rest = mantissa
-            var n = 0
-            while rest > UInt128(UInt64.max) {
-                var chunk = UInt64(rest % 10_000_000_000_000_000_000)
-                rest /= 10_000_000_000_000_000_000
-                for _ in 0..<19 {
-                    buf[47 - n] = UInt8(ascii: "0") &+ UInt8(chunk % 10)
-                    chunk /= 10
-                    n += 1
-                }
+        withText(negative: negative, exponent: exponent, mantissa: mantissa) { out.append(contentsOf: $0) }
+    }
+
+    /// The longest text: a sign, 39 digits and 127 zeros after them, or `0.`, 127 zeros and
+    /// a digit (the exponent is an `Int8`).
+    static let maxTextCount = 1 + 39 + 128
+
+    /// Lends the text of ``appendText(negative:exponent:mantissa:to:)`` from scratch space on
+    /// the stack (no array per number).
+    public static func withText<R>(negative: Bool, exponent: Int, mantissa: UInt128, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        precondition(exponent >= -128 && exponent <= 127, "a Decimal's exponent is an Int8")
+        return withUnsafeTemporaryAllocation(byteCount: maxTextCount, alignment: 1) { out in
+            var count = 0
+            func put(_ b: UInt8) {
+                out[count] = b
+                count += 1
             }
-            var m = UInt64(rest)
-            repeat {
-                buf[47 - n] = UInt8(ascii: "0") &+ UInt8(m % 10)
-                m /= 10
-                n += 1
-            } while m > 0
-            let ds = UnsafeRawBufferPointer(rebasing: buf[(48 - n)...])
-            if exponent >= 0 {
-                out.append(contentsOf: ds)
-                out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: exponent))
-            } else if n > -exponent {
-                let point = n + exponent
-                out.append(contentsOf: ds[..<point])
-                out.append(UInt8(ascii: "."))
-                out.append(contentsOf: ds[point...])
-            } else {
-                out.append(UInt8(ascii: "0"))
-                out.append(UInt8(ascii: "."))
-                out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: -exponent - n))
-                out.append(contentsOf: ds)
+            if mantissa == 0 {
+                put(UInt8(ascii: "0"))
+                return body(UnsafeRawBufferPointer(rebasing: out[..<count]))
+            }
+            if negative { put(UInt8(ascii: "-")) }
+            // 39 digits at most: 48 bytes of scratch. Written from the end, in runs of 19
+            // digits divided off with one 128-bit division each.
+            var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
+            return withUnsafeMutableBytes(of: &digits) { buf in
+                var rest = mantissa
+                var n = 0
+                while rest > UInt128(UInt64.max) {
+                    var chunk = UInt64(rest % 10_000_000_000_000_000_000)
+                    rest /= 10_000_000_000_000_000_000
+                    for _ in 0..<19 {
+                        buf[47 - n] = UInt8(ascii: "0") &+ UInt8(chunk % 10)
+                        chunk /= 10
+                        n += 1
+                    }
+                }
+                var m = UInt64(rest)
+                repeat {
+                    buf[47 - n] = UInt8(ascii: "0") &+ UInt8(m % 10)
+                    m /= 10
+                    n += 1
+                } while m > 0
+                let ds = UnsafeRawBufferPointer(rebasing: buf[(48 - n)...])
+                if exponent >= 0 {
+                    for d in ds { put(d) }
+                    for _ in 0..<exponent { put(UInt8(ascii: "0")) }
+                } else if n > -exponent {
+                    let point = n + exponent
+                    for d in ds[..<point] { put(d) }
+                    put(UInt8(ascii: "."))
+                    for d in ds[point...] { put(d) }
+                } else {
+                    put(UInt8(ascii: "0"))
+                    put(UInt8(ascii: "."))
+                    for _ in 0..<(-exponent - n) { put(UInt8(ascii: "0")) }
+                    for d in ds { put(d) }
+                }
+                return body(UnsafeRawBufferPointer(rebasing: out[..<count]))
             }
         }
     }
@@ -112,14 +131,11 @@ extension JSONWriter {
             invalidNumber = true
             return false
         }
-        var text: [UInt8] = []
-        text.reserveCapacity(48)
         if let p = DecimalStorage.parts(value) {
-            DecimalStorage.appendText(negative: p.negative, exponent: p.exponent, mantissa: p.mantissa, to: &text)
+            DecimalStorage.withText(negative: p.negative, exponent: p.exponent, mantissa: p.mantissa) { raw($0) }
         } else {
-            text = Array(value.description.utf8)
+            Array(value.description.utf8).withUnsafeBytes { raw($0) }
         }
-        text.withUnsafeBytes { raw($0) }
         return true
     }
 }

@@ -50,6 +50,20 @@ struct DecimalStorageTests {
         #expect(fast > 19_000)  // all but the NaNs take the fast path
     }
 
+    @Test("the longest texts: 39 digits and the largest exponent, the smallest exponent")
+    func longestTexts() throws {
+        let big = try #require(Decimal(string: "340282366920938463463374607431768211455"))
+        for d in [Decimal(sign: .minus, exponent: 127, significand: big), Decimal(sign: .plus, exponent: 127, significand: 7),
+                  Decimal(sign: .minus, exponent: -128, significand: 3), Decimal(sign: .plus, exponent: -128, significand: big)] {
+            #expect(written(d) == (d.isNaN ? "" : d.description))
+            if let p = DecimalStorage.parts(d) {
+                var text: [UInt8] = []
+                DecimalStorage.appendText(negative: p.negative, exponent: p.exponent, mantissa: p.mantissa, to: &text)
+                #expect(String(decoding: text, as: UTF8.self) == d.description && text.count <= DecimalStorage.maxTextCount)
+            }
+        }
+    }
+
     @Test func nanIsNotReadFromStorage() throws {
         #expect(DecimalStorage.parts(.nan) == nil)
         #expect(DecimalStorage.parts(try #require(Decimal(string: "123456789012345678901234567890"))) != nil)
