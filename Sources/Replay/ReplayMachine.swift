@@ -185,7 +185,8 @@ public struct ReplayMachine {
 
     /// Feeds one entry; returns the events it produced, in log order.
     public mutating func feed(_ entry: RecordEntry) -> [RecordedEvent] {
-        produced = []
+        // Its buffer again when the caller let go of the last list (no allocation per entry).
+        produced.removeAll(keepingCapacity: true)
         payloads.removeAll(keepingCapacity: true)
         folded = 0
         counters.entries += 1
