@@ -37,12 +37,14 @@ public struct ReplayFeed: Sendable {
 
     /// What playing a frame needs of it, read from the parsed frame once, when the feed is
     /// built (not looked up in the JSON tree on every play).
+    /// The cases' data sits in objects, so that playing a frame takes one reference to it,
+    /// not one per array it holds.
     enum Content: Sendable {
-        /// An orderbook frame with `data` (a member absent stays nil: the book keeps its value).
-        case book(snapshot: Bool, bids: [BookLevel], asks: [BookLevel], u: Int64?, seq: Int64?, ts: Int64?, cts: Int64?)
+        /// An orderbook frame with `data`.
+        case book(BookContent)
         case trades([TradePrint])
-        /// A ticker frame with a `data` object; each field by its number in the feed's ``TickerFieldNames``.
-        case ticker(delta: Bool, fields: [(Int, JSONNode)], cs: Int64, ts: Int64, mark: Fixed?, last: Fixed?)
+        /// A ticker frame with a `data` object.
+        case ticker(TickerContent)
         /// Forwarded only: klines, liquidations, frames of an unknown topic or without data.
         case none
 
@@ -50,9 +52,10 @@ public struct ReplayFeed: Sendable {
             switch topic {
             case .orderbook?:
                 guard let data = node["data"] else { self = .none; return }
-                self = .book(snapshot: node["type"]?.stringValue == "snapshot", bids: ReplayFeed.levels(data["b"]),
-                             asks: ReplayFeed.levels(data["a"]), u: data["u"]?.int64Value, seq: data["seq"]?.int64Value,
-                             ts: node["ts"]?.int64Value, cts: node["cts"]?.int64Value)
+                self = .book(BookContent(
+                    snapshot: node["type"]?.stringValue == "snapshot", bids: ReplayFeed.levels(data["b"]),
+                    asks: ReplayFeed.levels(data["a"]), u: data["u"]?.int64Value, seq: data["seq"]?.int64Value,
+                    ts: node["ts"]?.int64Value, cts: node["cts"]?.int64Value))
             case .trade?:
                 var prints: [TradePrint] = []
                 for item in node["data"]?.arrayValue ?? [] {
@@ -65,13 +68,54 @@ public struct ReplayFeed: Sendable {
                 self = .trades(prints)
             case .ticker?:
                 guard let data = node["data"]?.objectValue else { self = .none; return }
-                self = .ticker(delta: node["type"]?.stringValue == "delta", fields: data.map { (names.number($0.0), $0.1) },
-                               cs: node["cs"]?.int64Value ?? 0, ts: node["ts"]?.int64Value ?? 0,
-                               mark: data.first(where: { $0.0 == "markPrice" })?.1.stringValue.flatMap(Fixed.init),
-                               last: data.first(where: { $0.0 == "lastPrice" })?.1.stringValue.flatMap(Fixed.init))
+                self = .ticker(TickerContent(
+                    delta: node["type"]?.stringValue == "delta", fields: data.map { (names.number($0.0), $0.1) },
+                    cs: node["cs"]?.int64Value ?? 0, ts: node["ts"]?.int64Value ?? 0,
+                    mark: data.first(where: { $0.0 == "markPrice" })?.1.stringValue.flatMap(Fixed.init),
+                    last: data.first(where: { $0.0 == "lastPrice" })?.1.stringValue.flatMap(Fixed.init)))
             case .kline?, .liquidation?, nil:
                 self = .none
             }
+        }
+    }
+
+    /// An orderbook frame's data (a member absent stays nil: the book keeps its value).
+    final class BookContent: Sendable {
+        let snapshot: Bool
+        let bids: [BookLevel]
+        let asks: [BookLevel]
+        let u: Int64?
+        let seq: Int64?
+        let ts: Int64?
+        let cts: Int64?
+
+        init(snapshot: Bool, bids: [BookLevel], asks: [BookLevel], u: Int64?, seq: Int64?, ts: Int64?, cts: Int64?) {
+            self.snapshot = snapshot
+            self.bids = bids
+            self.asks = asks
+            self.u = u
+            self.seq = seq
+            self.ts = ts
+            self.cts = cts
+        }
+    }
+
+    /// A ticker frame's data: each field by its number in the feed's ``TickerFieldNames``.
+    final class TickerContent: Sendable {
+        let delta: Bool
+        let fields: [(Int, JSONNode)]
+        let cs: Int64
+        let ts: Int64
+        let mark: Fixed?
+        let last: Fixed?
+
+        init(delta: Bool, fields: [(Int, JSONNode)], cs: Int64, ts: Int64, mark: Fixed?, last: Fixed?) {
+            self.delta = delta
+            self.fields = fields
+            self.cs = cs
+            self.ts = ts
+            self.mark = mark
+            self.last = last
         }
     }
 
@@ -255,13 +299,13 @@ public struct ReplayFeed: Sendable {
         if case .none = f.content { return }
         let key = MarketKey(f.category, topic.symbol)
         let slot = f.slot
-        // On the content alone (a tuple of topic and content would copy the content, and
-        // retain each of its arrays, on every frame); the topic's kind matches it by construction.
+        // On the content alone (a tuple of topic and content would copy the content on every
+        // frame); the topic's kind matches it by construction.
         switch f.content {
-        case .book(let snapshot, let bids, let asks, let u, let seq, let ts, let cts):
+        case .book(let b):
             guard case .orderbook(let depth, _) = topic else { return }
             // In place: a copy out of the array would copy the book's levels on every delta.
-            Self.update(&books[slot], snapshot: snapshot, bids: bids, asks: asks, u: u, seq: seq, ts: ts, cts: cts)
+            Self.update(&books[slot], snapshot: b.snapshot, bids: b.bids, asks: b.asks, u: b.u, seq: b.seq, ts: b.ts, cts: b.cts)
             let current = matchTopic[key]
             if let current, current.slot != slot, current.depth >= depth {
                 return
@@ -273,15 +317,15 @@ public struct ReplayFeed: Sendable {
             lastPrice[key] = last.price
             out.trades[key, default: []].append(contentsOf: prints)
             if !out.changed.contains(key) { out.changed.append(key) }
-        case .ticker(let delta, let fields, let cs, let ts, let mark, let last):
+        case .ticker(let t):
             guard case .ticker = topic else { return }
             if tickers[slot] == nil { tickers[slot] = MergedTicker(fieldCount: tickerFieldNames.names.count) }
-            if !delta { tickers[slot]!.reset() }
-            tickers[slot]!.merge(fields)
-            tickers[slot]!.cs = cs
-            tickers[slot]!.ts = ts
-            if let mark { markPrice[key] = mark }
-            if lastPrice[key] == nil, let last { lastPrice[key] = last }
+            if !t.delta { tickers[slot]!.reset() }
+            tickers[slot]!.merge(t.fields)
+            tickers[slot]!.cs = t.cs
+            tickers[slot]!.ts = t.ts
+            if let mark = t.mark { markPrice[key] = mark }
+            if lastPrice[key] == nil, let last = t.last { lastPrice[key] = last }
         case .none:
             break
         }
