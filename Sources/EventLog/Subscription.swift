@@ -81,7 +81,8 @@ public final class Subscription: Service, Sendable {
         return false
     }
 
-    /// Batches handled that were read while the one before was handled (catching up).
+    /// Batches taken from the read-ahead (read while the batch before them was handled, when
+    /// catching up), whether or not their own delivery then succeeded.
     public var batchesReadAhead: Int { state.withLock { $0.readAhead } }
 
     /// Errors met so far (each followed by a retry).
@@ -131,7 +132,15 @@ public final class Subscription: Service, Sendable {
                         // the same events: the log grows only at its head, in position order).
                         if batch.count == limit {
                             let next = last.globalPosition
-                            ahead = Task { [reader] in try await reader.withConnection { try EventLog.read(after: next, limit: limit, on: $0) } }
+                            ahead = Task { [reader] in
+                                try await reader.withConnection { c in
+                                    // Dropped before it ran (an error, or the end of `follow`, which
+                                    // cancels it before closing the reader): no query, and no
+                                    // connection opened again after the close.
+                                    try Task.checkCancellation()
+                                    return try EventLog.read(after: next, limit: limit, on: c)
+                                }
+                            }
                         }
                         try await deliver(batch, from: from)
                         position = last.globalPosition
@@ -149,6 +158,7 @@ public final class Subscription: Service, Sendable {
                 logger.info("projection checkpoint moved (a rebuild switched versions, or another process); reloading",
                             metadata: ["checkpoint": "\(actual)"])
             } catch {
+                ahead?.cancel()  // now, not after the back-off
                 if Task.isCancelled { break }
                 state.withLock {
                     $0.errors += 1

@@ -192,7 +192,7 @@ public actor OrderManagerEngine {
             await withTaskGroup(of: Void.self) { group in
                 for r in requests { group.addTask { await self.execute(r) } }
             }
-            await self.finished(id)
+            self.finished(id)
         }
     }
 }

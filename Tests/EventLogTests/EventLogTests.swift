@@ -367,6 +367,8 @@ struct EventLogTests {
         }
     }
 
+    struct HandlerFailure: Error {}
+
     @Test("catching up with the next batch read ahead: a handler failing mid-way sees the failed batch again, then the rest in order")
     func readAheadSurvivesAFailedBatch() async throws {
         try await TestDatabase.with { settings in
@@ -381,7 +383,7 @@ struct EventLogTests {
                 batches.withLock { $0.append(batch.first!.globalPosition) }
                 // The fourth batch fails once, while the fifth is being read ahead.
                 if batch.first!.globalPosition == 301, failures.withLock({ $0 += 1; return $0 }) == 1 {
-                    throw CancellationError()
+                    throw HandlerFailure()
                 }
                 seen.handle(batch)
             }, options: fastOptions(batch: 100))

@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import Logging
 import PostgresClient
+import Synchronization
 import Testing
 import TradelogCore
 import TradelogTesting
@@ -18,6 +19,28 @@ struct FailingProjection: Projection {
     func apply(_ events: [RecordedEvent], on conn: isolated PGConnection) throws {
         try inner.apply(events, on: conn)
         if events.contains(where: { $0.globalPosition == failAt }) { throw Failure() }
+    }
+}
+
+/// A projection that fails once, after writing rows, on the batch holding a chosen event.
+final class FailOnceProjection: Projection {
+    let inner: CategoryStatsProjection
+    let failAt: Int64
+    let failures = Mutex(0)
+
+    init(inner: CategoryStatsProjection, failAt: Int64) {
+        self.inner = inner
+        self.failAt = failAt
+    }
+
+    var checkpointName: String { inner.checkpointName }
+    struct Failure: Error {}
+
+    func setUp(on conn: isolated PGConnection) throws { try inner.setUp(on: conn) }
+    func tearDown(on conn: isolated PGConnection) throws { try inner.tearDown(on: conn) }
+    func apply(_ events: [RecordedEvent], on conn: isolated PGConnection) throws {
+        try inner.apply(events, on: conn)
+        if events.contains(where: { $0.globalPosition == failAt }), failures.withLock({ $0 += 1; return $0 }) == 1 { throw Failure() }
     }
 }
 
@@ -72,6 +95,31 @@ struct ProjectionTests {
             t2.cancel()
             await t2.value
             #expect(try await statsRows(conn) == live)
+        }
+    }
+}
+
+extension ProjectionTests {
+    @Test("catching up with a batch read ahead, a projection failing mid-way commits every event exactly once")
+    func readAheadExactlyOnce() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            var appends: [StreamAppend] = []
+            for i in 0..<600 { appends.append(StreamAppend(stream: "order-\(i % 5)", events: [event("ahead-proj", i, type: "OrderRequested")])) }
+            _ = try await log.append(appends)
+            let inner = try CategoryStatsProjection(projectionsDirectory: TestDatabase.projectionsDirectory)
+            let projection = FailOnceProjection(inner: inner, failAt: 250)
+            let sub = Subscription(name: projection.checkpointName, settings: settings, consumer: .projection(projection),
+                                   options: fastOptions(batch: 100))
+            let t = Task { await sub.follow() }
+            #expect(try await TestDatabase.eventually { sub.position == 600 })
+            t.cancel()
+            await t.value
+            let conn = PGConnection(settings: settings)
+            #expect(sub.errorCount == 1 && sub.batchesReadAhead >= 4)
+            #expect(try await conn.scalar("SELECT position FROM checkpoints WHERE name = $1", [projection.checkpointName]) == "600")
+            #expect(try await statsRows(conn) == [["order", "600", "5", "1", "600", "OrderRequested"]])
+            await conn.close()
         }
     }
 }

@@ -44,7 +44,7 @@ struct PMLog {
         if let dir = ProcessInfo.processInfo.environment["PM_DUMP_SAMPLES"] {
             for d in out {
                 let name = "\(dir)/\(d.event.type)-\(d.event.eventID.lowercasedString).json"
-                FileManager.default.createFile(atPath: name, contents: Data(d.event.data))
+                _ = FileManager.default.createFile(atPath: name, contents: Data(d.event.data))
             }
         }
         return out

@@ -39,7 +39,24 @@ struct ExactDecimalTests {
 
     @Test("the storage layout this Foundation uses is the one the fast path reads")
     func layout() {
-        #expect(ExactDecimal.layoutMatches)
+        #expect(DecimalBits.layoutMatches && ExactDecimal.layoutMatches)
+    }
+
+    @Test("DecimalBits: fields read back and rebuild the same bytes; negation flips the flag as Foundation's; unknown storage is refused")
+    func bits() throws {
+        var rng = SplitMix64(seed: 3)
+        for _ in 0..<5_000 {
+            let x = Self.sample(&rng)
+            let f = try #require(DecimalBits.read(x))
+            #expect(f.isNaN == x.isNaN && f.isZero == x.isZero)
+            if !f.isZero && !f.isNaN && f.compact {
+                #expect(Self.bytes(DecimalBits.make(negative: f.negative, exponent: f.exponent, mantissa: f.mantissa)) == Self.bytes(x))
+            }
+            if !x.isNaN { #expect(Self.bytes(DecimalBits.negated(x)) == Self.bytes(-x)) }
+        }
+        var odd = Decimal(string: "1.5")!
+        withUnsafeMutableBytes(of: &odd) { $0[2] = 1 }  // a reserved byte set
+        #expect(DecimalBits.read(odd) == nil && ExactDecimal.operand(odd) == nil)
     }
 
     @Test("seeded operands: sums, differences and products equal Foundation's bytes")
@@ -91,6 +108,13 @@ struct ExactDecimalTests {
             #expect(Self.bytes(ExactDecimal.sum(0, x)) == Self.bytes(0 + x))
             #expect(Self.bytes(ExactDecimal.difference(x, 0)) == Self.bytes(x - 0))
             #expect(Self.bytes(ExactDecimal.product(x, 1)) == Self.bytes(x * 1))
+            // And x itself, for the non-zero values the fast path takes (of two zeros, the
+            // sum is the right one: `0.00 + 0` is `0`).
+            if !x.isZero, ExactDecimal.operand(x) != nil {
+                #expect(Self.bytes(ExactDecimal.sum(x, 0)) == Self.bytes(x) && Self.bytes(ExactDecimal.sum(0, x)) == Self.bytes(x))
+                #expect(Self.bytes(ExactDecimal.difference(x, 0)) == Self.bytes(x))
+                #expect(Self.bytes(ExactDecimal.product(x, 1)) == Self.bytes(x))
+            }
         }
     }
 }

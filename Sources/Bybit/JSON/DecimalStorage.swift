@@ -1,18 +1,16 @@
 import Foundation
+import TradelogCore
 
-/// A `Decimal`'s sign, exponent and mantissa read from its storage, for writing its text
-/// without Foundation's `description` (a long division per digit group and a `String` per
-/// call: the floor of every hand-written encoder of Foundation decimals).
+/// A `Decimal`'s sign, exponent and mantissa read from its storage (``DecimalBits``), for
+/// writing its text without Foundation's `description` (a long division per digit group and a
+/// `String` per call: the floor of every hand-written encoder of Foundation decimals).
 ///
-/// Foundation keeps these fields internal. Its storage is 20 bytes: the exponent (`Int8`),
-/// a byte of flags (length in 16-bit words in the high nibble, `0x08` negative, `0x04`
-/// compact), two reserved bytes, then eight little-endian 16-bit mantissa words. That
-/// layout is checked once against `description` on known values; if a Foundation ever
-/// stores decimals differently, ``parts(_:)`` returns nil for everything and callers use
-/// `description`, so the text stays exact either way.
+/// The text made from the parts is checked once against `description` on known values; if it
+/// ever differs, or the storage is not the one ``DecimalBits`` reads, ``parts(_:)`` returns nil
+/// for everything and callers use `description`, so the text stays exact either way.
 public enum DecimalStorage {
     /// The value as sign, exponent and mantissa (at most 128 bits: all eight words); nil
-    /// for NaN or when the layout check failed.
+    /// for NaN or when a check failed.
     @inline(__always)
     public static func parts(_ value: Decimal) -> (negative: Bool, exponent: Int, mantissa: UInt128)? {
         guard layoutMatches else { return nil }
@@ -20,24 +18,12 @@ public enum DecimalStorage {
     }
 
     static func rawParts(_ value: Decimal) -> (negative: Bool, exponent: Int, mantissa: UInt128)? {
-        guard MemoryLayout<Decimal>.size == 20 else { return nil }
-        return withUnsafeBytes(of: value) { b -> (Bool, Int, UInt128)? in
-            let flags = b[1]
-            let length = Int(flags >> 4)
-            let negative = flags & 0x08 != 0
-            if length == 0 { return negative ? nil : (false, 0, 0) }  // NaN, zero
-            guard length <= 8 else { return nil }
-            var m: UInt128 = 0
-            var i = length - 1
-            while i >= 0 {
-                m = m << 16 | UInt128(b[4 + 2 * i]) | UInt128(b[5 + 2 * i]) << 8
-                i -= 1
-            }
-            return (negative, Int(Int8(bitPattern: b[0])), m)
-        }
+        guard let f = DecimalBits.read(value), !f.isNaN else { return nil }
+        // A zero's exponent does not show in its text (`0`).
+        return f.isZero ? (false, 0, 0) : (f.negative, f.exponent, f.mantissa)
     }
 
-    /// Whether this Foundation stores decimals as described above (checked once).
+    /// Whether the text made from the parts is `description`'s (checked once).
     static let layoutMatches: Bool = {
         let samples: [Decimal] = [
             0, 1, -1, Decimal(string: "1.50")!, Decimal(string: "-0.00100")!, Decimal(string: "123456789012.345678")!,
@@ -134,7 +120,8 @@ extension JSONWriter {
         if let p = DecimalStorage.parts(value) {
             DecimalStorage.withText(negative: p.negative, exponent: p.exponent, mantissa: p.mantissa) { raw($0) }
         } else {
-            Array(value.description.utf8).withUnsafeBytes { raw($0) }
+            var text = value.description
+            text.withUTF8 { raw(UnsafeRawBufferPointer($0)) }
         }
         return true
     }

@@ -327,7 +327,7 @@ public struct ReplayFeed: Sendable {
             if let mark = t.mark { markPrice[key] = mark }
             if lastPrice[key] == nil, let last = t.last { lastPrice[key] = last }
         case .none:
-            break
+            break  // returned above
         }
     }
 

@@ -229,8 +229,9 @@ struct ServerTests {
             var u = (snapshot["data"] as? [String: Any])?["u"] as? Int64 ?? -1
             var deltas = 0
             // Paced at the recording's 30 ms: a busy machine (tests run side by side) can
-            // stall the sender for seconds, so the quiet that ends the stream is generous.
-            while let text = await ws.next(within: 6) {
+            // stall the sender for seconds, so the quiet that gives up is generous; the
+            // recording's last update ends the wait.
+            while u != 20_254_918, let text = await ws.next(within: 6) {
                 let o = object(text)
                 let next = (o["data"] as? [String: Any])?["u"] as? Int64 ?? -1
                 #expect(next == u + 1)

@@ -53,14 +53,23 @@ struct DecimalStorageTests {
     @Test("the longest texts: 39 digits and the largest exponent, the smallest exponent")
     func longestTexts() throws {
         let big = try #require(Decimal(string: "340282366920938463463374607431768211455"))
+        // From the parts directly: the longest texts there are (a sign, 39 digits and 127
+        // zeros; `0.`, 127 zeros and a digit; 39 digits after 89 zeros).
+        let cases: [(Bool, Int, UInt128, Int)] = [(true, 127, UInt128.max, 167), (false, -128, 7, 130), (false, -128, UInt128.max, 130)]
+        for (negative, exponent, mantissa, length) in cases {
+            var text: [UInt8] = []
+            DecimalStorage.appendText(negative: negative, exponent: exponent, mantissa: mantissa, to: &text)
+            #expect(text.count == length && text.count <= DecimalStorage.maxTextCount)
+        }
+        // And as Foundation's values, whose text must be `description`'s.
         for d in [Decimal(sign: .minus, exponent: 127, significand: big), Decimal(sign: .plus, exponent: 127, significand: 7),
                   Decimal(sign: .minus, exponent: -128, significand: 3), Decimal(sign: .plus, exponent: -128, significand: big)] {
-            #expect(written(d) == (d.isNaN ? "" : d.description))
-            if let p = DecimalStorage.parts(d) {
-                var text: [UInt8] = []
-                DecimalStorage.appendText(negative: p.negative, exponent: p.exponent, mantissa: p.mantissa, to: &text)
-                #expect(String(decoding: text, as: UTF8.self) == d.description && text.count <= DecimalStorage.maxTextCount)
-            }
+            #expect(!d.isNaN)
+            let p = try #require(DecimalStorage.parts(d))
+            var text: [UInt8] = []
+            DecimalStorage.appendText(negative: p.negative, exponent: p.exponent, mantissa: p.mantissa, to: &text)
+            #expect(String(decoding: text, as: UTF8.self) == d.description)
+            #expect(written(d) == d.description)
         }
     }
 
