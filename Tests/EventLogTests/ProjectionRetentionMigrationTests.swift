@@ -7,40 +7,27 @@ import Testing
 import TradelogCore
 import TradelogTesting
 
-/// A projection that fails on a chosen event after writing rows for the batch.
-struct FailingProjection: Projection {
+/// A projection that fails on the batch holding a chosen event, after writing its rows: every
+/// time, or only the first `times`.
+final class FailingProjection: Projection {
     let inner: CategoryStatsProjection
     let failAt: Int64
-    var checkpointName: String { inner.checkpointName }
+    let times: Int
+    let failures = Mutex(0)
     struct Failure: Error {}
 
-    func setUp(on conn: isolated PGConnection) throws { try inner.setUp(on: conn) }
-    func tearDown(on conn: isolated PGConnection) throws { try inner.tearDown(on: conn) }
-    func apply(_ events: [RecordedEvent], on conn: isolated PGConnection) throws {
-        try inner.apply(events, on: conn)
-        if events.contains(where: { $0.globalPosition == failAt }) { throw Failure() }
-    }
-}
-
-/// A projection that fails once, after writing rows, on the batch holding a chosen event.
-final class FailOnceProjection: Projection {
-    let inner: CategoryStatsProjection
-    let failAt: Int64
-    let failures = Mutex(0)
-
-    init(inner: CategoryStatsProjection, failAt: Int64) {
+    init(inner: CategoryStatsProjection, failAt: Int64, times: Int = .max) {
         self.inner = inner
         self.failAt = failAt
+        self.times = times
     }
 
     var checkpointName: String { inner.checkpointName }
-    struct Failure: Error {}
-
     func setUp(on conn: isolated PGConnection) throws { try inner.setUp(on: conn) }
     func tearDown(on conn: isolated PGConnection) throws { try inner.tearDown(on: conn) }
     func apply(_ events: [RecordedEvent], on conn: isolated PGConnection) throws {
         try inner.apply(events, on: conn)
-        if events.contains(where: { $0.globalPosition == failAt }), failures.withLock({ $0 += 1; return $0 }) == 1 { throw Failure() }
+        if events.contains(where: { $0.globalPosition == failAt }), failures.withLock({ $0 += 1; return $0 }) <= times { throw Failure() }
     }
 }
 
@@ -108,7 +95,7 @@ extension ProjectionTests {
             for i in 0..<600 { appends.append(StreamAppend(stream: "order-\(i % 5)", events: [event("ahead-proj", i, type: "OrderRequested")])) }
             _ = try await log.append(appends)
             let inner = try CategoryStatsProjection(projectionsDirectory: TestDatabase.projectionsDirectory)
-            let projection = FailOnceProjection(inner: inner, failAt: 250)
+            let projection = FailingProjection(inner: inner, failAt: 250, times: 1)
             let sub = Subscription(name: projection.checkpointName, settings: settings, consumer: .projection(projection),
                                    options: fastOptions(batch: 100))
             let t = Task { await sub.follow() }
