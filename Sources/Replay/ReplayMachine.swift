@@ -123,7 +123,7 @@ public struct ReplayMachine {
     public private(set) var positions: PositionManagerState
     var position: Int64 = 0
     var versions = StreamVersions()
-    var ids = EventIDSet()
+    var ids: Set<UUID> = []
     var signalBodies: [String: String] = [:]
     /// The events the entry being fed appended, in log order. Those from `folded` on are not
     /// folded yet (FIFO: every fold sees the log in position order); every path of `feed` folds
@@ -156,7 +156,7 @@ public struct ReplayMachine {
         positions = PositionManagerState(config: settings.positionManager)
         venue = try recording.venueConfiguration.makeVenue(startMs: 0, replayFeed: recording.feed)
         // About one event per entry: the ids seen are not rehashed as the replay grows.
-        ids = EventIDSet(minimumCapacity: recording.entries.count + recording.entries.count / 4)
+        ids.reserveCapacity(recording.entries.count + recording.entries.count / 4)
     }
 
     /// The `"topic"` of a public frame, found without parsing the whole frame.
@@ -353,7 +353,7 @@ public struct ReplayMachine {
 
     /// Appends one event (a repeated id is a no-op, as in the log).
     mutating func append(_ stream: String, _ event: NewEvent, at: Timestamp) {
-        guard ids.insert(event.eventID) else {
+        guard ids.insert(event.eventID).inserted else {
             counters.duplicates += 1
             return
         }

@@ -216,28 +216,3 @@ struct StreamVersionsTests {
         #expect(table.version(of: "order-e\u{301}") == 2 && table.count == 2)
     }
 }
-
-@Suite("The replay's set of event ids")
-struct EventIDSetTests {
-    @Test("inserts and lookups agree with a Set of UUIDs, past growth, with repeats and the all-zero id")
-    func againstASet() {
-        var table = EventIDSet()
-        var model: Set<UUID> = []
-        var rng = SplitMix64(seed: 11)
-        func id(_ n: UInt64) -> UUID { DeterministicID.uuid5(namespace: DeterministicID.namespace, name: "event-\(n % 900)") }
-        let zero = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
-        // One word zero, the other not: an id, not an empty slot.
-        let halfZero = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1))
-        for n in 0..<4000 {
-            let x: UUID = n % 97 == 0 ? zero : (n % 101 == 0 ? halfZero : id(rng.next()))
-            #expect(table.insert(x) == model.insert(x).inserted)
-            let probe = id(rng.next())
-            #expect(table.contains(probe) == model.contains(probe))
-        }
-        #expect(table.count == model.count && model.count > 64)
-        for x in model { #expect(table.contains(x)) }
-        #expect(!table.contains(UUID(uuid: (1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))))
-        var fresh = EventIDSet(minimumCapacity: 10)
-        #expect(!fresh.contains(zero) && fresh.insert(zero) && fresh.contains(zero) && !fresh.insert(zero) && fresh.count == 1)
-    }
-}
