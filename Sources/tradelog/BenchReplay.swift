@@ -214,13 +214,23 @@ struct BenchReplay: AsyncParsableCommand {
     /// The public frames of `entries` through the gateway's decoders only (one per connection,
     /// as the replay keeps them); the events they give.
     static func decodeOnly(_ entries: [RecordEntry]) -> Int {
-        var decoders: [String: FrameDecoder] = [:]
+        // Slots by connection, each decoder decoding in place (as the replay keeps them).
+        var slots: [String: Int] = [:]
+        var decoders: [FrameDecoder] = []
         var events = 0
         for e in entries where e.kind == .connect || e.kind == .frame {
             guard let conn = e.conn, let channel = e.channel.flatMap(BybitChannel.init(rawValue:)), channel != .private else { continue }
-            if e.kind == .connect || decoders[conn] == nil { decoders[conn] = FrameDecoder(channel: channel) }
+            let slot: Int
+            if let known = slots[conn] {
+                slot = known
+                if e.kind == .connect { decoders[slot] = FrameDecoder(channel: channel) }
+            } else {
+                slot = decoders.count
+                slots[conn] = slot
+                decoders.append(FrameDecoder(channel: channel))
+            }
             guard e.kind == .frame, var frame = e.text else { continue }
-            events += frame.withUTF8 { decoders[conn]!.decode(UnsafeRawBufferPointer($0), receivedAt: Timestamp(microsecondsSinceEpoch: e.t)) }
+            events += frame.withUTF8 { decoders[slot].decode(UnsafeRawBufferPointer($0), receivedAt: Timestamp(microsecondsSinceEpoch: e.t)) }
                 .events.count
         }
         return events
