@@ -3,14 +3,17 @@ import TradelogCore
 
 /// The merged fields of one `tickers.{S}` topic.
 ///
-/// Each field's name and encoded JSON value are ranges of one byte arena, so that merging a
-/// delta and writing the merged state touch no per-field arrays. A value that fits where the
+/// Each field's name, its encoded key (`"name":`, escaped as needed) and its encoded JSON value
+/// are ranges of one byte arena, so that merging a delta and writing the merged state touch no
+/// per-field arrays, and writing copies each member's bytes without escaping them again. A value that fits where the
 /// old one was is written over it; otherwise it goes at the arena's end, and the arena is
 /// compacted once more than half of it (and more than ``compactionSlack`` bytes) is dead.
 struct TickerState: Sendable {
     struct Field: Sendable {
         var keyStart: Int
         var keyCount: Int
+        var encodedKeyStart: Int
+        var encodedKeyCount: Int
         var valueStart: Int
         var valueCount: Int
     }
@@ -58,15 +61,21 @@ struct TickerState: Sendable {
             }
             fields[i].valueCount = v.count
         case (true, nil):
-            liveBytes -= fields[i].keyCount + fields[i].valueCount
+            liveBytes -= fields[i].keyCount + fields[i].encodedKeyCount + fields[i].valueCount
             fields.remove(at: i)
         case (false, let v?):
-            liveBytes += key.count + v.count
             let keyStart = arena.count
             arena.append(contentsOf: key)
+            let encodedKeyStart = arena.count
+            var w = JSONWriter(capacity: key.count + 8)
+            w.key(utf8: key)
+            w.withUnsafeBytes { arena.append(contentsOf: $0) }
+            let encodedKeyCount = arena.count - encodedKeyStart
             let valueStart = arena.count
             arena.append(contentsOf: v)
-            fields.insert(Field(keyStart: keyStart, keyCount: key.count, valueStart: valueStart, valueCount: v.count), at: i)
+            liveBytes += key.count + encodedKeyCount + v.count
+            fields.insert(Field(keyStart: keyStart, keyCount: key.count, encodedKeyStart: encodedKeyStart,
+                                encodedKeyCount: encodedKeyCount, valueStart: valueStart, valueCount: v.count), at: i)
         case (false, nil):
             break
         }
@@ -81,6 +90,8 @@ struct TickerState: Sendable {
             let f = fields[i]
             fields[i].keyStart = fresh.count
             fresh.append(contentsOf: arena[f.keyStart..<(f.keyStart + f.keyCount)])
+            fields[i].encodedKeyStart = fresh.count
+            fresh.append(contentsOf: arena[f.encodedKeyStart..<(f.encodedKeyStart + f.encodedKeyCount)])
             fields[i].valueStart = fresh.count
             fresh.append(contentsOf: arena[f.valueStart..<(f.valueStart + f.valueCount)])
         }
@@ -91,6 +102,16 @@ struct TickerState: Sendable {
         let (found, i) = position(of: UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
         guard found else { return nil }
         return Array(arena[fields[i].valueStart..<(fields[i].valueStart + fields[i].valueCount)])
+    }
+
+    /// Whether field `key`'s value is `expected` (both absent counts as equal), without a copy.
+    func value(_ key: StaticString, equals expected: [UInt8]?) -> Bool {
+        let (found, i) = position(of: UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        guard found, let expected else { return !found && expected == nil }
+        let f = fields[i]
+        return expected.count == f.valueCount && arena.withUnsafeBytes { a in
+            expected.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: a[f.valueStart..<(f.valueStart + f.valueCount)]).elementsEqual($0) }
+        }
     }
 
     mutating func removeAllFields() {
@@ -209,8 +230,8 @@ extension FrameDecoder {
                     extra += 1
                 }
                 if shadowed { continue }
-                w.key(utf8: key)
-                w.raw(UnsafeRawBufferPointer(rebasing: arena[f.valueStart..<(f.valueStart + f.valueCount)]))
+                w.rawMember(encodedKey: UnsafeRawBufferPointer(rebasing: arena[f.encodedKeyStart..<(f.encodedKeyStart + f.encodedKeyCount)]),
+                            value: UnsafeRawBufferPointer(rebasing: arena[f.valueStart..<(f.valueStart + f.valueCount)]))
             }
         }
         while extra < Self.tickerEnvelopeKeys.count {
@@ -222,10 +243,12 @@ extension FrameDecoder {
         out.events.append(DecodedEvent(stream: stream, type: type, eventID: idOf(stream, type),
                                        data: w.take(), exchangeTime: exchangeTime(ms: ts)))
 
-        if channel == .linear || channel == .inverse {
+        // Most tickers leave both as they were: compared in place, copied only when changed.
+        if channel == .linear || channel == .inverse,
+           !state.value("fundingRate", equals: state.lastFundingRate) || !state.value("nextFundingTime", equals: state.lastNextFundingTime) {
             let rate = state.value("fundingRate")
             let next = state.value("nextFundingTime")
-            if let rate, rate != state.lastFundingRate || next != state.lastNextFundingTime {
+            if let rate {
                 var f = JSONWriter(capacity: 160)
                 f.beginObject()
                 f.key("category"); f.string(channelName)

@@ -229,6 +229,15 @@ public struct JSONWriter: ~Copyable {
         needsComma = true
     }
 
+    /// A member from an already-encoded key (`"name":`, as ``key(utf8:)`` writes it) and an
+    /// already-encoded JSON value, both copied verbatim.
+    public mutating func rawMember(encodedKey: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        separator()
+        put(encodedKey)
+        put(value)
+        needsComma = true
+    }
+
     /// An already-encoded JSON value, copied verbatim.
     public mutating func raw(_ json: UnsafeRawBufferPointer) {
         separator()

@@ -181,7 +181,12 @@ struct MarketDecodingTests {
         // Compacted on the way: the dead bytes stay under the live ones plus the slack.
         let state = try #require(d.topics[0].ticker)
         #expect(state.arena.count <= 2 * state.liveBytes + TickerState.compactionSlack)
-        #expect(state.liveBytes == state.fields.reduce(0) { $0 + $1.keyCount + $1.valueCount })
+        #expect(state.liveBytes == state.fields.reduce(0) { $0 + $1.keyCount + $1.encodedKeyCount + $1.valueCount })
+        // Each field's encoded key is its name as a JSON key.
+        for f in state.fields {
+            let name = String(decoding: state.arena[f.keyStart..<(f.keyStart + f.keyCount)], as: UTF8.self)
+            #expect(Array(state.arena[f.encodedKeyStart..<(f.encodedKeyStart + f.encodedKeyCount)]) == Array("\"\(name)\":".utf8))
+        }
     }
 
     @Test("the envelope's category, cs, symbol and ts win over same-named data fields, and only when the envelope has them; an escaped key is merged by its text")
