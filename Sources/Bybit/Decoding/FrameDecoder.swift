@@ -231,59 +231,104 @@ func eventID(_ stream: String, _ type: String, _ key: String) -> UUID {
 }
 
 /// Builds the name of a deterministic id (`stream|type|key parts`) without string
-/// interpolation on the hot path.
-struct IDName {
-    private var bytes: [UInt8] = []
+/// interpolation on the hot path, in bytes on the stack: an array per event would cost more
+/// than hashing the name. A name longer than the inline bytes (a trade frame listing many
+/// trade ids) moves to the heap.
+struct IDName: ~Copyable {
+    private static let inlineCapacity = 192
+    private var inline = InlineArray<192, UInt8>(repeating: 0)
+    private var count = 0
+    /// The whole name, once it no longer fits inline.
+    private var spilled: [UInt8]?
 
     init(_ stream: String, _ type: String) {
-        bytes.reserveCapacity(stream.utf8.count + type.utf8.count + 64)
-        bytes.append(contentsOf: stream.utf8)
-        bytes.append(UInt8(ascii: "|"))
-        bytes.append(contentsOf: type.utf8)
+        add(string: stream)
+        extend(UInt8(ascii: "|"))
+        add(string: type)
     }
 
     mutating func add(_ part: UnsafeRawBufferPointer) {
-        bytes.append(UInt8(ascii: "|"))
-        bytes.appendRaw(part)
+        extend(UInt8(ascii: "|"))
+        extend(part)
     }
 
     mutating func add(_ part: String) {
-        bytes.append(UInt8(ascii: "|"))
-        bytes.append(contentsOf: part.utf8)
+        extend(UInt8(ascii: "|"))
+        add(string: part)
     }
 
     mutating func add(_ n: Int64) {
-        bytes.append(UInt8(ascii: "|"))
-        if n < 0 { bytes.append(UInt8(ascii: "-")) }
-        var m = n.magnitude
-        var digits = 1
-        var probe = m
-        while probe >= 10 {
-            probe /= 10
-            digits += 1
+        extend(UInt8(ascii: "|"))
+        // Digits backwards into a 20-byte scratch (Int64's longest magnitude is 19 digits).
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { d in
+            var m = n.magnitude
+            var k = d.count
+            repeat {
+                k -= 1
+                d[k] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
+                m /= 10
+            } while m > 0
+            if n < 0 {
+                k -= 1
+                d[k] = UInt8(ascii: "-")
+            }
+            extend(UnsafeRawBufferPointer(rebasing: d[k...]))
         }
-        let start = bytes.count
-        for _ in 0..<digits { bytes.append(UInt8(ascii: "0")) }
-        var k = start + digits
-        repeat {
-            k -= 1
-            bytes[k] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
-            m /= 10
-        } while m > 0
+    }
+
+    private mutating func add(string: String) {
+        var s = string
+        s.withUTF8 { extend(UnsafeRawBufferPointer($0)) }
     }
 
     /// Starts an empty part, to be filled with `extend`.
-    mutating func separator() { bytes.append(UInt8(ascii: "|")) }
+    mutating func separator() { extend(UInt8(ascii: "|")) }
 
     /// Appends to the last part (no separator), e.g. a list of trade ids.
-    mutating func extend(_ part: UnsafeRawBufferPointer) { bytes.appendRaw(part) }
-    mutating func extend(_ byte: UInt8) { bytes.append(byte) }
+    mutating func extend(_ part: UnsafeRawBufferPointer) {
+        guard spilled == nil, count + part.count <= Self.inlineCapacity else {
+            spill()
+            spilled!.append(contentsOf: part)
+            return
+        }
+        guard let from = part.baseAddress, part.count > 0 else { return }
+        let at = count
+        var span = inline.mutableSpan
+        span.withUnsafeMutableBufferPointer { b in
+            UnsafeMutableRawPointer(b.baseAddress! + at).copyMemory(from: from, byteCount: part.count)
+        }
+        count += part.count
+    }
+
+    mutating func extend(_ byte: UInt8) {
+        guard spilled == nil, count < Self.inlineCapacity else {
+            spill()
+            spilled!.append(byte)
+            return
+        }
+        inline[count] = byte
+        count += 1
+    }
+
+    /// Moves the inline bytes to the heap (once).
+    private mutating func spill() {
+        guard spilled == nil else { return }
+        let n = count
+        spilled = inline.span.withUnsafeBufferPointer { Array($0[0..<n]) }
+    }
 
     var uuid: UUID {
+        let n = count
+        if let spilled { return spilled.withUnsafeBytes { Self.uuid($0) } }
+        return inline.span.withUnsafeBufferPointer { Self.uuid(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer($0)[0..<n])) }
+    }
+
+    private static func uuid(_ bytes: UnsafeRawBufferPointer) -> UUID {
         // An ASCII name is hashed as it is; any other as a String holds it (bytes of a frame
         // that are not UTF-8 repaired, as the name always was).
         if bytes.allSatisfy({ $0 < 0x80 }) {
-            return bytes.withUnsafeBytes { DeterministicID.uuid5(namespace: DeterministicID.namespace, name: $0) }
+            return DeterministicID.uuid5(namespace: DeterministicID.namespace, name: bytes)
         }
         return DeterministicID.uuid5(namespace: DeterministicID.namespace, name: String(decoding: bytes, as: UTF8.self))
     }

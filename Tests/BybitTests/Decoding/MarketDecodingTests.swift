@@ -302,6 +302,29 @@ struct MarketDecodingTests {
         [UInt8(0x61), 0xFF, 0xC3, 0xA9].withUnsafeBytes { broken.add($0) }
         #expect(broken.uuid == DeterministicID.uuid5(namespace: DeterministicID.namespace,
                                                      name: String(decoding: Array("s|T|".utf8) + [0x61, 0xFF, 0xC3, 0xA9], as: UTF8.self)))
+        // Int64's ends, and zero.
+        var ends = IDName("s", "T")
+        ends.add(Int64.min); ends.add(Int64.max); ends.add(0)
+        #expect(ends.uuid == DeterministicID.uuid5(namespace: DeterministicID.namespace,
+                                                   name: "s|T|\(Int64.min)|\(Int64.max)|0"))
+        // Names around and past the inline bytes (a trade frame listing many ids moves to the
+        // heap), built by every kind of part.
+        for length in [186, 187, 188, 189, 190, 191, 192, 193, 194, 400, 5000] {
+            var name = IDName("stream", "Type")
+            var expected = "stream|Type"
+            name.separator(); expected += "|"
+            var n = 0
+            while expected.utf8.count < length {
+                switch n % 4 {
+                case 0: name.extend(UInt8(ascii: "a")); expected += "a"
+                case 1: Array("bc".utf8).withUnsafeBytes { name.extend($0) }; expected += "bc"
+                case 2: name.add(Int64(n)); expected += "|\(n)"
+                default: name.add("d"); expected += "|d"
+                }
+                n += 1
+            }
+            #expect(name.uuid == DeterministicID.uuid5(namespace: DeterministicID.namespace, name: expected), "length \(length)")
+        }
     }
 
     @Test func klineConfirmMakesAClosedCandle() throws {
