@@ -117,7 +117,9 @@ public enum RiskManager {
         if after > limits.maxPositionNotional, after > x.positionNotional {
             return (Refusal("max_position_notional", "position notional after the order \(after) exceeds \(limits.maxPositionNotional)", figures), figures)
         }
-        if x.gross + notional > limits.maxGrossExposure {
+        // An order that does not grow this instrument's position (it shrinks or closes it) passes
+        // both exposure limits: above them, reducing is what the limits ask for.
+        if x.gross + notional > limits.maxGrossExposure, after > x.positionNotional {
             return (Refusal("max_gross_exposure", "gross exposure after the order \(x.gross + notional) exceeds \(limits.maxGrossExposure)", figures), figures)
         }
         guard let free else {

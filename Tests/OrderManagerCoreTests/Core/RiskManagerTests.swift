@@ -181,6 +181,12 @@ struct RiskManagerTests {
         let denied = try denial(decideForTest(s, log), s)
         #expect(denied.code == "max_gross_exposure")
         #expect(denied.figures["gross_exposure_after"] == "3950.19" && denied.figures["max_gross_exposure"] == "3500")
+        // Above the limit, an order that shrinks a position passes (as for max_position_notional);
+        // one that grows it does not.
+        try log.record(F.position(side: "Buy", size: "0.1"))
+        allowed(decideForTest(F.signal(2, .sell), log))
+        let grows = F.signal(3)
+        #expect(try denial(decideForTest(grows, log), grows).code == "max_gross_exposure")
     }
 
     @Test("wallet_unknown before any wallet event")
