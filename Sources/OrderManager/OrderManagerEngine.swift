@@ -33,6 +33,10 @@ public actor OrderManagerEngine {
     /// The wall clock of the I/O edges (answer receive times, intent ages at start).
     let clock: @Sendable () -> Timestamp
     public private(set) var state: OrderManagerState
+    /// What the fold derived from events it has folded, when appending it failed: the next
+    /// follow appends it first (the state is not folded on a copy: that would copy every
+    /// order record on each batch).
+    private var unstored: [DerivedEvent] = []
     public internal(set) var counters = OrderManagerCounters()
     /// Whether requests derived by the fold (re-prices, timeout cancels) are sent: off while
     /// catching up at start, when sync settles whatever is pending instead.
@@ -64,6 +68,11 @@ public actor OrderManagerEngine {
     public func follow() async throws -> Int {
         await lockFollow()
         defer { unlockFollow() }
+        // What the last follow derived and failed to store goes first (its causes are folded).
+        if !unstored.isEmpty {
+            try await appendDerived(unstored)
+            unstored = []
+        }
         var total = 0
         while true {
             let events = try await log.read(after: state.position, limit: readBatch)
@@ -71,7 +80,14 @@ public actor OrderManagerEngine {
             total += events.count
             var derived: [DerivedEvent] = []
             for e in events { derived += state.apply(e) }
-            if !derived.isEmpty { try await appendDerived(derived) }
+            if !derived.isEmpty {
+                do {
+                    try await appendDerived(derived)
+                } catch {
+                    unstored = derived
+                    throw error
+                }
+            }
             if events.count < readBatch { return total }
         }
     }
