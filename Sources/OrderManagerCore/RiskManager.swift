@@ -94,7 +94,17 @@ public enum RiskManager {
                              price: Decimal, state: OrderManagerState, cancelled: Set<String>) -> (Refusal?, [String: String]) {
         let limits = state.config.risk
         let x = exposure(rules: rules, price: price, state: state, excluding: cancelled)
-        let after = abs(x.position + (side == .buy ? baseQty : -baseQty)) * price
+        let signed = side == .buy ? baseQty : -baseQty
+        let after = abs(x.position + signed) * price
+        // Whether the order leaves the position no larger, counting our resting orders on its
+        // side (except those this decision cancels): once they and it have filled, |position|
+        // is at most what it is now. A sell of a long passes, up to twice its size; stacking
+        // sells beyond that does not.
+        let sameSide = state.openOrders(category: rules.category, symbol: rules.symbol)
+            .filter { $0.side == side && !cancelled.contains($0.orderLinkId) }
+            .reduce(Decimal(0)) { $0 + $1.remainingQty }
+        let withResting = x.position + (side == .buy ? sameSide : -sameSide) + signed
+        let doesNotGrow = abs(withResting) <= abs(x.position)
         let need = balanceNeed(side: side, notional: notional, baseQty: baseQty, rules: rules, leverage: limits.linearLeverage)
         // Only the order's own balance coin counts: a missing coin is 0 free, never another coin or the account total.
         let free = state.account.freeBalance(need.coin)
@@ -114,12 +124,12 @@ public enum RiskManager {
         if creates, x.openOrders + 1 > limits.maxOpenOrdersPerAsset {
             return (Refusal("max_open_orders", "\(x.openOrders) open orders on \(rules.symbol) (max \(limits.maxOpenOrdersPerAsset))", figures), figures)
         }
-        if after > limits.maxPositionNotional, after > x.positionNotional {
+        if after > limits.maxPositionNotional, !doesNotGrow {
             return (Refusal("max_position_notional", "position notional after the order \(after) exceeds \(limits.maxPositionNotional)", figures), figures)
         }
-        // An order that does not grow this instrument's position (it shrinks or closes it) passes
-        // both exposure limits: above them, reducing is what the limits ask for.
-        if x.gross + notional > limits.maxGrossExposure, after > x.positionNotional {
+        // An order that does not grow this instrument's position passes both exposure limits:
+        // above them, reducing is what the limits ask for.
+        if x.gross + notional > limits.maxGrossExposure, !doesNotGrow {
             return (Refusal("max_gross_exposure", "gross exposure after the order \(x.gross + notional) exceeds \(limits.maxGrossExposure)", figures), figures)
         }
         guard let free else {

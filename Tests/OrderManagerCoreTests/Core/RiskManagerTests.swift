@@ -187,6 +187,27 @@ struct RiskManagerTests {
         allowed(decideForTest(F.signal(2, .sell), log))
         let grows = F.signal(3)
         #expect(try denial(decideForTest(grows, log), grows).code == "max_gross_exposure")
+        // Our sells already resting count: with 0.2 resting on the 0.1 long, a further sell
+        // would leave a larger short once all fill, so the limit applies to it.
+        let link = "dddddddddddddddddddddddddddddddd-0"
+        try log.record(F.requested(link, side: .sell, qty: "0.2", price: "51000"), at: 3)
+        try log.record(F.accepted(link), at: 4)
+        let stacked = F.signal(4, .sell)
+        #expect(try denial(decideForTest(stacked, log), stacked).code == "max_gross_exposure")
+    }
+
+    @Test("max_position_notional: our resting orders on the order's side count in whether it grows the position")
+    func positionNotionalCountsRestingOrders() throws {
+        var log = try TestLog.market(config: F.config { $0.risk.maxPositionNotional = 500 })
+        try log.record(F.position(side: "Buy", size: "0.1"))
+        // A sell of the long, up to twice its size, passes above the limit.
+        allowed(decideForTest(F.signal(1, .sell), log))
+        // With 0.2 already resting on the sell side, a further sell flips to a larger short.
+        let link = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-0"
+        try log.record(F.requested(link, side: .sell, qty: "0.2", price: "51000"), at: 3)
+        try log.record(F.accepted(link), at: 4)
+        let stacked = F.signal(2, .sell)
+        #expect(try denial(decideForTest(stacked, log), stacked).code == "max_position_notional")
     }
 
     @Test("wallet_unknown before any wallet event")
