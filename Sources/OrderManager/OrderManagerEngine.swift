@@ -17,6 +17,8 @@ public struct OrderManagerCounters: Sendable, Hashable {
     public var rejected = 0
     public var unknown = 0
     public var derivedAppended = 0
+    /// Derived events given up after their appends kept failing (see ``PendingDerived``).
+    public var derivedDropped = 0
 }
 
 /// The order manager's heart: the state folded from the log, the decisions on signals,
@@ -36,7 +38,7 @@ public actor OrderManagerEngine {
     /// What the fold derived from events it has folded, when appending it failed: the next
     /// follow appends it first (the state is not folded on a copy: that would copy every
     /// order record on each batch).
-    private var unstored: [DerivedEvent] = []
+    private var unstored = PendingDerived<DerivedEvent>()
     public internal(set) var counters = OrderManagerCounters()
     /// Whether requests derived by the fold (re-prices, timeout cancels) are sent: off while
     /// catching up at start, when sync settles whatever is pending instead.
@@ -70,8 +72,13 @@ public actor OrderManagerEngine {
         defer { unlockFollow() }
         // What the last follow derived and failed to store goes first (its causes are folded).
         if !unstored.isEmpty {
-            try await appendDerived(unstored)
-            unstored = []
+            do {
+                try await appendDerived(unstored.events)
+                unstored.stored()
+            } catch {
+                guard let dropped = unstored.retryFailed(error, logger: logger, type: \.event.type) else { throw error }
+                counters.derivedDropped += dropped.count
+            }
         }
         var total = 0
         while true {
@@ -84,7 +91,7 @@ public actor OrderManagerEngine {
                 do {
                     try await appendDerived(derived)
                 } catch {
-                    unstored = derived
+                    unstored.failed(derived)
                     throw error
                 }
             }

@@ -5,48 +5,67 @@ import EventLog
 import Foundation
 import OrderManager
 import OrderManagerCore
+import PositionManager
+import PositionManagerCore
 import PostgresClient
 import Testing
 import TradelogCore
 import TradelogTesting
 
-@Suite("Order manager engine: following the log")
+@Suite("Order and position manager engines: a failed append of what the fold derived")
 struct EngineFollowTests {
-    @Test("events derived by the fold whose append fails are derived and appended again by the next follow, not lost")
-    func derivedEventsSurviveAFailedAppend() async throws {
-        try await TestDatabase.with { settings in
-            // The first lifecycle event inserted fails (a sequence: its step is not rolled back
-            // with the failed append, so the second attempt passes).
-            let conn = PGConnection(settings: settings)
-            try await conn.execute("CREATE SEQUENCE test_fail_once")
-            try await conn.execute("""
-                CREATE FUNCTION test_fail_lifecycle() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    IF NEW.type = 'OrderLifecycleChanged' AND nextval('test_fail_once') = 1 THEN
-                        RAISE EXCEPTION 'injected append failure';
-                    END IF;
-                    RETURN NEW;
-                END $$
-                """)
-            try await conn.execute("""
-                CREATE TRIGGER test_fail_lifecycle BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION test_fail_lifecycle()
-                """)
-            await conn.close()
-            let log = EventLog(settings: settings)
-            // Never called: the engine is not live, so it sends nothing.
-            let rest = BybitRESTClient(environment: .custom("http://127.0.0.1:9"), credentials: OMStack.credentials,
-                                       httpClient: .shared, configuration: OMStack.restConfiguration, logger: OMStack.logger)
-            let engine = OrderManagerEngine(config: OMStack.config(), log: log, rest: rest, logger: OMStack.logger)
-            let link = "ffffffffffffffffffffffffffffffff-0"
-            let requested = OrderRequested(
-                orderLinkId: link, signalID: "sig-follow", strategyID: "strat-1", leg: 0, category: .linear, symbol: "BTCUSDT",
-                side: .buy, orderType: .limit, timeInForce: .postOnly, qty: Decimal(string: "0.01")!, price: 50_000,
-                requestedAmount: 500, referencePrice: 50_000, reason: "no_resting_orders")
-            let stream = OrderEvents.stream(orderLinkId: link)
-            _ = try await log.append(to: stream, [try NewEvent(eventID: UUID(), payload: requested,
-                                                               metadata: EventMetadata(source: "test"))])
+    /// Makes the first `times` inserts of an event of `type` fail. A sequence counts the
+    /// attempts: its steps are not rolled back with the failed appends.
+    static func failInserts(of type: String, times: Int = 1, settings: PGSettings) async throws {
+        let conn = PGConnection(settings: settings)
+        try await conn.execute("CREATE SEQUENCE test_fail")
+        try await conn.execute("""
+            CREATE FUNCTION test_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.type = '\(type)' AND nextval('test_fail') <= \(times) THEN
+                    RAISE EXCEPTION 'injected append failure';
+                END IF;
+                RETURN NEW;
+            END $$
+            """)
+        try await conn.execute("CREATE TRIGGER test_fail BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION test_fail()")
+        await conn.close()
+    }
 
-            await #expect(throws: (any Error).self) { try await engine.follow() }
+    /// Follows once, expecting the injected failure.
+    static func failingFollow(_ follow: () async throws -> Void) async throws {
+        let error = try await #require(throws: (any Error).self) { try await follow() }
+        #expect("\(error)".contains("injected append failure"))
+    }
+
+    static func orderManager(_ settings: PGSettings) -> (OrderManagerEngine, EventLog) {
+        let log = EventLog(settings: settings)
+        // Never called: the engine is not live, so it sends nothing.
+        let rest = BybitRESTClient(environment: .custom("http://127.0.0.1:9"), credentials: OMStack.credentials,
+                                   httpClient: .shared, configuration: OMStack.restConfiguration, logger: OMStack.logger)
+        return (OrderManagerEngine(config: OMStack.config(), log: log, rest: rest, logger: OMStack.logger), log)
+    }
+
+    /// An order requested in stream `order-{link}`: the order manager's fold derives its lifecycle event.
+    static func requestOrder(_ link: String, log: EventLog) async throws -> String {
+        let requested = OrderRequested(
+            orderLinkId: link, signalID: "sig-follow", strategyID: "strat-1", leg: 0, category: .linear, symbol: "BTCUSDT",
+            side: .buy, orderType: .limit, timeInForce: .postOnly, qty: Decimal(string: "0.01")!, price: 50_000,
+            requestedAmount: 500, referencePrice: 50_000, reason: "no_resting_orders")
+        let stream = OrderEvents.stream(orderLinkId: link)
+        _ = try await log.append(to: stream, [try NewEvent(eventID: UUID(), payload: requested, metadata: EventMetadata(source: "test"))])
+        return stream
+    }
+
+    @Test("order manager: the lifecycle event of a batch whose append failed is appended by the next follow, not lost")
+    func orderManager() async throws {
+        try await TestDatabase.with { settings in
+            try await Self.failInserts(of: OrderLifecycleChanged.eventType, settings: settings)
+            let (engine, log) = Self.orderManager(settings)
+            let link = "ffffffffffffffffffffffffffffffff-0"
+            let stream = try await Self.requestOrder(link, log: log)
+
+            try await Self.failingFollow { try await engine.follow() }
             #expect(try await log.readStream(stream).map(\.type) == ["OrderRequested"])
             try await engine.follow()
             #expect(try await log.readStream(stream).map(\.type) == ["OrderRequested", "OrderLifecycleChanged"])
@@ -54,6 +73,49 @@ struct EngineFollowTests {
             try await engine.follow()
             #expect(try await log.readStream(stream).map(\.type) == ["OrderRequested", "OrderLifecycleChanged"])
             #expect(await engine.state.order(link) != nil)
+            #expect(await engine.counters.derivedDropped == 0)
+        }
+    }
+
+    @Test("order manager: derived events whose append keeps failing are given up after the retries, counted, and the engine goes on")
+    func orderManagerGivesUp() async throws {
+        try await TestDatabase.with { settings in
+            try await Self.failInserts(of: OrderLifecycleChanged.eventType, times: 1_000, settings: settings)
+            let (engine, log) = Self.orderManager(settings)
+            let first = try await Self.requestOrder("ffffffffffffffffffffffffffffffff-1", log: log)
+            // The first append and every retry but the last throw; the last gives them up.
+            for _ in 1..<PendingDerived<DerivedEvent>.serverErrorTries { try await Self.failingFollow { try await engine.follow() } }
+            try await engine.follow()
+            #expect(await engine.counters.derivedDropped == 1)
+            #expect(try await log.readStream(first).map(\.type) == ["OrderRequested"])
+            // It goes on folding: a new order's lifecycle is derived (and fails on its own).
+            _ = try await Self.requestOrder("ffffffffffffffffffffffffffffffff-2", log: log)
+            try await Self.failingFollow { try await engine.follow() }
+            #expect(await engine.state.order("ffffffffffffffffffffffffffffffff-2") != nil)
+        }
+    }
+
+    @Test("position manager: the snapshot of a batch whose append failed is appended by the next follow, once")
+    func positionManager() async throws {
+        try await TestDatabase.with { settings in
+            try await Self.failInserts(of: PositionSnapshotCreated.eventType, settings: settings)
+            let log = EventLog(settings: settings)
+            let engine = PositionManagerEngine(config: OMStack.positionConfig(), log: log, rest: nil, logger: OMStack.logger)
+            let conn = PGConnection(settings: settings)
+            func snapshots() async throws -> Int64? {
+                try await conn.withConnection { c in
+                    try c.query("SELECT count(*) FROM events WHERE type = $1", [PositionSnapshotCreated.eventType]).int(0, 0)
+                }
+            }
+            // The request is stored; the snapshot it derives is not.
+            try await Self.failingFollow { _ = try await engine.requestSnapshot(reason: "test") }
+            #expect(try await snapshots() == 0)
+            try await engine.follow()
+            #expect(try await snapshots() == 1)
+            try await engine.follow()
+            #expect(try await snapshots() == 1)
+            #expect(await engine.counters.derivedDropped == 0)
+            await conn.close()
         }
     }
 }
