@@ -211,26 +211,29 @@ struct BenchReplay: AsyncParsableCommand {
         for f in figures { print(f) }
     }
 
-    /// The public frames of `entries` through the gateway's decoders only (one per connection,
-    /// as the replay keeps them); the events they give.
+    /// The public frames of `entries` through the gateway's decoders only, one per connection
+    /// as the replay keeps them (a frame that names no channel takes its connect marker's); the
+    /// events they give.
     static func decodeOnly(_ entries: [RecordEntry]) -> Int {
-        // Slots by connection, each decoder decoding in place (as the replay keeps them).
         var slots: [String: Int] = [:]
-        var decoders: [FrameDecoder] = []
+        var decoders: [FrameDecoder?] = []
         var events = 0
         for e in entries where e.kind == .connect || e.kind == .frame {
-            guard let conn = e.conn, let channel = e.channel.flatMap(BybitChannel.init(rawValue:)), channel != .private else { continue }
+            guard let conn = e.conn else { continue }
+            let named = e.channel.flatMap(BybitChannel.init(rawValue:))
             let slot: Int
             if let known = slots[conn] {
                 slot = known
-                if e.kind == .connect { decoders[slot] = FrameDecoder(channel: channel) }
             } else {
                 slot = decoders.count
                 slots[conn] = slot
-                decoders.append(FrameDecoder(channel: channel))
+                decoders.append(nil)
             }
-            guard e.kind == .frame, var frame = e.text else { continue }
-            events += frame.withUTF8 { decoders[slot].decode(UnsafeRawBufferPointer($0), receivedAt: Timestamp(microsecondsSinceEpoch: e.t)) }
+            if let named, e.kind == .connect || decoders[slot] == nil {
+                decoders[slot] = named == .private ? nil : FrameDecoder(channel: named)
+            }
+            guard e.kind == .frame, decoders[slot] != nil, var frame = e.text else { continue }
+            events += frame.withUTF8 { decoders[slot]!.decode(UnsafeRawBufferPointer($0), receivedAt: Timestamp(microsecondsSinceEpoch: e.t)) }
                 .events.count
         }
         return events

@@ -67,9 +67,18 @@ struct TickerState: Sendable {
             let keyStart = arena.count
             arena.append(contentsOf: key)
             let encodedKeyStart = arena.count
-            var w = JSONWriter(capacity: key.count + 8)
-            w.key(utf8: key)
-            w.withUnsafeBytes { arena.append(contentsOf: $0) }
+            // Bybit's keys are plain ASCII: quoted as they are, without a writer (a spot ticker
+            // is a snapshot every time, so each of its fields is inserted on every frame).
+            if key.allSatisfy({ $0 >= 0x20 && $0 < 0x80 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+                arena.append(UInt8(ascii: "\""))
+                arena.append(contentsOf: key)
+                arena.append(UInt8(ascii: "\""))
+                arena.append(UInt8(ascii: ":"))
+            } else {
+                var w = JSONWriter(capacity: key.count + 8)
+                w.key(utf8: key)
+                w.withUnsafeBytes { arena.append(contentsOf: $0) }
+            }
             let encodedKeyCount = arena.count - encodedKeyStart
             let valueStart = arena.count
             arena.append(contentsOf: v)

@@ -235,8 +235,8 @@ func eventID(_ stream: String, _ type: String, _ key: String) -> UUID {
 /// than hashing the name. A name longer than the inline bytes (a trade frame listing many
 /// trade ids) moves to the heap.
 struct IDName: ~Copyable {
-    private static let inlineCapacity = 192
     private var inline = InlineArray<192, UInt8>(repeating: 0)
+    /// Bytes used of `inline` (not updated once the name has spilled).
     private var count = 0
     /// The whole name, once it no longer fits inline.
     private var spilled: [UInt8]?
@@ -259,7 +259,7 @@ struct IDName: ~Copyable {
 
     mutating func add(_ n: Int64) {
         extend(UInt8(ascii: "|"))
-        // Digits backwards into a 20-byte scratch (Int64's longest magnitude is 19 digits).
+        // Digits backwards into 24 bytes of scratch (Int64.min takes 20: a sign and 19 digits).
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &digits) { d in
             var m = n.magnitude
@@ -287,7 +287,7 @@ struct IDName: ~Copyable {
 
     /// Appends to the last part (no separator), e.g. a list of trade ids.
     mutating func extend(_ part: UnsafeRawBufferPointer) {
-        guard spilled == nil, count + part.count <= Self.inlineCapacity else {
+        guard spilled == nil, count + part.count <= inline.count else {
             spill()
             spilled!.append(contentsOf: part)
             return
@@ -302,7 +302,7 @@ struct IDName: ~Copyable {
     }
 
     mutating func extend(_ byte: UInt8) {
-        guard spilled == nil, count < Self.inlineCapacity else {
+        guard spilled == nil, count < inline.count else {
             spill()
             spilled!.append(byte)
             return

@@ -325,6 +325,12 @@ struct MarketDecodingTests {
             }
             #expect(name.uuid == DeterministicID.uuid5(namespace: DeterministicID.namespace, name: expected), "length \(length)")
         }
+        // A long name with bytes that are not UTF-8, past the inline bytes: repaired as a String.
+        var long = IDName("s", "T")
+        let tail = [UInt8](repeating: UInt8(ascii: "x"), count: 250) + [0xFF, 0xC3, 0xA9]
+        tail.withUnsafeBytes { long.add($0) }
+        #expect(long.uuid == DeterministicID.uuid5(namespace: DeterministicID.namespace,
+                                                   name: String(decoding: Array("s|T|".utf8) + tail, as: UTF8.self)))
     }
 
     @Test func klineConfirmMakesAClosedCandle() throws {
