@@ -17,8 +17,6 @@ public struct OrderManagerCounters: Sendable, Hashable {
     public var rejected = 0
     public var unknown = 0
     public var derivedAppended = 0
-    /// Derived events given up after their appends kept failing (see ``PendingDerived``).
-    public var derivedDropped = 0
 }
 
 /// The order manager's heart: the state folded from the log, the decisions on signals,
@@ -35,10 +33,12 @@ public actor OrderManagerEngine {
     /// The wall clock of the I/O edges (answer receive times, intent ages at start).
     let clock: @Sendable () -> Timestamp
     public private(set) var state: OrderManagerState
-    /// What the fold derived from events it has folded, when appending it failed: the next
-    /// follow appends it first (the state is not folded on a copy: that would copy every
-    /// order record on each batch).
-    private var unstored = PendingDerived<DerivedEvent>()
+    /// What the fold derived and could not append yet, in fold order. The state has folded its
+    /// causes, so every later follow appends it (with what that follow derives) before anything
+    /// newer, until an append succeeds. The state is folded in place, never on a copy: a copy
+    /// per batch would copy every order record, and a state held back would have decisions
+    /// made without the orders already requested.
+    private var unstored: [DerivedEvent] = []
     public internal(set) var counters = OrderManagerCounters()
     /// Whether requests derived by the fold (re-prices, timeout cancels) are sent: off while
     /// catching up at start, when sync settles whatever is pending instead.
@@ -70,30 +70,14 @@ public actor OrderManagerEngine {
     public func follow() async throws -> Int {
         await lockFollow()
         defer { unlockFollow() }
-        // What the last follow derived and failed to store goes first (its causes are folded).
-        if !unstored.isEmpty {
-            do {
-                try await appendDerived(unstored.events)
-                unstored.stored()
-            } catch {
-                guard let dropped = unstored.retryFailed(error, logger: logger, type: \.event.type) else { throw error }
-                counters.derivedDropped += dropped.count
-            }
-        }
         var total = 0
         while true {
             let events = try await log.read(after: state.position, limit: readBatch)
-            if events.isEmpty { return total }
             total += events.count
-            var derived: [DerivedEvent] = []
-            for e in events { derived += state.apply(e) }
-            if !derived.isEmpty {
-                do {
-                    try await appendDerived(derived)
-                } catch {
-                    unstored.failed(derived)
-                    throw error
-                }
+            for e in events { unstored += state.apply(e) }
+            if !unstored.isEmpty {
+                try await appendDerived(unstored)
+                unstored = []
             }
             if events.count < readBatch { return total }
         }
@@ -184,7 +168,15 @@ public actor OrderManagerEngine {
             send.append(request)
         }
         if !send.isEmpty { dispatch(send) }
-        try await follow()
+        // The batch is stored and its requests sent: a failed fold after it is not the batch's
+        // failure (the intake would take the signals for bad messages). The state has folded
+        // what it read; the order manager's loop follows again and appends what is left.
+        do {
+            try await follow()
+        } catch {
+            logger.warning("following the log after a signal batch failed; the order manager's loop retries",
+                           metadata: ["error": "\(error)"])
+        }
         return AppendResult(outcomes: own.map { result.outcomes[$0] }, head: result.head)
     }
 

@@ -11,8 +11,6 @@ import TradelogCore
 public struct PositionManagerCounters: Sendable, Hashable {
     public var eventsFolded = 0
     public var derivedAppended = 0
-    /// Derived events given up after their appends kept failing (see ``PendingDerived``).
-    public var derivedDropped = 0
     public var discrepancies = 0
     public var syncs = 0
 }
@@ -28,9 +26,9 @@ public enum PositionManagerError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The position manager: folds the log into ``PositionManagerState`` and appends what the
-/// fold derives (position, portfolio, snapshot and discrepancy events). A batch whose derived
-/// events fail to append leaves them pending (``PendingDerived``): the next follow appends
-/// them first. Their ids come from the causing events, so a repeat stores nothing.
+/// fold derives (position, portfolio, snapshot and discrepancy events). Derived events that
+/// fail to append stay pending: every later follow appends them, with what it derives, until
+/// an append succeeds. Their ids come from the causing events, so a repeat stores nothing.
 public actor PositionManagerEngine {
     let log: EventLog
     /// Nil without API credentials: the fold runs, sync does not.
@@ -39,10 +37,10 @@ public actor PositionManagerEngine {
     /// The wall clock of the I/O edges (sync and snapshot-request receive times).
     let clock: @Sendable () -> Timestamp
     public private(set) var state: PositionManagerState
-    /// What the fold derived from events it has folded, when appending it failed: the next
-    /// follow appends it first. The state is folded in place, not on a copy: a copy would copy
-    /// the executions seen and the orders' strategies (every one since the start) on each batch.
-    private var unstored = PendingDerived<DerivedPositionEvent>()
+    /// What the fold derived and could not append yet, in fold order (appended before anything
+    /// newer). The state is folded in place, not on a copy: a copy would copy the executions
+    /// seen and the orders' strategies (every one since the start) on each batch.
+    private var unstored: [DerivedPositionEvent] = []
     public private(set) var counters = PositionManagerCounters()
     let readBatch: Int
     private let gate = FIFOLock()
@@ -71,32 +69,16 @@ public actor PositionManagerEngine {
     public func follow() async throws -> Int {
         await gate.lock()
         defer { gate.unlock() }
-        // What the last follow derived and failed to store goes first (its causes are folded).
-        if !unstored.isEmpty {
-            do {
-                try await append(unstored.events)
-                unstored.stored()
-            } catch {
-                guard let dropped = unstored.retryFailed(error, logger: logger, type: \.event.type) else { throw error }
-                counters.derivedDropped += dropped.count
-            }
-        }
         var total = 0
         while true {
             let events = try await log.read(after: state.position, limit: readBatch, types: Self.readTypes)
-            if events.isEmpty { return total }
-            var derived: [DerivedPositionEvent] = []
-            for e in events { derived += state.apply(e) }
-            if !derived.isEmpty {
-                do {
-                    try await append(derived)
-                } catch {
-                    unstored.failed(derived)
-                    throw error
-                }
-            }
+            for e in events { unstored += state.apply(e) }
             total += events.count
             counters.eventsFolded += events.count
+            if !unstored.isEmpty {
+                try await append(unstored)
+                unstored = []
+            }
             if events.count < readBatch { return total }
         }
     }

@@ -1,6 +1,4 @@
 import Foundation
-import Logging
-import PostgresClient
 import Testing
 import TradelogCore
 @testable import EventLog
@@ -122,39 +120,5 @@ struct CategoryStatsFoldTests {
         }
         #expect(a.rows == b.rows)
         #expect(a.count == 4)
-    }
-}
-
-@Suite("Pending derived events (pure)")
-struct PendingDerivedTests {
-    static let logger = Logger(label: "pending-derived-test")
-    static let server = PGError(code: .server, sqlState: "P0001", message: "raised")
-
-    @Test("which failures are worth retrying: a connection always, the log's refusal never, a server error up to the limit")
-    func classification() {
-        let limit = PendingDerived<Int>.serverErrorTries
-        #expect(PendingDerived<Int>.worthRetrying(PGError(code: .connectionLost, message: "gone"), tries: 1_000))
-        #expect(PendingDerived<Int>.worthRetrying(PGError(code: .connectionFailed, message: "refused"), tries: 1_000))
-        #expect(PendingDerived<Int>.worthRetrying(CancellationError(), tries: 1_000))
-        #expect(!PendingDerived<Int>.worthRetrying(EventLogError.invalidAppend("empty stream"), tries: 1))
-        #expect(PendingDerived<Int>.worthRetrying(Self.server, tries: limit - 1))
-        #expect(!PendingDerived<Int>.worthRetrying(Self.server, tries: limit))
-    }
-
-    @Test("kept through failed retries, given up (and cleared) at the limit, cleared when stored")
-    func lifecycle() {
-        var p = PendingDerived<Int>()
-        #expect(p.isEmpty)
-        p.failed([1, 2])
-        #expect(p.events == [1, 2] && p.tries == 1)
-        for _ in 2..<PendingDerived<Int>.serverErrorTries {
-            #expect(p.retryFailed(Self.server, logger: Self.logger, type: { "\($0)" }) == nil)
-        }
-        #expect(p.retryFailed(Self.server, logger: Self.logger, type: { "\($0)" }) == [1, 2])
-        #expect(p.isEmpty && p.tries == 0)
-        p.failed([3])
-        #expect(p.retryFailed(PGError(code: .connectionLost, message: "gone"), logger: Self.logger, type: { "\($0)" }) == nil)
-        p.stored()
-        #expect(p.isEmpty && p.tries == 0)
     }
 }
