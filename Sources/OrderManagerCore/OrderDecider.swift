@@ -77,8 +77,8 @@ public enum OrderDecider {
                 return deny(Refusal("reduce_only", "trading is REDUCE_ONLY and a \(side.rawValue) does not reduce the \(s.asset) position",
                                     ["position": "\(held)", "trading_state": TradingState.reduceOnly.rawValue]))
             }
-            let covering = state.openOrders(category: category, symbol: s.asset).filter { $0.side == side }
-                .reduce(Decimal(0)) { $0 + $1.remainingQty }
+            // (A reducing side is never a spot buy, so no quote-coin amount is converted here.)
+            let covering = state.restingQty(category: category, symbol: s.asset, side: side, price: price)
             let available = max(0, abs(held) - covering)
             reduceFigures = ["position": "\(held)", "resting_reduce_qty": "\(covering)", "reduce_available_qty": "\(available)",
                              "trading_state": TradingState.reduceOnly.rawValue]

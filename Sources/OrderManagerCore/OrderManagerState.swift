@@ -79,6 +79,20 @@ public struct OrderManagerState: Sendable {
         return out.sorted { $0.sequence < $1.sequence }
     }
 
+    /// What our open orders on `side` of an asset have left to fill, in base units, except
+    /// those in `excluding`. A quote-coin market buy has USDT left: counted at its own price,
+    /// else at `price`.
+    public func restingQty(category: RESTCategory, symbol: String, side: RESTSide, price: Decimal,
+                           excluding: Set<String> = []) -> Decimal {
+        openOrders(category: category, symbol: symbol)
+            .filter { $0.side == side && !excluding.contains($0.orderLinkId) }
+            .reduce(Decimal(0)) { sum, o in
+                guard o.marketUnit == .quoteCoin else { return sum + o.remainingQty }
+                let px = o.price ?? o.referencePrice ?? price
+                return sum + (px > 0 ? o.remainingQty / px : 0)
+            }
+    }
+
     /// Every order waiting for an answer from the exchange, oldest first.
     public var pendingOrders: [OrderRecord] {
         orders.values.filter { $0.pending != nil && !$0.status.isFinal || $0.status == .requested || $0.status == .unknown }

@@ -100,14 +100,7 @@ public enum RiskManager {
         // side (except those this decision cancels): once they and it have filled, |position|
         // is at most what it is now. A sell of a long passes, up to twice its size; stacking
         // sells beyond that does not.
-        let sameSide = state.openOrders(category: rules.category, symbol: rules.symbol)
-            .filter { $0.side == side && !cancelled.contains($0.orderLinkId) }
-            .reduce(Decimal(0)) { sum, o in
-                // A quote-coin market buy has USDT left: in base units at its own price.
-                guard o.marketUnit == .quoteCoin else { return sum + o.remainingQty }
-                let px = o.price ?? o.referencePrice ?? price
-                return sum + (px > 0 ? o.remainingQty / px : 0)
-            }
+        let sameSide = state.restingQty(category: rules.category, symbol: rules.symbol, side: side, price: price, excluding: cancelled)
         let withResting = x.position + (side == .buy ? sameSide : -sameSide) + signed
         let doesNotGrow = abs(withResting) <= abs(x.position)
         let need = balanceNeed(side: side, notional: notional, baseQty: baseQty, rules: rules, leverage: limits.linearLeverage)

@@ -69,7 +69,7 @@ struct TickerState: Sendable {
             let encodedKeyStart = arena.count
             // Bybit's keys are plain ASCII: quoted as they are, without a writer (a spot ticker
             // is a snapshot every time, so each of its fields is inserted on every frame).
-            if key.allSatisfy({ $0 >= 0x20 && $0 < 0x80 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            if key.allSatisfy(JSONWriter.isPlain) {
                 arena.append(UInt8(ascii: "\""))
                 arena.append(contentsOf: key)
                 arena.append(UInt8(ascii: "\""))

@@ -365,13 +365,19 @@ public struct JSONWriter: ~Copyable {
         needsComma = true
     }
 
+    /// A byte a JSON string holds as it is: printable ASCII other than `"` and `\`.
+    @inline(__always)
+    static func isPlain(_ c: UInt8) -> Bool {
+        c >= 0x20 && c < 0x80 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\")
+    }
+
     private mutating func appendEscaped(_ s: UnsafeRawBufferPointer) {
         var runStart = 0
         var i = 0
         let n = s.count
         while i < n {
             let c = s[i]
-            if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") && c < 0x80 {
+            if Self.isPlain(c) {
                 i += 1
                 continue
             }

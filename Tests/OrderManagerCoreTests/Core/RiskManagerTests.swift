@@ -189,12 +189,16 @@ struct RiskManagerTests {
         #expect(try denial(decideForTest(grows, log), grows).code == "max_gross_exposure")
         // Our sells already resting count: with 0.2 resting on the 0.1 long, a further sell
         // would leave a larger short once all fill, so the limit applies to it.
-        let link = "dddddddddddddddddddddddddddddddd-0"
-        try log.record(F.requested(link, side: .sell, qty: "0.2", price: "51000"), at: 3)
-        try log.record(F.accepted(link), at: 4)
+        try Self.restingSell("dddddddddddddddddddddddddddddddd-0", qty: "0.2", &log)
         let stacked = F.signal(4, .sell)
         let deniedStacked = try denial(decideForTest(stacked, log), stacked)
         #expect(deniedStacked.code == "max_gross_exposure")
+    }
+
+    /// A limit sell of `qty` requested and accepted: resting at the exchange.
+    static func restingSell(_ link: String, qty: String, _ log: inout TestLog) throws {
+        try log.record(F.requested(link, side: .sell, qty: qty, price: "51000"), at: 3)
+        try log.record(F.accepted(link), at: 4)
     }
 
     @Test("max_position_notional: our resting orders on the order's side count in whether it grows the position")
@@ -204,9 +208,7 @@ struct RiskManagerTests {
         // A sell of the long, up to twice its size, passes above the limit.
         allowed(decideForTest(F.signal(1, .sell), log))
         // With 0.2 already resting on the sell side, a further sell flips to a larger short.
-        let link = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-0"
-        try log.record(F.requested(link, side: .sell, qty: "0.2", price: "51000"), at: 3)
-        try log.record(F.accepted(link), at: 4)
+        try Self.restingSell("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-0", qty: "0.2", &log)
         let stacked = F.signal(2, .sell)
         let denied = try denial(decideForTest(stacked, log), stacked)
         #expect(denied.code == "max_position_notional")
