@@ -15,7 +15,8 @@ public final class LogWriter: Sendable {
         public var batches: Int64 = 0
         public var failures: Int64 = 0
         public var lastHead: Int64 = 0
-        /// Events the log refused as invalid (logged and skipped, never retried forever).
+        /// Events the log refused for their contents (each logged and recorded as an `EventRefused`
+        /// in the health stream, never retried forever).
         public var rejected: Int64 = 0
     }
 
@@ -55,17 +56,22 @@ public final class LogWriter: Sendable {
                 count(result, batches: 1)
                 backoffMs = 200
                 if let dropped = buffer.takeDropped() { await recordDropped(dropped) }
-            } catch EventLogError.invalidAppend(let problem) {
-                // One bad event must not block the queue: store the others one by one.
-                logger.error("the log refused a gateway batch; appending its events one by one", metadata: ["log.error": "\(problem)"])
+            } catch let error where EventLog.refusesData(error) {
+                // One bad event must not block the queue: store the others one by one, and an
+                // EventRefused (in the health stream) in place of each one refused on its own.
+                logger.error("the log refused a gateway batch; appending its events one by one", metadata: ["log.error": "\(error)"])
                 var done = 0
                 for item in batch {
                     do {
                         count(try await log.append([StreamAppend(stream: item.stream, events: [item.event])]), batches: 0)
-                    } catch EventLogError.invalidAppend(let problem) {
+                    } catch let error where EventLog.refusesData(error) {
+                        do {
+                            try await log.recordRefusal(of: item.event, in: item.stream, error: error, refusals: healthStream,
+                                                        source: "gateway")
+                        } catch {
+                            break
+                        }
                         counters.withLock { $0.rejected += 1 }
-                        logger.error("event refused by the log and skipped", metadata: [
-                            "log.error": "\(problem)", "log.stream": "\(item.stream)", "log.type": "\(item.event.type)"])
                     } catch {
                         // The log went away: keep the rest queued for the retry.
                         break

@@ -17,6 +17,8 @@ public struct OrderManagerCounters: Sendable, Hashable {
     public var rejected = 0
     public var unknown = 0
     public var derivedAppended = 0
+    /// Derived events the log refused for their contents (each recorded as a `EventRefused`).
+    public var derivedRefused = 0
 }
 
 /// The order manager's heart: the state folded from the log, the decisions on signals,
@@ -35,7 +37,8 @@ public actor OrderManagerEngine {
     public private(set) var state: OrderManagerState
     /// What the fold derived and could not append yet, in fold order. The state has folded its
     /// causes, so every later follow appends it (with what that follow derives) before anything
-    /// newer, until an append succeeds. The state is folded in place, never on a copy: a copy
+    /// newer, until an append succeeds (an event the log refuses for its contents is recorded
+    /// as a `EventRefused` in its place). The state is folded in place, never on a copy: a copy
     /// per batch would copy every order record, and a state held back would have decisions
     /// made without the orders already requested.
     private var unstored: [DerivedEvent] = []
@@ -96,11 +99,18 @@ public actor OrderManagerEngine {
         if followWaiters.isEmpty { following = false } else { followWaiters.removeFirst().resume() }
     }
 
+    /// Where a derived event the log refuses for its contents is recorded
+    /// (``EventRefused``), so that it does not hold back what the fold derives after it.
+    public static let refusalStream = "ordermanager.refused-events"
+
     func appendDerived(_ derived: [DerivedEvent]) async throws {
-        let appends = derived.map { StreamAppend(stream: $0.stream, events: [$0.event]) }
-        let result = try await log.append(appends)
+        let result = try await log.appendDerived(derived.map { ($0.stream, $0.event) }, refusals: Self.refusalStream,
+                                                 source: OrderEvents.source)
         counters.derivedAppended += result.appendedCount
+        counters.derivedRefused += result.refused.count
         guard live else { return }
+        // A refused intent is not sent (only what the log holds is sent); the start-up sync
+        // settles the order it was for.
         for (i, d) in derived.enumerated() {
             if d.intent != nil, case .appended = result.outcomes[i], let request = OrderRequest(d.event) { dispatch([request]) }
         }

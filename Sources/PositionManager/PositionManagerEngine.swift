@@ -11,6 +11,8 @@ import TradelogCore
 public struct PositionManagerCounters: Sendable, Hashable {
     public var eventsFolded = 0
     public var derivedAppended = 0
+    /// Derived events the log refused for their contents (each recorded as a `EventRefused`).
+    public var derivedRefused = 0
     public var discrepancies = 0
     public var syncs = 0
 }
@@ -28,7 +30,9 @@ public enum PositionManagerError: Error, CustomStringConvertible, Sendable {
 /// The position manager: folds the log into ``PositionManagerState`` and appends what the
 /// fold derives (position, portfolio, snapshot and discrepancy events). Derived events that
 /// fail to append stay pending: every later follow appends them, with what it derives, until
-/// an append succeeds. Their ids come from the causing events, so a repeat stores nothing.
+/// an append succeeds. Their ids come from the causing events, so a repeat stores nothing. One
+/// the log refuses for its contents is recorded as a `EventRefused` in its place
+/// (``EventLog/appendDerived(_:refusals:source:)``), so it never holds the others back.
 public actor PositionManagerEngine {
     let log: EventLog
     /// Nil without API credentials: the fold runs, sync does not.
@@ -83,21 +87,19 @@ public actor PositionManagerEngine {
         }
     }
 
+    /// Where a derived event the log refuses for its contents is recorded
+    /// (``EventRefused``), so that it does not hold back what the fold derives after it.
+    public static let refusalStream = "positionmanager.refused-events"
+
     func append(_ derived: [DerivedPositionEvent]) async throws {
         // Consecutive events of one stream go together (one group per stream run).
-        var appends: [StreamAppend] = []
-        for d in derived {
-            if let last = appends.last, last.stream == d.stream {
-                appends[appends.count - 1].events.append(d.event)
-            } else {
-                appends.append(StreamAppend(stream: d.stream, events: [d.event]))
-            }
-        }
-        let result = try await log.append(appends)
+        let result = try await log.appendDerived(derived.map { ($0.stream, $0.event) }, refusals: Self.refusalStream,
+                                                 source: PositionEvents.source)
         counters.derivedAppended += result.appendedCount
+        counters.derivedRefused += result.refused.count
         var found = 0
-        for (event, outcome) in zip(appends.flatMap(\.events), result.outcomes) {
-            guard case .appended = outcome, event.type == PositionDiscrepancy.eventType else { continue }
+        for (d, outcome) in zip(derived, result.outcomes) {
+            guard case .appended = outcome, d.event.type == PositionDiscrepancy.eventType else { continue }
             found += 1
         }
         guard found > 0 else { return }

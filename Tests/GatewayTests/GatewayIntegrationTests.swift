@@ -267,6 +267,31 @@ struct GatewayIntegrationTests {
         }
     }
 
+    @Test("an event the log refuses for its contents is recorded as refused in the health stream; the rest are stored in order")
+    func refusedEvent() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            let buffer = IngestBuffer(capacity: 100)
+            func item(_ n: Int, _ json: String) -> IngestBuffer.Item {
+                IngestBuffer.Item(stream: "market.linear.trade-BTCUSDT",
+                                  event: NewEvent(eventID: DeterministicID.derived(from: "refused-test", index: n), type: "TradeExecuted",
+                                                  data: Array(json.utf8)))
+            }
+            let bad = item(2, #"{"price":NaN}"#)
+            _ = buffer.enqueue([item(1, #"{"n":1}"#), bad, item(3, #"{"n":3}"#)])
+            let writer = LogWriter(log: log, buffer: buffer, healthStream: "gateway.health-t", logger: Self.logger)
+            buffer.close()
+            await writer.run()
+            #expect(writer.stats.appended == 2 && writer.stats.rejected == 1)
+            #expect(try await log.readStream("market.linear.trade-BTCUSDT").map(\.eventID)
+                    == [DeterministicID.derived(from: "refused-test", index: 1), DeterministicID.derived(from: "refused-test", index: 3)])
+            let health = try await log.readStream("gateway.health-t")
+            #expect(health.map(\.type) == [EventRefused.eventType])
+            let refused = try CanonicalJSON.decoder.decode(EventRefused.self, from: Data(try #require(health.first).data))
+            #expect(refused.eventID == bad.event.eventID && refused.stream == bad.stream && refused.sqlState?.hasPrefix("22") == true)
+        }
+    }
+
     @Test("a private stream with a bad key surfaces the auth error (event, API status), and never logs the secret")
     func badKey() async throws {
         try await TestDatabase.with { settings in

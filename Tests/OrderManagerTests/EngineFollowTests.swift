@@ -120,4 +120,57 @@ struct EngineFollowTests {
             await conn.close()
         }
     }
+
+    /// Makes every insert of an event of `type` into a stream `LIKE stream` fail as bad data would (a check
+    /// violation): the same append is refused every time.
+    static func refuseInserts(of type: String, in stream: String, settings: PGSettings) async throws {
+        let conn = PGConnection(settings: settings)
+        try await conn.execute("""
+            CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.type = '\(type)' AND NEW.stream LIKE '\(stream)' THEN
+                    RAISE EXCEPTION 'injected refusal' USING ERRCODE = 'check_violation';
+                END IF;
+                RETURN NEW;
+            END $$
+            """)
+        try await conn.execute("CREATE TRIGGER test_refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION test_refuse()")
+        await conn.close()
+    }
+
+    @Test("order manager: a derived event the log always refuses is recorded as refused and holds nothing back")
+    func orderManagerRefusedEvent() async throws {
+        try await TestDatabase.with { settings in
+            let (engine, log) = Self.orderManager(settings)
+            let first = try await Self.requestOrder("ffffffffffffffffffffffffffffffff-3", log: log)
+            try await Self.refuseInserts(of: OrderLifecycleChanged.eventType, in: first, settings: settings)
+            let second = try await Self.requestOrder("ffffffffffffffffffffffffffffffff-4", log: log)
+            try await engine.follow()
+            #expect(try await log.readStream(first).map(\.type) == ["OrderRequested"])
+            #expect(try await log.readStream(second).map(\.type) == ["OrderRequested", "OrderLifecycleChanged"])
+            let refusals = try await log.readStream(OrderManagerEngine.refusalStream)
+            #expect(refusals.map(\.type) == [EventRefused.eventType])
+            let refused = try CanonicalJSON.decoder.decode(EventRefused.self, from: Data(try #require(refusals.first).data))
+            #expect(refused.stream == first && refused.type == OrderLifecycleChanged.eventType && refused.sqlState == "23514")
+            #expect(refused.reason == "injected refusal")
+            #expect(await engine.counters.derivedRefused == 1)
+            // Nothing is left pending: the next follow stores nothing.
+            let head = try await log.head()
+            try await engine.follow()
+            #expect(try await log.head() == head)
+        }
+    }
+
+    @Test("position manager: a snapshot the log always refuses is recorded as refused")
+    func positionManagerRefusedEvent() async throws {
+        try await TestDatabase.with { settings in
+            try await Self.refuseInserts(of: PositionSnapshotCreated.eventType, in: PositionEvents.snapshotStream("%"), settings: settings)
+            let log = EventLog(settings: settings)
+            let engine = PositionManagerEngine(config: OMStack.positionConfig(), log: log, rest: nil, logger: OMStack.logger)
+            _ = try await engine.requestSnapshot(reason: "test")
+            let refusals = try await log.readStream(PositionManagerEngine.refusalStream)
+            #expect(refusals.count == 1)
+            #expect(await engine.counters.derivedRefused == 1)
+        }
+    }
 }
