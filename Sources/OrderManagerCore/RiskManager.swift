@@ -95,13 +95,16 @@ public enum RiskManager {
         let limits = state.config.risk
         let x = exposure(rules: rules, price: price, state: state, excluding: cancelled)
         let signed = side == .buy ? baseQty : -baseQty
-        let after = abs(x.position + signed) * price
-        // Whether the order leaves the position no larger, counting our resting orders on its
-        // side (except those this decision cancels): once they and it have filled, |position|
-        // is at most what it is now. A sell of a long passes, up to twice its size; stacking
-        // sells beyond that does not.
+        // The position once our resting orders on the order's side (except those this
+        // decision cancels) and the order itself have filled: the most this order can leave.
+        // Counting them keeps same-side orders, each under the limit alone, from adding up
+        // past it.
         let sameSide = state.restingQty(category: rules.category, symbol: rules.symbol, side: side, price: price, excluding: cancelled)
         let withResting = x.position + (side == .buy ? sameSide : -sameSide) + signed
+        let after = abs(withResting) * price
+        // Whether the order leaves the position no larger: once they and it have filled,
+        // |position| is at most what it is now. A sell of a long passes, up to twice its size;
+        // stacking sells beyond that does not.
         let doesNotGrow = abs(withResting) <= abs(x.position)
         let need = balanceNeed(side: side, notional: notional, baseQty: baseQty, rules: rules, leverage: limits.linearLeverage)
         // Only the order's own balance coin counts: a missing coin is 0 free, never another coin or the account total.
@@ -111,6 +114,7 @@ public enum RiskManager {
         var figures: [String: String] = [
             "order_notional": "\(notional)", "max_order_notional": "\(limits.maxOrderNotional)",
             "position_notional_after": "\(after)", "max_position_notional": "\(limits.maxPositionNotional)",
+            "resting_same_side_qty": "\(sameSide)",
             "gross_exposure_after": "\(x.gross + notional)", "max_gross_exposure": "\(limits.maxGrossExposure)",
             "open_orders": "\(x.openOrders)", "max_open_orders": "\(limits.maxOpenOrdersPerAsset)",
             "balance_coin": need.coin, "margin": "\(need.amount)", "min_free_balance": "\(minimum)", "price": "\(price)",
@@ -123,7 +127,9 @@ public enum RiskManager {
             return (Refusal("max_open_orders", "\(x.openOrders) open orders on \(rules.symbol) (max \(limits.maxOpenOrdersPerAsset))", figures), figures)
         }
         if after > limits.maxPositionNotional, !doesNotGrow {
-            return (Refusal("max_position_notional", "position notional after the order \(after) exceeds \(limits.maxPositionNotional)", figures), figures)
+            let with = sameSide == 0 ? "" : " and our resting \(side.rawValue.lowercased())s (\(sameSide))"
+            return (Refusal("max_position_notional",
+                            "position notional after the order\(with) \(after) exceeds \(limits.maxPositionNotional)", figures), figures)
         }
         // An order that does not grow this instrument's position passes both exposure limits:
         // above them, reducing is what the limits ask for.

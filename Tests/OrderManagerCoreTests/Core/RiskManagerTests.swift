@@ -214,6 +214,24 @@ struct RiskManagerTests {
         #expect(denied.code == "max_position_notional")
     }
 
+    @Test("max_position_notional: our resting orders on the order's side count in the position after it")
+    func positionNotionalCountsGrowingRestingOrders() throws {
+        var log = try TestLog.market(config: F.config { $0.risk.maxPositionNotional = 1_200 })
+        // Alone, the buy is under the limit.
+        allowed(decideForTest(F.signal(1), log))
+        // With 0.01 already resting on the buy side, both filled would pass it.
+        let link = "abababababababababababababababab-0"
+        try log.record(F.requested(link, side: .buy, qty: "0.01", price: "49000"), at: 1)
+        try log.record(F.accepted(link), at: 2)
+        let s = F.signal(2)
+        let denied = try denial(decideForTest(s, log), s)
+        #expect(denied.code == "max_position_notional")
+        #expect(denied.figures["resting_same_side_qty"] == "0.01")
+        let f = { (key: String) in num(denied.figures[key] ?? "0") }
+        #expect(f("position_notional_after") == num("0.01") * f("price") + f("order_notional"))
+        #expect(denied.detail.contains("our resting buys (0.01)"))
+    }
+
     @Test("wallet_unknown before any wallet event")
     func walletUnknown() throws {
         let s = F.signal(1)
