@@ -200,7 +200,14 @@ public actor OrderManagerEngine {
         let id = DeterministicID.derived(from: OrderEvents.tradingStateStream, index: Int(version) + 1, kind: "trading-state")
         let event = try NewEvent(eventID: id, payload: change, metadata: EventMetadata(source: OrderEvents.source, receiveTime: clock()))
         _ = try await log.append(to: OrderEvents.tradingStateStream, expectedVersion: .exact(version), [event])
-        try await follow()
+        // The change is stored: a failed fold after it is not the change's failure (the caller
+        // would retry a change already made); the order manager's loop follows again.
+        do {
+            try await follow()
+        } catch {
+            logger.warning("following the log after a trading-state change failed; the order manager's loop retries",
+                           metadata: ["error": "\(error)"])
+        }
         return change
     }
 
