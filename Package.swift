@@ -179,7 +179,7 @@ let package = Package(
         // Test harness shared by the integration tests (real PostgreSQL).
         .target(
             name: "TradelogTesting",
-            dependencies: ["EventLog", "PostgresClient", "AMQP"]),
+            dependencies: ["EventLog", "PostgresClient", "AMQP", .product(name: "Logging", package: "swift-log")]),
 
         .testTarget(
             name: "TradelogCoreTests",

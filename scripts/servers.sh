@@ -10,6 +10,8 @@
 #   scripts/servers.sh stop-rabbitmq    stop the broker only (tests of outages)
 #   scripts/servers.sh start-rabbitmq   start the broker only, wait until ready
 #   scripts/servers.sh psql [ARGS...]   psql against DATABASE_URL
+#   scripts/servers.sh rabbitmqctl ARGS rabbitmqctl against the local broker (e.g. tests of
+#                                       its memory alarm: set_vm_memory_high_watermark)
 #   scripts/servers.sh urls             print the connection URLs only
 #
 # Environment overrides (defaults in brackets):
@@ -606,7 +608,7 @@ cmd_psql() {
     exec "$PG_BIN/psql" "$DATABASE_URL" "$@"
 }
 
-usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 main() {
     local cmd="${1:-start}"
@@ -619,6 +621,7 @@ main() {
         stop-rabbitmq)    rmq_stop ;;
         start-rabbitmq)   rmq_start ;;
         psql)             cmd_psql "$@" ;;
+        rabbitmqctl)      rmq rabbitmqctl "$@" ;;
         urls)             print_urls ;;
         -h|--help|help)   usage ;;
         *)                usage >&2; exit 2 ;;

@@ -104,6 +104,14 @@ public actor AMQPConnection {
     }
 
     public var isOpen: Bool { handle != nil }
+    /// The broker's reason while it blocks this connection's publishing (`connection.blocked`,
+    /// sent during a memory or disk alarm, until `connection.unblocked`), as far as the frames
+    /// read so far tell; nil otherwise. A blocked broker stops reading the socket: publishing
+    /// more only fills it. Reading confirms keeps this up to date.
+    public var blockedReason: String? {
+        guard let handle, let reason = tl_amqp_blocked(handle) else { return nil }
+        return String(cString: reason)
+    }
     /// Publishes not yet confirmed.
     public var outstanding: Int { window.outstanding }
 
@@ -215,7 +223,11 @@ public actor AMQPConnection {
         let n = buffer.withUnsafeMutableBufferPointer { tl_amqp_read_confirms(h, Int32(timeoutMs), $0.baseAddress, Int32($0.count)) }
         if n < 0 { try check(-1, .connectionLost) }
         if n == 0 && requireOne {
+            let blocked = blockedReason
             close()
+            if let blocked {
+                throw AMQPError(.blocked, "no publisher confirm within \(timeoutMs) ms on \(name): the broker blocked publishing (\(blocked))")
+            }
             throw AMQPError(.timeout, "no publisher confirm within \(timeoutMs) ms on \(name)")
         }
         for i in 0..<Int(n) {

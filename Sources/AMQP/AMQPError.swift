@@ -13,6 +13,9 @@ public struct AMQPError: Error, CustomStringConvertible, Sendable {
         case unroutable
         /// Confirms did not arrive in time.
         case timeout
+        /// Confirms did not arrive in time while the broker blocked the connection's publishing
+        /// (`connection.blocked`: a memory or disk alarm); the message has its reason.
+        case blocked
     }
 
     public var kind: Kind

@@ -13,6 +13,8 @@ struct tl_amqp {
     int open;            // logged in with channel 1 open
     int server_code;
     char error[512];
+    int blocked;         // connection.blocked received, no connection.unblocked since
+    char blocked_reason[256];
 };
 
 static const amqp_channel_t CH = 1;
@@ -102,6 +104,8 @@ int tl_amqp_open(tl_amqp *c, const char *host, int port, const char *vhost, cons
     teardown(c);
     c->server_code = 0;
     c->error[0] = 0;
+    c->blocked = 0;
+    c->blocked_reason[0] = 0;
     c->conn = amqp_new_connection();
     if (!c->conn) { set_error(c, "out of memory"); return -1; }
     amqp_socket_t *sock = amqp_tcp_socket_new(c->conn);
@@ -117,10 +121,12 @@ int tl_amqp_open(tl_amqp *c, const char *host, int port, const char *vhost, cons
     amqp_set_rpc_timeout(c->conn, &rpc);
 
     // Capabilities beside rabbitmq-c's own: without consumer_cancel_notify the broker
-    // would not tell a consumer that its queue was deleted (it would wait forever).
-    amqp_table_entry_t caps[3];
-    const char *cap_names[3] = { "consumer_cancel_notify", "publisher_confirms", "basic.nack" };
-    for (int i = 0; i < 3; i++) {
+    // would not tell a consumer that its queue was deleted (it would wait forever); without
+    // connection.blocked it would stop reading a publisher's socket during a resource alarm
+    // (memory, disk) without saying why.
+    amqp_table_entry_t caps[4];
+    const char *cap_names[4] = { "consumer_cancel_notify", "publisher_confirms", "basic.nack", "connection.blocked" };
+    for (int i = 0; i < 4; i++) {
         caps[i].key = amqp_cstring_bytes(cap_names[i]);
         caps[i].value.kind = AMQP_FIELD_KIND_BOOLEAN;
         caps[i].value.value.boolean = 1;
@@ -131,7 +137,7 @@ int tl_amqp_open(tl_amqp *c, const char *host, int port, const char *vhost, cons
     props[0].value.value.bytes = amqp_cstring_bytes(connection_name ? connection_name : "tradelog");
     props[1].key = amqp_cstring_bytes("capabilities");
     props[1].value.kind = AMQP_FIELD_KIND_TABLE;
-    props[1].value.value.table.num_entries = 3;
+    props[1].value.value.table.num_entries = 4;
     props[1].value.value.table.entries = caps;
     amqp_table_t table = { 2, props };
     amqp_rpc_reply_t r = amqp_login_with_properties(c->conn, vhost, 0, 131072, heartbeat_s, &table,
@@ -217,6 +223,21 @@ int tl_amqp_publish(tl_amqp *c, const char *routing_key, const void *body, size_
     return check_status(c, st, "basic.publish");
 }
 
+/// connection.blocked / connection.unblocked: the broker's flow control of publishers.
+static void note_blocked(tl_amqp *c, amqp_method_t *m) {
+    if (m->id == AMQP_CONNECTION_BLOCKED_METHOD) {
+        amqp_connection_blocked_t *b = (amqp_connection_blocked_t *)m->decoded;
+        c->blocked = 1;
+        snprintf(c->blocked_reason, sizeof c->blocked_reason, "%.*s", (int)b->reason.len, (const char *)b->reason.bytes);
+        if (c->blocked_reason[0] == 0) snprintf(c->blocked_reason, sizeof c->blocked_reason, "no reason given");
+    } else {
+        c->blocked = 0;
+        c->blocked_reason[0] = 0;
+    }
+}
+
+const char *tl_amqp_blocked(const tl_amqp *c) { return c->blocked ? c->blocked_reason : NULL; }
+
 /// Reads one frame: 1 read, 0 timeout, -1 error.
 static int read_frame(tl_amqp *c, int timeout_ms, amqp_frame_t *f, const char *what) {
     struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
@@ -256,6 +277,10 @@ int tl_amqp_read_confirms(tl_amqp *c, int timeout_ms, tl_amqp_confirm *out, int 
             out[n].delivery_tag = 0; out[n].kind = 3; out[n].multiple = 0; n++;
             break;
         }
+        case AMQP_CONNECTION_BLOCKED_METHOD:
+        case AMQP_CONNECTION_UNBLOCKED_METHOD:
+            note_blocked(c, &f.payload.method);
+            break;
         case AMQP_CHANNEL_CLOSE_METHOD:
         case AMQP_CONNECTION_CLOSE_METHOD:
             set_close_error(c, "confirms", &f.payload.method);
@@ -340,6 +365,10 @@ int tl_amqp_next_delivery(tl_amqp *c, int timeout_ms, tl_amqp_delivery *out) {
                 set_error(c, "consume: the server cancelled the consumer (queue deleted?)");
                 c->open = 0;
                 return -1;
+            case AMQP_CONNECTION_BLOCKED_METHOD:
+            case AMQP_CONNECTION_UNBLOCKED_METHOD:
+                note_blocked(c, &f.payload.method);
+                break;
             default:
                 break;
             }

@@ -177,6 +177,7 @@ struct RelaySession {
             targets.append((event.globalPosition, route.queue))
         }
         if !messages.isEmpty {
+            try await waitWhileBlocked()
             let report = try await channel.publish(messages, window: options.confirmWindow)
             for (i, t) in targets.enumerated() {
                 progress.published(tag: report.firstTag + UInt64(i), position: t.position, queue: t.queue)
@@ -186,6 +187,24 @@ struct RelaySession {
         }
         progress.read(through: batch.last!.globalPosition)
         head = max(head, batch.last!.globalPosition)
+    }
+
+    /// While the broker blocks publishing (`connection.blocked`: a memory or disk alarm),
+    /// waits on this connection, reading confirms (the broker still confirms what it took) and
+    /// keeping the heartbeats going, instead of pushing more into a socket the broker does not
+    /// read. The log says why, once, and when it is over.
+    private mutating func waitWhileBlocked() async throws {
+        guard let reason = await channel.blockedReason else { return }
+        logger.warning("RabbitMQ blocked publishing (a resource alarm); the relay waits for it to unblock",
+                       metadata: ["amqp.blocked.reason": "\(reason)", "unconfirmed": "\(progress.unconfirmed)"])
+        let since = ContinuousClock.now
+        while await channel.blockedReason != nil {
+            try Task.checkCancellation()
+            try settle(try await channel.readConfirms(timeout: .seconds(1)))
+            try await save(force: false)
+        }
+        logger.notice("RabbitMQ unblocked publishing; the relay goes on",
+                      metadata: ["amqp.blocked.ms": "\((ContinuousClock.now - since).wholeMilliseconds)"])
     }
 
     /// Applies confirms to the progress and the counters; a nack or a returned message

@@ -1,13 +1,14 @@
 import AMQP
 import EventLog
 import Foundation
+import Logging
 import PostgresClient
 import Testing
 import TradelogCore
 import TradelogTesting
 @testable import Relay
 
-/// Stops the local RabbitMQ for 30 s under a running relay: run alone
+/// Stops the local RabbitMQ for 30 s, then raises its memory alarm, under a running relay: run alone
 /// (`TRADELOG_DISRUPTIVE_TESTS=1`, see scripts/test.sh), it would break the tests beside it.
 @Suite("Relay across a RabbitMQ outage (disruptive)",
        .enabled(if: ProcessInfo.processInfo.environment["TRADELOG_DISRUPTIVE_TESTS"] == "1"),
@@ -55,6 +56,58 @@ struct RelayDisruptiveTests {
                 let counts = try await QueueReader.expectEveryEventDelivered(
                     ["ws-gateway.trade", "ws-gateway.ticker", "ws-gateway.orderbook", "ws-gateway.order"], log: log, amqp)
                 #expect(counts.values.allSatisfy { $0 == 6000 }, "\(counts)")
+            }
+        }
+    }
+
+    @Test("a RabbitMQ memory alarm mid-run: the relay says why and waits on its connection, then delivers every event")
+    func memoryAlarm() async throws {
+        try await TestDatabase.with { pg in
+            try await TestBroker.with { amqp in
+                let log = EventLog(settings: pg)
+                let logs = CapturedLogs()
+                var options = RelayOptions()
+                options.idleWait = .milliseconds(200)
+                options.backoff = ReconnectBackoff(initialMs: 500, maximumMs: 2000)
+                let relay = RelayService(amqp: amqp, settings: pg, options: options, logger: logs.logger("relay"))
+                let task = Task { try await relay.run() }
+                defer { task.cancel() }
+                let conn = PGConnection(settings: pg)
+                let writer = Task {
+                    for chunk in 0..<30 {
+                        _ = try await log.append(RelaySamples.load(500, from: chunk * 500))
+                        try await Task.sleep(for: .milliseconds(500))
+                    }
+                }
+                #expect(try await TestDatabase.eventually(timeout: .seconds(60)) {
+                    Int(try await conn.scalar("SELECT coalesce(sum(confirmed), 0) FROM relay_queues") ?? "0")! > 1000
+                })
+                // The alarm is cleared whatever happens in between (the broker is shared).
+                #expect(try await Self.servers("rabbitmqctl set_vm_memory_high_watermark 0.0001") == 0)
+                let blocked: Bool
+                do {
+                    blocked = try await TestDatabase.eventually(timeout: .seconds(90)) {
+                        logs.contains("RabbitMQ blocked publishing")
+                    }
+                } catch {
+                    _ = try? await Self.servers("rabbitmqctl set_vm_memory_high_watermark 0.4")
+                    throw error
+                }
+                #expect(try await Self.servers("rabbitmqctl set_vm_memory_high_watermark 0.4") == 0)
+                #expect(blocked, "the relay never said the broker blocked it")
+                #expect(logs.contains("amqp.blocked.reason=low on memory"))
+                #expect(try await TestDatabase.eventually(timeout: .seconds(60)) { logs.contains("RabbitMQ unblocked publishing") })
+                try await writer.value
+                let head = try await log.head()
+                #expect(try await TestDatabase.eventually(timeout: .seconds(120)) {
+                    try await conn.scalar("SELECT position FROM checkpoints WHERE name = 'relay'") == String(head)
+                })
+                task.cancel()
+                _ = try? await task.value
+                let counts = try await QueueReader.expectEveryEventDelivered(
+                    ["ws-gateway.trade", "ws-gateway.ticker", "ws-gateway.orderbook", "ws-gateway.order"], log: log, amqp)
+                #expect(counts.values.allSatisfy { $0 == 3000 }, "\(counts)")
+                await conn.close()
             }
         }
     }

@@ -57,6 +57,10 @@ int tl_amqp_publish(tl_amqp *c, const char *routing_key, const void *body, size_
 /// connection is gone (error text and server code set). Also what keeps an idle
 /// publisher's heartbeats going: rabbitmq-c only sends and checks them inside its calls.
 int tl_amqp_read_confirms(tl_amqp *c, int timeout_ms, tl_amqp_confirm *out, int cap);
+/// The broker's reason when it has blocked this connection's publishing (connection.blocked,
+/// a resource alarm: memory or disk) and not unblocked it since, as far as the frames read
+/// so far tell; NULL otherwise.
+const char *tl_amqp_blocked(const tl_amqp *c);
 
 int tl_amqp_qos(tl_amqp *c, int prefetch);
 int tl_amqp_consume(tl_amqp *c, const char *queue);
