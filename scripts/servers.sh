@@ -226,7 +226,9 @@ pg_prepare() {
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
 unix_socket_directories = '$PG_RUN'
-max_connections = 200
+# The test suite runs its tests in parallel, each with its own database and connections
+# (a run peaks near 200).
+max_connections = 400
 shared_buffers = 256MB
 # Durability stays ON: benchmarks measure durable appends.
 fsync = on
