@@ -270,6 +270,16 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// Which of `ids` are in the log (one lookup for all: each leaf's unique index on event_id).
+    public func storedEventIDs(_ ids: [UUID]) async throws -> Set<UUID> {
+        guard !ids.isEmpty else { return [] }
+        let list = "{" + ids.map(\.lowercasedString).joined(separator: ",") + "}"
+        return try await reader.withConnection { conn in
+            let r = try conn.query("SELECT event_id::text FROM events WHERE event_id = ANY($1::uuid[])", [list])
+            return Set((0..<r.rowCount).compactMap { r.string($0, 0).flatMap(UUID.init(uuidString:)) })
+        }
+    }
+
     /// The current version of a stream (0 when it does not exist).
     public func streamVersion(_ stream: String) async throws -> Int64 {
         try await reader.withConnection { conn in

@@ -42,6 +42,12 @@ public actor OrderManagerEngine {
     /// per batch would copy every order record, and a state held back would have decisions
     /// made without the orders already requested.
     private var unstored: [DerivedEvent] = []
+    /// The intents of signal batches whose append failed with its outcome unknown (the
+    /// connection broke, so the commit may have landed). Before the next batch or fold, those
+    /// found in the log are sent: nothing else would send them, since a retry of the batch
+    /// finds its signals stored and decides nothing. The rest were not stored, and the retry
+    /// decides their signals anew.
+    private var outcomeUnknown: [(eventID: UUID, request: OrderRequest)] = []
     public internal(set) var counters = OrderManagerCounters()
     /// Whether requests derived by the fold (re-prices, timeout cancels) are sent: off while
     /// catching up at start, when sync settles whatever is pending instead.
@@ -71,6 +77,7 @@ public actor OrderManagerEngine {
     /// requests it derives. Returns how many events were read.
     @discardableResult
     public func follow() async throws -> Int {
+        try await sendStoredOfUnknownOutcome()
         await lockFollow()
         defer { unlockFollow() }
         var total = 0
@@ -127,6 +134,14 @@ public actor OrderManagerEngine {
     /// the decisions on its new signals, atomically; then sends the requests. Returns the
     /// outcomes of the intake's own events only, in their order.
     public func handle(_ appends: [StreamAppend]) async throws -> AppendResult {
+        try await sendStoredOfUnknownOutcome()
+        // A SignalReceived already in the log was decided when it was stored (a redelivery,
+        // or the intake's retry of a batch whose reply was lost): deciding it again on today's
+        // state could store a second, different decision for the signal (stale by now, or
+        // refused for the order its first decision requested).
+        let stored = try await log.storedEventIDs(appends.flatMap { a in
+            a.events.filter { $0.type == SignalReceived.eventType }.map(\.eventID)
+        })
         var scratch = state
         // Each signal's receipt, decision and intents together, signal after signal (the
         // order the decisions were made in, so a replay folds what each decision saw). A
@@ -135,14 +150,16 @@ public actor OrderManagerEngine {
         var all: [StreamAppend] = []
         var own: [Int] = []
         var flat = 0
-        let signals = appends.reduce(0) { $0 + $1.events.filter { $0.type == SignalReceived.eventType }.count }
+        let signals = appends.reduce(0) { n, a in
+            n + a.events.filter { $0.type == SignalReceived.eventType && !stored.contains($0.eventID) }.count
+        }
         var decided = 0
         var position = scratch.position
         for a in appends {
             all.append(a)
             own += flat..<(flat + a.events.count)
             flat += a.events.count
-            for e in a.events where e.type == SignalReceived.eventType {
+            for e in a.events where e.type == SignalReceived.eventType && !stored.contains(e.eventID) {
                 guard let received = try? CanonicalJSON.decoder.decode(SignalReceived.self, from: Data(e.data)) else { continue }
                 let at = e.metadata.receiveTime ?? clock()
                 let decision = OrderDecider.decide(received.signal, receivedEventID: e.eventID, receivedAt: at, state: scratch)
@@ -169,7 +186,13 @@ public actor OrderManagerEngine {
                 if decision.refusal != nil { counters.refused += 1 }
             }
         }
-        let result = try await log.append(all)
+        let result: AppendResult
+        do {
+            result = try await log.append(all)
+        } catch let error as PGError where error.isConnectionProblem {
+            noteOutcomeUnknown(all)
+            throw error
+        }
         // Send only what this append stored: a redelivered signal's requests were sent
         // before, or are settled by the start-up sync.
         var send: [OrderRequest] = []
@@ -188,6 +211,34 @@ public actor OrderManagerEngine {
                            metadata: ["error": "\(error)"])
         }
         return AppendResult(outcomes: own.map { result.outcomes[$0] }, head: result.head)
+    }
+
+    /// Keeps the intents of a batch whose append failed with its outcome unknown.
+    func noteOutcomeUnknown(_ appends: [StreamAppend]) {
+        for e in appends.lazy.flatMap(\.events) {
+            if let request = OrderRequest(e) { outcomeUnknown.append((e.eventID, request)) }
+        }
+    }
+
+    /// Sends the intents of unknown outcome that the log holds, and forgets them all.
+    func sendStoredOfUnknownOutcome() async throws {
+        guard !outcomeUnknown.isEmpty else { return }
+        // Taken before the lookup: a concurrent call finds none, so nothing is sent twice.
+        let pending = outcomeUnknown
+        outcomeUnknown = []
+        let stored: Set<UUID>
+        do {
+            stored = try await log.storedEventIDs(pending.map(\.eventID))
+        } catch {
+            outcomeUnknown = pending + outcomeUnknown
+            throw error
+        }
+        let send = pending.filter { stored.contains($0.eventID) }.map(\.request)
+        if !send.isEmpty {
+            logger.notice("the intents of a signal batch whose append reply was lost are in the log: sending them",
+                          metadata: ["requests": "\(send.count)"])
+            dispatch(send)
+        }
     }
 
     // MARK: trading state

@@ -91,6 +91,18 @@ struct EventLogTests {
         }
     }
 
+    @Test("storedEventIDs: which of the given ids the log holds, over domain and market partitions")
+    func storedEventIDs() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            let domain = event("stored", 1), market = event("stored", 2), absent = event("stored", 3)
+            _ = try await log.append([StreamAppend(stream: "signal-a", events: [domain]),
+                                      StreamAppend(stream: "market.linear.trade-BTCUSDT", events: [market])])
+            #expect(try await log.storedEventIDs([domain.eventID, market.eventID, absent.eventID]) == [domain.eventID, market.eventID])
+            #expect(try await log.storedEventIDs([]) == [])
+        }
+    }
+
     struct PriceNoted: EventPayload {
         static let eventType = "TestPriceNoted"
         static let schemaVersion: Int32 = 2

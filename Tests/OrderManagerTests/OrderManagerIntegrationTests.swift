@@ -4,7 +4,7 @@ import BybitClient
 import BybitSimulator
 import EventLog
 import Foundation
-import OrderManager
+@testable import OrderManager
 import OrderManagerCore
 import PostgresClient
 import ServiceLifecycle
@@ -125,6 +125,76 @@ struct OrderManagerIntegrationTests {
             #expect(r5?.status == .notPlaced)
             #expect(try await stack.eventTypes(stream: OrderEvents.stream(orderLinkId: l5)).contains("OrderOutcomeUnknown"))
             #expect(try await stack.ordersAtExchange(l5) == 0)
+        }
+    }
+
+    @Test("a redelivered signal (its SignalReceived already in the log) is not decided again on the state of now")
+    func redeliveredSignal() async throws {
+        try await OMStack.with { stack in
+            let (id, body) = OMStack.signal(amount: "400")
+            try await stack.publish([body])
+            let link = OrderEvents.orderLinkID(signalID: id, leg: 0)
+            #expect(try await stack.waitOrder(link, [OrderManagerCore.OrderStatus.filled])?.status == .filled)
+            let stream = SignalEvents.stream(signalID: id)
+            let before = try await stack.eventTypes(stream: stream)
+            // The intake's retry of the same delivery (its ack was lost): the engine has folded
+            // the first time, and trading is halted since, so a second decision would differ.
+            _ = try await stack.engine.setTradingState(.halted, reason: "test")
+            let signal = try SignalParser.parse(body).get()
+            let (received, event) = try SignalEvents.received(signal: signal, body: body, queue: "model-service.trading_signals",
+                                                              redelivered: true, receiveTime: .now(), messageID: nil)
+            let again = try await stack.engine.handle([StreamAppend(stream: received, events: [event])])
+            guard case .duplicate = again.outcomes.first else {
+                Issue.record("the SignalReceived was stored twice: \(again.outcomes)")
+                return
+            }
+            #expect(try await stack.eventTypes(stream: stream) == before)
+            await stack.engine.drainRequests()
+            #expect(try await stack.ordersAtExchange(link) == 1)
+        }
+    }
+
+    /// The signal batch of `body` decided on the engine's state, as `handle` would append it.
+    static func decidedBatch(_ body: [UInt8], stack: OMStack) async throws -> [StreamAppend] {
+        let signal = try SignalParser.parse(body).get()
+        let (stream, received) = try SignalEvents.received(signal: signal, body: body, queue: "model-service.trading_signals",
+                                                           redelivered: false, receiveTime: .now(), messageID: nil)
+        let decision = OrderDecider.decide(signal, receivedEventID: received.eventID, receivedAt: .now(), state: await stack.engine.state)
+        return [StreamAppend(stream: stream, events: [received])] + decision.events.map { StreamAppend(stream: $0.stream, events: [$0.event]) }
+    }
+
+    @Test("an append whose reply was lost after it committed: the retry decides nothing again and the stored intent is sent once")
+    func lostReplyAfterCommit() async throws {
+        try await OMStack.with { stack in
+            let (id, body) = OMStack.signal(amount: "400")
+            let link = OrderEvents.orderLinkID(signalID: id, leg: 0)
+            let batch = try await Self.decidedBatch(body, stack: stack)
+            // The commit landed; the engine saw a broken connection instead of the reply.
+            _ = try await stack.log.append(batch)
+            await stack.engine.noteOutcomeUnknown(batch)
+            #expect(try await stack.ordersAtExchange(link) == 0)
+            let before = try await stack.eventTypes(stream: SignalEvents.stream(signalID: id))
+            // The intake's retry of the same signal.
+            _ = try await stack.engine.handle([batch[0]])
+            #expect(try await stack.waitOrder(link, [OrderManagerCore.OrderStatus.filled])?.status == .filled)
+            await stack.engine.drainRequests()
+            #expect(try await stack.ordersAtExchange(link) == 1)
+            #expect(try await stack.eventTypes(stream: SignalEvents.stream(signalID: id)) == before)
+        }
+    }
+
+    @Test("an append whose reply was lost before it committed: the retry decides, stores and sends once")
+    func lostReplyBeforeCommit() async throws {
+        try await OMStack.with { stack in
+            let (id, body) = OMStack.signal(amount: "400")
+            let link = OrderEvents.orderLinkID(signalID: id, leg: 0)
+            let batch = try await Self.decidedBatch(body, stack: stack)
+            await stack.engine.noteOutcomeUnknown(batch)
+            _ = try await stack.engine.handle([batch[0]])
+            #expect(try await stack.waitOrder(link, [OrderManagerCore.OrderStatus.filled])?.status == .filled)
+            await stack.engine.drainRequests()
+            #expect(try await stack.ordersAtExchange(link) == 1)
+            #expect(try await stack.eventTypes(stream: OrderEvents.stream(orderLinkId: link)).filter { $0 == "OrderRequested" }.count == 1)
         }
     }
 
