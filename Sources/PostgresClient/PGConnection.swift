@@ -237,8 +237,12 @@ public actor PGConnection {
         inTransaction = true
         do {
             let value = try body(self)
-            inTransaction = false
+            // COMMIT on the transaction's own connection (handle() does not reconnect inside a
+            // transaction): on a new session it would commit nothing, and PostgreSQL would only
+            // warn, so the caller would take rolled-back work for stored. A connection lost here
+            // is thrown as such: the outcome is unknown.
             try simple(try handle(), "COMMIT")
+            inTransaction = false
             return value
         } catch {
             inTransaction = false

@@ -188,6 +188,28 @@ struct PGConnectionTests {
         }
     }
 
+    @Test("a connection killed after the transaction's last statement, before COMMIT: a connection problem, never a COMMIT on a new session")
+    func lostBeforeCommit() async throws {
+        try await TestDatabase.with(migrate: false) { settings in
+            let c = PGConnection(settings: settings)
+            try await c.execute("CREATE TABLE t (v int)")
+            let pid = try await c.backendPID()
+            await #expect {
+                try await c.withTransaction { tx in
+                    try tx.execute("INSERT INTO t VALUES (1)")
+                    // Killed from outside while the transaction is idle, then the body returns.
+                    let kill = Process()
+                    kill.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                    kill.arguments = ["psql", settings.url, "-Atqc", "SELECT pg_terminate_backend(\(pid))"]
+                    try kill.run()
+                    kill.waitUntilExit()
+                    Thread.sleep(forTimeInterval: 0.2)  // let the termination reach the socket
+                }
+            } throws: { ($0 as? PGError)?.isConnectionProblem == true }
+            #expect(try await c.scalar("SELECT count(*) FROM t") == "0")
+        }
+    }
+
     @Test("calls run on the connection's own thread, not the cooperative pool")
     func ownThread() async throws {
         try await TestDatabase.with(migrate: false) { settings in
