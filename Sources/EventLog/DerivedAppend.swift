@@ -32,12 +32,15 @@ public struct EventRefused: EventPayload, Hashable {
 extension PGError {
     /// Whether the server refused the statement for the data it carries: a data exception
     /// (class 22: malformed JSON, a value out of range, bad text), an integrity violation other
-    /// than a unique key (class 23: a check or not-null constraint), or a program limit (class
-    /// 54: a row too large). Retrying the same rows fails the same way. Anything else (the
-    /// connection, the server's resources, locks, a trigger's exception) may pass next time.
+    /// than a unique key (class 23: a check or not-null constraint; a row no partition takes
+    /// aside), or a program limit (class 54: a row too large). Retrying the same rows fails the
+    /// same way. Anything else (the connection, the server's resources, locks, a trigger's
+    /// exception) may pass next time.
     public var refusesData: Bool {
         guard code == .server, let s = sqlState else { return false }
         if s == PGError.uniqueViolation { return false }
+        // A row no partition takes (23514 too) is the log's set-up, not the event's data.
+        if s == "23514", message.hasPrefix("no partition of relation") { return false }
         return s.hasPrefix("22") || s.hasPrefix("23") || s.hasPrefix("54")
     }
 }

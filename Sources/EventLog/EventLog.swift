@@ -271,11 +271,16 @@ public final class EventLog: Sendable {
     }
 
     /// Which of `ids` are in the log (one lookup for all: each leaf's unique index on event_id).
-    public func storedEventIDs(_ ids: [UUID]) async throws -> Set<UUID> {
+    /// Without `includingMarketData`, only the domain partition is searched (ids of signals,
+    /// orders and the like: no probe of every day's market partition).
+    public func storedEventIDs(_ ids: [UUID], includingMarketData: Bool = true) async throws -> Set<UUID> {
         guard !ids.isEmpty else { return [] }
         let list = "{" + ids.map(\.lowercasedString).joined(separator: ",") + "}"
+        let sql = includingMarketData
+            ? "SELECT event_id::text FROM events WHERE event_id = ANY($1::uuid[])"
+            : "SELECT event_id::text FROM events WHERE retention = 'domain' AND event_id = ANY($1::uuid[])"
         return try await reader.withConnection { conn in
-            let r = try conn.query("SELECT event_id::text FROM events WHERE event_id = ANY($1::uuid[])", [list])
+            let r = try conn.query(sql, [list])
             return Set((0..<r.rowCount).compactMap { r.string($0, 0).flatMap(UUID.init(uuidString:)) })
         }
     }

@@ -43,11 +43,20 @@ public actor OrderManagerEngine {
     /// made without the orders already requested.
     private var unstored: [DerivedEvent] = []
     /// The intents of signal batches whose append failed with its outcome unknown (the
-    /// connection broke, so the commit may have landed). Before the next batch or fold, those
-    /// found in the log are sent: nothing else would send them, since a retry of the batch
-    /// finds its signals stored and decides nothing. The rest were not stored, and the retry
-    /// decides their signals anew.
-    private var outcomeUnknown: [(eventID: UUID, request: OrderRequest)] = []
+    /// connection broke, so the commit may have landed). Before the next batch is decided,
+    /// those found in the log are sent: nothing else would send them, since the intake's retry
+    /// of the batch finds its signals stored and decides nothing. The rest were not stored, and
+    /// the retry decides their signals anew. Looked up only there, before anything of the next
+    /// batch is appended (batches come one at a time from the intake), so a lookup never sees
+    /// the retry's own append of the same intents, which that append's caller sends.
+    private var outcomeUnknown: [(eventID: UUID, request: OrderRequest, receivedAt: Timestamp?)] = []
+    /// The state may lag behind this process's own appends (a batch stored with its reply
+    /// lost, a fold after a batch or a trading-state change that failed): the next batch is
+    /// decided only after folding the log again.
+    private var mustFollow = false
+    /// Intents derived by the fold whose append failed: one that comes back as a duplicate on
+    /// the retry was stored by the failed attempt and never sent, so it is sent then.
+    private var derivedIntentsOfFailedAppend: Set<UUID> = []
     public internal(set) var counters = OrderManagerCounters()
     /// Whether requests derived by the fold (re-prices, timeout cancels) are sent: off while
     /// catching up at start, when sync settles whatever is pending instead.
@@ -77,7 +86,6 @@ public actor OrderManagerEngine {
     /// requests it derives. Returns how many events were read.
     @discardableResult
     public func follow() async throws -> Int {
-        try await sendStoredOfUnknownOutcome()
         await lockFollow()
         defer { unlockFollow() }
         var total = 0
@@ -111,15 +119,32 @@ public actor OrderManagerEngine {
     public static let refusalStream = "ordermanager.refused-events"
 
     func appendDerived(_ derived: [DerivedEvent]) async throws {
-        let result = try await log.appendDerived(derived.map { ($0.stream, $0.event) }, refusals: Self.refusalStream,
+        let result: DerivedAppendResult
+        do {
+            result = try await log.appendDerived(derived.map { ($0.stream, $0.event) }, refusals: Self.refusalStream,
                                                  source: OrderEvents.source)
+        } catch {
+            // Some may be stored all the same (a reply lost after the commit, or the one-by-one
+            // path stopped half-way): the retry finds those as duplicates.
+            for d in derived where d.intent != nil { derivedIntentsOfFailedAppend.insert(d.event.eventID) }
+            throw error
+        }
         counters.derivedAppended += result.appendedCount
         counters.derivedRefused += result.refused.count
+        let failedBefore = derivedIntentsOfFailedAppend
+        derivedIntentsOfFailedAppend = []
         guard live else { return }
-        // A refused intent is not sent (only what the log holds is sent); the start-up sync
-        // settles the order it was for.
-        for (i, d) in derived.enumerated() {
-            if d.intent != nil, case .appended = result.outcomes[i], let request = OrderRequest(d.event) { dispatch([request]) }
+        // Sent once stored by this append, or by an earlier attempt of this process that failed
+        // (a duplicate otherwise was sent before, or is settled by the start-up sync). A
+        // refused intent is not sent (only what the log holds is).
+        for (i, d) in derived.enumerated() where d.intent != nil {
+            let storedByUs: Bool
+            switch result.outcomes[i] {
+            case .appended: storedByUs = true
+            case .duplicate: storedByUs = failedBefore.contains(d.event.eventID)
+            case nil: storedByUs = false
+            }
+            if storedByUs, let request = OrderRequest(d.event) { dispatch([request]) }
         }
     }
 
@@ -134,14 +159,14 @@ public actor OrderManagerEngine {
     /// the decisions on its new signals, atomically; then sends the requests. Returns the
     /// outcomes of the intake's own events only, in their order.
     public func handle(_ appends: [StreamAppend]) async throws -> AppendResult {
-        try await sendStoredOfUnknownOutcome()
+        try await catchUpBeforeDeciding()
         // A SignalReceived already in the log was decided when it was stored (a redelivery,
         // or the intake's retry of a batch whose reply was lost): deciding it again on today's
         // state could store a second, different decision for the signal (stale by now, or
         // refused for the order its first decision requested).
         let stored = try await log.storedEventIDs(appends.flatMap { a in
             a.events.filter { $0.type == SignalReceived.eventType }.map(\.eventID)
-        })
+        }, includingMarketData: false)
         var scratch = state
         // Each signal's receipt, decision and intents together, signal after signal (the
         // order the decisions were made in, so a replay folds what each decision saw). A
@@ -207,6 +232,7 @@ public actor OrderManagerEngine {
         do {
             try await follow()
         } catch {
+            mustFollow = true
             logger.warning("following the log after a signal batch failed; the order manager's loop retries",
                            metadata: ["error": "\(error)"])
         }
@@ -215,30 +241,51 @@ public actor OrderManagerEngine {
 
     /// Keeps the intents of a batch whose append failed with its outcome unknown.
     func noteOutcomeUnknown(_ appends: [StreamAppend]) {
+        mustFollow = true
         for e in appends.lazy.flatMap(\.events) {
-            if let request = OrderRequest(e) { outcomeUnknown.append((e.eventID, request)) }
+            if let request = OrderRequest(e) { outcomeUnknown.append((e.eventID, request, e.metadata.receiveTime)) }
         }
     }
 
-    /// Sends the intents of unknown outcome that the log holds, and forgets them all.
-    func sendStoredOfUnknownOutcome() async throws {
-        guard !outcomeUnknown.isEmpty else { return }
+    /// Before a batch is decided: the intents of unknown outcome that the log holds are sent
+    /// (a create older than `maxIntentAgeMs` expires instead, as the start-up sync would
+    /// expire it: it was decided on prices of then), the others forgotten; and the state is
+    /// folded up to the log when it may lag behind this process's own appends.
+    func catchUpBeforeDeciding() async throws {
+        guard mustFollow || !outcomeUnknown.isEmpty else { return }
         // Taken before the lookup: a concurrent call finds none, so nothing is sent twice.
         let pending = outcomeUnknown
         outcomeUnknown = []
-        let stored: Set<UUID>
+        var found: [(eventID: UUID, request: OrderRequest, receivedAt: Timestamp?)] = []
         do {
-            stored = try await log.storedEventIDs(pending.map(\.eventID))
+            if !pending.isEmpty {
+                let stored = try await log.storedEventIDs(pending.map(\.eventID), includingMarketData: false)
+                found = pending.filter { stored.contains($0.eventID) }
+                if !found.isEmpty { mustFollow = true }
+            }
+            if mustFollow {
+                try await follow()
+                mustFollow = false
+            }
         } catch {
             outcomeUnknown = pending + outcomeUnknown
             throw error
         }
-        let send = pending.filter { stored.contains($0.eventID) }.map(\.request)
-        if !send.isEmpty {
-            logger.notice("the intents of a signal batch whose append reply was lost are in the log: sending them",
-                          metadata: ["requests": "\(send.count)"])
-            dispatch(send)
+        guard !found.isEmpty else { return }
+        let now = clock()
+        var send: [OrderRequest] = []
+        for f in found {
+            let ageMs = f.receivedAt.map { (now.microsecondsSinceEpoch - $0.microsecondsSinceEpoch) / 1000 } ?? 0
+            if case .create = f.request, ageMs > state.config.maxIntentAgeMs {
+                await record(OrderExpired(orderLinkId: f.request.orderLinkId, ageMs: ageMs, maxAgeMs: state.config.maxIntentAgeMs),
+                             link: f.request.orderLinkId, kind: "expired")
+            } else {
+                send.append(f.request)
+            }
         }
+        logger.notice("the intents of a signal batch whose append reply was lost are in the log",
+                      metadata: ["sent": "\(send.count)", "expired": "\(found.count - send.count)"])
+        if !send.isEmpty { dispatch(send) }
     }
 
     // MARK: trading state
@@ -256,6 +303,7 @@ public actor OrderManagerEngine {
         do {
             try await follow()
         } catch {
+            mustFollow = true
             logger.warning("following the log after a trading-state change failed; the order manager's loop retries",
                            metadata: ["error": "\(error)"])
         }

@@ -183,18 +183,33 @@ struct OrderManagerIntegrationTests {
         }
     }
 
-    @Test("an append whose reply was lost before it committed: the retry decides, stores and sends once")
-    func lostReplyBeforeCommit() async throws {
-        try await OMStack.with { stack in
-            let (id, body) = OMStack.signal(amount: "400")
-            let link = OrderEvents.orderLinkID(signalID: id, leg: 0)
-            let batch = try await Self.decidedBatch(body, stack: stack)
-            await stack.engine.noteOutcomeUnknown(batch)
-            _ = try await stack.engine.handle([batch[0]])
-            #expect(try await stack.waitOrder(link, [OrderManagerCore.OrderStatus.filled])?.status == .filled)
+    @Test("a signal batch whose connection dies in its append (nothing committed): the intake's retry decides, stores and sends once")
+    func lostConnectionInAppend() async throws {
+        let (id, body) = OMStack.signal(amount: "400")
+        let link = OrderEvents.orderLinkID(signalID: id, leg: 0)
+        try await OMStack.with(before: { settings, _, _, _ in
+            // The first insert of an OrderRequested kills its own backend: the append fails as a
+            // connection problem, its outcome unknown to the engine.
+            let conn = PGConnection(settings: settings)
+            try await conn.execute("CREATE SEQUENCE test_kill")
+            try await conn.execute("""
+                CREATE FUNCTION test_kill() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.type = 'OrderRequested' AND nextval('test_kill') = 1 THEN
+                        PERFORM pg_terminate_backend(pg_backend_pid());
+                    END IF;
+                    RETURN NEW;
+                END $$
+                """)
+            try await conn.execute("CREATE TRIGGER test_kill BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION test_kill()")
+            await conn.close()
+        }) { stack in
+            try await stack.publish([body])
+            #expect(try await stack.waitOrder(link, [OrderManagerCore.OrderStatus.filled], timeout: .seconds(40))?.status == .filled)
             await stack.engine.drainRequests()
             #expect(try await stack.ordersAtExchange(link) == 1)
             #expect(try await stack.eventTypes(stream: OrderEvents.stream(orderLinkId: link)).filter { $0 == "OrderRequested" }.count == 1)
+            #expect(try await stack.eventTypes(stream: SignalEvents.stream(signalID: id)).filter { $0 == "SignalReceived" }.count == 1)
         }
     }
 
