@@ -72,6 +72,15 @@ public struct PublishReport: Sendable {
     public var resolutions: [ConfirmWindow.Resolution]
     /// Messages the broker returned as unroutable during the call.
     public var returned: Int
+    /// How many of the call's messages were published (the first ones): all of them, unless
+    /// the call paused because the broker blocked publishing.
+    public var published = 0
+
+    init(firstTag: UInt64) {
+        self.firstTag = firstTag
+        resolutions = []
+        returned = 0
+    }
 }
 
 /// One RabbitMQ connection with one channel, on its own thread (rabbitmq-c is blocking and
@@ -183,14 +192,33 @@ public actor AMQPConnection {
     // MARK: publishing
 
     /// Publishes `messages` in order. In confirm mode, never has more than `window`
-    /// unconfirmed: when the window is full it reads confirms before sending more.
-    public func publish(_ messages: [AMQPMessage], window limit: Int = 1000) throws -> PublishReport {
+    /// unconfirmed: when the window is full it reads confirms before sending more, and fails
+    /// when none comes within 5 s.
+    ///
+    /// With `pauseWhenBlocked`, the call returns early, its report's `published` counting the
+    /// messages sent, once the frames read show the broker blocking publishing (see
+    /// ``blockedReason``): the caller waits and publishes the rest later, on this connection.
+    public func publish(_ messages: [AMQPMessage], window limit: Int = 1000, pauseWhenBlocked: Bool = false) throws -> PublishReport {
         let h = try live()
-        var report = PublishReport(firstTag: window.nextTag, resolutions: [], returned: 0)
-        for m in messages {
-            if confirms {
+        var report = PublishReport(firstTag: window.nextTag)
+        for (i, m) in messages.enumerated() {
+            if pauseWhenBlocked, blockedReason != nil { return report }
+            if confirms, window.outstanding >= limit {
+                let deadline = ContinuousClock.now + .seconds(5)
                 while window.outstanding >= limit {
-                    try readConfirms(h, timeoutMs: 5000, into: &report, requireOne: true)
+                    let settled = report.resolutions.count + report.returned
+                    let left = max(0, (deadline - ContinuousClock.now).wholeMilliseconds)
+                    // Returns early on any frame (a heartbeat, connection.blocked): loop to the deadline.
+                    try readConfirms(h, timeoutMs: left, into: &report)
+                    if pauseWhenBlocked, blockedReason != nil { return report }
+                    if report.resolutions.count + report.returned == settled, ContinuousClock.now >= deadline {
+                        let blocked = blockedReason
+                        close()
+                        if let blocked {
+                            throw AMQPError(.blocked, "no publisher confirm within 5000 ms on \(name): the broker blocked publishing (\(blocked))")
+                        }
+                        throw AMQPError(.timeout, "no publisher confirm within 5000 ms on \(name)")
+                    }
                 }
             }
             let rc = m.body.withUnsafeBytes { body -> Int32 in
@@ -202,10 +230,11 @@ public actor AMQPConnection {
             }
             try check(rc, .connectionLost)
             if confirms { _ = window.published() }
+            report.published = i + 1
         }
         if confirms, window.outstanding > 0 {
             // Take whatever has arrived already, without waiting.
-            try readConfirms(h, timeoutMs: 0, into: &report, requireOne: false)
+            try readConfirms(h, timeoutMs: 0, into: &report)
         }
         return report
     }
@@ -214,22 +243,14 @@ public actor AMQPConnection {
     /// an idle publisher's heartbeats going.
     public func readConfirms(timeout: Duration) throws -> PublishReport {
         let h = try live()
-        var report = PublishReport(firstTag: window.nextTag, resolutions: [], returned: 0)
-        try readConfirms(h, timeoutMs: timeout.wholeMilliseconds, into: &report, requireOne: false)
+        var report = PublishReport(firstTag: window.nextTag)
+        try readConfirms(h, timeoutMs: timeout.wholeMilliseconds, into: &report)
         return report
     }
 
-    private func readConfirms(_ h: OpaquePointer, timeoutMs: Int, into report: inout PublishReport, requireOne: Bool) throws {
+    private func readConfirms(_ h: OpaquePointer, timeoutMs: Int, into report: inout PublishReport) throws {
         let n = buffer.withUnsafeMutableBufferPointer { tl_amqp_read_confirms(h, Int32(timeoutMs), $0.baseAddress, Int32($0.count)) }
         if n < 0 { try check(-1, .connectionLost) }
-        if n == 0 && requireOne {
-            let blocked = blockedReason
-            close()
-            if let blocked {
-                throw AMQPError(.blocked, "no publisher confirm within \(timeoutMs) ms on \(name): the broker blocked publishing (\(blocked))")
-            }
-            throw AMQPError(.timeout, "no publisher confirm within \(timeoutMs) ms on \(name)")
-        }
         for i in 0..<Int(n) {
             let c = buffer[i]
             switch c.kind {

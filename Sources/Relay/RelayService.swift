@@ -108,6 +108,9 @@ struct RelaySession {
     var lastSave = ContinuousClock.now
     var savedOverall: Int64 = -1
     var head: Int64 = 0
+    /// The checkpoint connection's connect count when the lease was taken: another count means
+    /// the connection (and the lease it held) was lost.
+    var leaseConnects = 0
 
     init(relay: RelayService, log: EventLog, store: PGConnection, listener: PGConnection, channel: AMQPConnection, stopAt: Int64?) {
         self.relay = relay
@@ -124,7 +127,7 @@ struct RelaySession {
     mutating func run(connected: () -> Void) async throws {
         let name = options.name
         // One relay per name: the lease is held by the checkpoint connection.
-        let leaseConnects = try await acquireLease()
+        leaseConnects = try await acquireLease()
         let state = try await store.withConnection { try RelayStore.load(relay: name, on: $0) }
         relay.metrics.load(state.queues)
         progress = RelayProgress(overall: state.overall, checkpoints: Dictionary(uniqueKeysWithValues: state.queues.map { ($0.queue, $0.checkpoint) }))
@@ -176,13 +179,17 @@ struct RelaySession {
             messages.append(MessageEncoder.message(for: event, route: route))
             targets.append((event.globalPosition, route.queue))
         }
-        if !messages.isEmpty {
+        // The broker may block publishing mid-batch (a resource alarm): the call pauses, and the
+        // rest goes once it unblocks, on the same connection.
+        var sent = 0
+        while sent < messages.count {
             try await waitWhileBlocked()
-            let report = try await channel.publish(messages, window: options.confirmWindow)
-            for (i, t) in targets.enumerated() {
+            let report = try await channel.publish(Array(messages[sent...]), window: options.confirmWindow, pauseWhenBlocked: true)
+            for (i, t) in targets[sent..<(sent + report.published)].enumerated() {
                 progress.published(tag: report.firstTag + UInt64(i), position: t.position, queue: t.queue)
                 relay.metrics.update(t.queue) { $0.published += 1 }
             }
+            sent += report.published
             try settle(report)
         }
         progress.read(through: batch.last!.globalPosition)
@@ -200,6 +207,7 @@ struct RelaySession {
         let since = ContinuousClock.now
         while await channel.blockedReason != nil {
             try Task.checkCancellation()
+            if await store.connectCount != leaseConnects { throw SubscriptionError.leaseLost(options.name) }
             try settle(try await channel.readConfirms(timeout: .seconds(1)))
             try await save(force: false)
         }

@@ -67,6 +67,9 @@ struct RelayDisruptiveTests {
                 let log = EventLog(settings: pg)
                 let logs = CapturedLogs()
                 var options = RelayOptions()
+                // Batches (1000 events) above the confirm window: the alarm catches the relay
+                // waiting for confirms in the middle of a batch.
+                options.confirmWindow = 200
                 options.idleWait = .milliseconds(200)
                 options.backoff = ReconnectBackoff(initialMs: 500, maximumMs: 2000)
                 let relay = RelayService(amqp: amqp, settings: pg, options: options, logger: logs.logger("relay"))
@@ -74,9 +77,9 @@ struct RelayDisruptiveTests {
                 defer { task.cancel() }
                 let conn = PGConnection(settings: pg)
                 let writer = Task {
-                    for chunk in 0..<30 {
-                        _ = try await log.append(RelaySamples.load(500, from: chunk * 500))
-                        try await Task.sleep(for: .milliseconds(500))
+                    for chunk in 0..<10 {
+                        _ = try await log.append(RelaySamples.load(1500, from: chunk * 1500))
+                        try await Task.sleep(for: .milliseconds(700))
                     }
                 }
                 #expect(try await TestDatabase.eventually(timeout: .seconds(60)) {
@@ -93,6 +96,8 @@ struct RelayDisruptiveTests {
                     _ = try? await Self.servers("rabbitmqctl set_vm_memory_high_watermark 0.4")
                     throw error
                 }
+                // A backlog builds up while blocked.
+                try await Task.sleep(for: .seconds(3))
                 #expect(try await Self.servers("rabbitmqctl set_vm_memory_high_watermark 0.4") == 0)
                 #expect(blocked, "the relay never said the broker blocked it")
                 #expect(logs.contains("amqp.blocked.reason=low on memory"))
@@ -107,6 +112,8 @@ struct RelayDisruptiveTests {
                 let counts = try await QueueReader.expectEveryEventDelivered(
                     ["ws-gateway.trade", "ws-gateway.ticker", "ws-gateway.orderbook", "ws-gateway.order"], log: log, amqp)
                 #expect(counts.values.allSatisfy { $0 == 3000 }, "\(counts)")
+                // It waited on its connection: no reconnect, no republishing.
+                #expect(!logs.contains("relay interrupted"), "\(logs.lines.filter { $0.contains("interrupted") })")
                 await conn.close()
             }
         }
