@@ -39,8 +39,9 @@ extension PGError {
     public var refusesData: Bool {
         guard code == .server, let s = sqlState else { return false }
         if s == PGError.uniqueViolation { return false }
-        // A row no partition takes (23514 too) is the log's set-up, not the event's data.
-        if s == "23514", message.hasPrefix("no partition of relation") { return false }
+        // A row no partition takes (23514 too, but without a constraint) is the log's set-up,
+        // not the event's data.
+        if s == "23514", constraint == nil { return false }
         return s.hasPrefix("22") || s.hasPrefix("23") || s.hasPrefix("54")
     }
 }

@@ -159,14 +159,13 @@ public actor OrderManagerEngine {
     /// the decisions on its new signals, atomically; then sends the requests. Returns the
     /// outcomes of the intake's own events only, in their order.
     public func handle(_ appends: [StreamAppend]) async throws -> AppendResult {
-        try await catchUpBeforeDeciding()
         // A SignalReceived already in the log was decided when it was stored (a redelivery,
         // or the intake's retry of a batch whose reply was lost): deciding it again on today's
         // state could store a second, different decision for the signal (stale by now, or
         // refused for the order its first decision requested).
-        let stored = try await log.storedEventIDs(appends.flatMap { a in
+        let (stored, unseenIntents) = try await catchUpBeforeDeciding(signals: appends.flatMap { a in
             a.events.filter { $0.type == SignalReceived.eventType }.map(\.eventID)
-        }, includingMarketData: false)
+        })
         var scratch = state
         // Each signal's receipt, decision and intents together, signal after signal (the
         // order the decisions were made in, so a replay folds what each decision saw). A
@@ -219,10 +218,17 @@ public actor OrderManagerEngine {
             throw error
         }
         // Send only what this append stored: a redelivered signal's requests were sent
-        // before, or are settled by the start-up sync.
+        // before, or are settled by the start-up sync. Or what a failed append of this
+        // process stored after all, its commit landing after the lookup (the same decision
+        // gives the same ids): never sent yet.
         var send: [OrderRequest] = []
         for (event, outcome) in zip(all.flatMap(\.events), result.outcomes) {
-            guard case .appended = outcome, let request = OrderRequest(event) else { continue }
+            let ours: Bool
+            switch outcome {
+            case .appended: ours = true
+            case .duplicate: ours = unseenIntents.contains(event.eventID)
+            }
+            guard ours, let request = OrderRequest(event) else { continue }
             send.append(request)
         }
         if !send.isEmpty { dispatch(send) }
@@ -247,22 +253,21 @@ public actor OrderManagerEngine {
         }
     }
 
-    /// Before a batch is decided: the intents of unknown outcome that the log holds are sent
-    /// (a create older than `maxIntentAgeMs` expires instead, as the start-up sync would
-    /// expire it: it was decided on prices of then), the others forgotten; and the state is
-    /// folded up to the log when it may lag behind this process's own appends.
-    func catchUpBeforeDeciding() async throws {
-        guard mustFollow || !outcomeUnknown.isEmpty else { return }
+    /// Before a batch is decided, one lookup of the batch's signals and of the intents of
+    /// unknown outcome: a batch's append is atomic, so that snapshot holds a lost batch's
+    /// signals and intents both or neither. The intents it holds are sent (a create older than
+    /// `maxIntentAgeMs` expires instead, as the start-up sync would expire it: it was decided
+    /// on prices of then); and the state is folded up to the log when it may lag behind this
+    /// process's own appends. Returns the signals stored already, and the intents not found
+    /// (a commit landing later: the retry's append finds them as duplicates).
+    func catchUpBeforeDeciding(signals: [UUID]) async throws -> (stored: Set<UUID>, unseenIntents: Set<UUID>) {
         // Taken before the lookup: a concurrent call finds none, so nothing is sent twice.
         let pending = outcomeUnknown
         outcomeUnknown = []
-        var found: [(eventID: UUID, request: OrderRequest, receivedAt: Timestamp?)] = []
+        let snapshot: Set<UUID>
         do {
-            if !pending.isEmpty {
-                let stored = try await log.storedEventIDs(pending.map(\.eventID), includingMarketData: false)
-                found = pending.filter { stored.contains($0.eventID) }
-                if !found.isEmpty { mustFollow = true }
-            }
+            snapshot = try await log.storedEventIDs(signals + pending.map(\.eventID), includingMarketData: false)
+            if pending.contains(where: { snapshot.contains($0.eventID) }) { mustFollow = true }
             if mustFollow {
                 try await follow()
                 mustFollow = false
@@ -271,21 +276,40 @@ public actor OrderManagerEngine {
             outcomeUnknown = pending + outcomeUnknown
             throw error
         }
-        guard !found.isEmpty else { return }
+        let found = pending.filter { snapshot.contains($0.eventID) }
+        let unseen = Set(pending.filter { !snapshot.contains($0.eventID) }.map(\.eventID))
+        guard !found.isEmpty else { return (snapshot, unseen) }
         let now = clock()
         var send: [OrderRequest] = []
+        var expired: [(stream: String, event: NewEvent)] = []
+        var expiring: [(eventID: UUID, request: OrderRequest, receivedAt: Timestamp?)] = []
         for f in found {
+            let link = f.request.orderLinkId
             let ageMs = f.receivedAt.map { (now.microsecondsSinceEpoch - $0.microsecondsSinceEpoch) / 1000 } ?? 0
-            if case .create = f.request, ageMs > state.config.maxIntentAgeMs {
-                await record(OrderExpired(orderLinkId: f.request.orderLinkId, ageMs: ageMs, maxAgeMs: state.config.maxIntentAgeMs),
-                             link: f.request.orderLinkId, kind: "expired")
+            if case .create = f.request, ageMs > state.config.maxIntentAgeMs,
+               let event = Self.outcomeEvent(OrderExpired(orderLinkId: link, ageMs: ageMs, maxAgeMs: state.config.maxIntentAgeMs),
+                                             link: link, kind: "expired", record: state.order(link), at: now) {
+                expired.append((OrderEvents.stream(orderLinkId: link), event))
+                expiring.append(f)
             } else {
                 send.append(f.request)
             }
         }
         logger.notice("the intents of a signal batch whose append reply was lost are in the log",
-                      metadata: ["sent": "\(send.count)", "expired": "\(found.count - send.count)"])
+                      metadata: ["sent": "\(send.count)", "expired": "\(expired.count)"])
         if !send.isEmpty { dispatch(send) }
+        guard !expired.isEmpty else { return (snapshot, unseen) }
+        // Folded before deciding: an order left `requested` would refuse its asset's signals.
+        do {
+            _ = try await log.append(expired.map { StreamAppend(stream: $0.stream, events: [$0.event]) })
+            try await follow()
+        } catch {
+            // Looked up again next time (they are stored), expired then.
+            outcomeUnknown = expiring + outcomeUnknown
+            mustFollow = true
+            throw error
+        }
+        return (snapshot, unseen)
     }
 
     // MARK: trading state

@@ -209,7 +209,7 @@ public struct OrderRecord: Codable, Hashable, Sendable {
 
     public mutating func applyExpired(_ e: OrderExpired) -> Change {
         pending = nil
-        reason = "intent \(e.ageMs) ms old at start (max \(e.maxAgeMs) ms)"
+        reason = "intent \(e.ageMs) ms old when it could be sent (max \(e.maxAgeMs) ms)"
         if status == .requested { return setStatus(.expired) }
         return Change(previous: status, statusChanged: false)
     }

@@ -146,12 +146,12 @@ public final class SignalIntake: Service, Sendable {
     func handleIsolatingPoison(_ deliveries: [AMQPDelivery], consumer: AMQPConnection, deadLetters: AMQPConnection) async throws {
         do {
             try await handle(deliveries, consumer: consumer, deadLetters: deadLetters)
-        } catch let error as PGError where error.isContentError {
+        } catch let error as PGError where error.refusesData {
             logger.warning("the log refused a batch of signals; storing them one by one", metadata: ["error": "\(error)"])
             for d in deliveries {
                 do {
                     try await handle([d], consumer: consumer, deadLetters: deadLetters)
-                } catch let error as PGError where error.isContentError {
+                } catch let error as PGError where error.refusesData {
                     try await handle([d], consumer: consumer, deadLetters: deadLetters, refused: error)
                 }
             }
@@ -313,14 +313,5 @@ struct IntakePlan {
         deadLetters.append(AMQPMessage(
             queue: deadLetterQueue, body: d.body, messageID: event.eventID.lowercasedString, type: "SignalRejected",
             timestamp: event.metadata.receiveTime.map { $0.microsecondsSinceEpoch / 1_000_000 }, headers: headers))
-    }
-}
-
-extension PGError {
-    /// The server refused the data itself (data exception, integrity or program limit),
-    /// as opposed to a lost connection: retrying the same content would fail again.
-    var isContentError: Bool {
-        guard !isConnectionProblem, let state = sqlState, state != PGError.uniqueViolation else { return false }
-        return state.hasPrefix("22") || state.hasPrefix("23") || state.hasPrefix("54")
     }
 }

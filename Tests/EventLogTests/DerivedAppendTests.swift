@@ -75,9 +75,10 @@ struct DerivedAppendTests {
     @Test("which server errors refuse the data")
     func classes() {
         func e(_ state: String?, _ code: PGError.Code = .server) -> Bool { PGError(code: code, sqlState: state, message: "m").refusesData }
-        #expect(e("22P02") && e("23514") && e("23502") && e("54000"))
+        #expect(e("22P02") && e("23502") && e("54000"))
         #expect(!e(PGError.uniqueViolation) && !e("40001") && !e("53100") && !e("P0001") && !e("57014") && !e(nil))
         #expect(!e("08006", .connectionLost))
         #expect(!PGError(code: .server, sqlState: "23514", message: "no partition of relation \"events_market\" found for row").refusesData)
+        #expect(PGError(code: .server, sqlState: "23514", message: "violates check constraint", constraint: "events_check").refusesData)
     }
 }

@@ -121,15 +121,15 @@ struct EngineFollowTests {
         }
     }
 
-    /// Makes every insert of an event of `type` into a stream `LIKE stream` fail as bad data would (a check
-    /// violation): the same append is refused every time.
+    /// Makes every insert of an event of `type` into a stream `LIKE stream` fail as bad data
+    /// would (a data exception): the same append is refused every time.
     static func refuseInserts(of type: String, in stream: String, settings: PGSettings) async throws {
         let conn = PGConnection(settings: settings)
         try await conn.execute("""
             CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF NEW.type = '\(type)' AND NEW.stream LIKE '\(stream)' THEN
-                    RAISE EXCEPTION 'injected refusal' USING ERRCODE = 'check_violation';
+                    RAISE EXCEPTION 'injected refusal' USING ERRCODE = 'data_exception';
                 END IF;
                 RETURN NEW;
             END $$
@@ -151,7 +151,7 @@ struct EngineFollowTests {
             let refusals = try await log.readStream(OrderManagerEngine.refusalStream)
             #expect(refusals.map(\.type) == [EventRefused.eventType])
             let refused = try CanonicalJSON.decoder.decode(EventRefused.self, from: Data(try #require(refusals.first).data))
-            #expect(refused.stream == first && refused.type == OrderLifecycleChanged.eventType && refused.sqlState == "23514")
+            #expect(refused.stream == first && refused.type == OrderLifecycleChanged.eventType && refused.sqlState == "22000")
             #expect(refused.reason == "injected refusal")
             #expect(await engine.counters.derivedRefused == 1)
             // Nothing is left pending: the next follow stores nothing.

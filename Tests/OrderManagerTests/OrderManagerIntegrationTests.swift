@@ -155,11 +155,11 @@ struct OrderManagerIntegrationTests {
     }
 
     /// The signal batch of `body` decided on the engine's state, as `handle` would append it.
-    static func decidedBatch(_ body: [UInt8], stack: OMStack) async throws -> [StreamAppend] {
+    static func decidedBatch(_ body: [UInt8], stack: OMStack, receivedAt: Timestamp = .now()) async throws -> [StreamAppend] {
         let signal = try SignalParser.parse(body).get()
         let (stream, received) = try SignalEvents.received(signal: signal, body: body, queue: "model-service.trading_signals",
-                                                           redelivered: false, receiveTime: .now(), messageID: nil)
-        let decision = OrderDecider.decide(signal, receivedEventID: received.eventID, receivedAt: .now(), state: await stack.engine.state)
+                                                           redelivered: false, receiveTime: receivedAt, messageID: nil)
+        let decision = OrderDecider.decide(signal, receivedEventID: received.eventID, receivedAt: receivedAt, state: await stack.engine.state)
         return [StreamAppend(stream: stream, events: [received])] + decision.events.map { StreamAppend(stream: $0.stream, events: [$0.event]) }
     }
 
@@ -180,6 +180,27 @@ struct OrderManagerIntegrationTests {
             await stack.engine.drainRequests()
             #expect(try await stack.ordersAtExchange(link) == 1)
             #expect(try await stack.eventTypes(stream: SignalEvents.stream(signalID: id)) == before)
+        }
+    }
+
+    @Test("an append whose reply was lost after it committed, found late: its create, older than maxIntentAgeMs, expires unsent and the asset takes the next signal")
+    func lostReplyOldIntentExpires() async throws {
+        try await OMStack.with { stack in
+            let then = Timestamp(microsecondsSinceEpoch: Timestamp.now().microsecondsSinceEpoch - 120_000_000)
+            let (id, body) = OMStack.signal(amount: "400", time: then)
+            let link = OrderEvents.orderLinkID(signalID: id, leg: 0)
+            let batch = try await Self.decidedBatch(body, stack: stack, receivedAt: then)
+            #expect(batch.contains { $0.events.contains { $0.type == OrderRequested.eventType } })
+            _ = try await stack.log.append(batch)
+            await stack.engine.noteOutcomeUnknown(batch)
+            // The next signal on the same asset, through the intake.
+            let (next, nextBody) = OMStack.signal(amount: "400")
+            try await stack.publish([nextBody])
+            let nextLink = OrderEvents.orderLinkID(signalID: next, leg: 0)
+            #expect(try await stack.waitOrder(nextLink, [OrderManagerCore.OrderStatus.filled])?.status == .filled)
+            #expect(await stack.engine.state.order(link)?.status == .expired)
+            await stack.engine.drainRequests()
+            #expect(try await stack.ordersAtExchange(link) == 0)
         }
     }
 
