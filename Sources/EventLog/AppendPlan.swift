@@ -45,6 +45,21 @@ public struct StreamAppend: Sendable {
 }
 
 extension StreamAppend {
+    /// One `StreamAppend` per run of consecutive events of one stream, in order: the events
+    /// keep their order in the log.
+    @inlinable
+    public static func runs(_ events: some Sequence<(stream: String, event: NewEvent)>) -> [StreamAppend] {
+        var out: [StreamAppend] = []
+        for (stream, event) in events {
+            if let last = out.last, last.stream == stream {
+                out[out.count - 1].events.append(event)
+            } else {
+                out.append(StreamAppend(stream: stream, events: [event]))
+            }
+        }
+        return out
+    }
+
     /// One `StreamAppend` per stream, in the order streams first appear, each with its
     /// events in input order (no expected version).
     public static func grouping(_ events: [(stream: String, event: NewEvent)]) -> [StreamAppend] {

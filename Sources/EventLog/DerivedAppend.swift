@@ -71,16 +71,8 @@ extension EventLog {
     /// and retries (events stored before it are duplicates on the retry, as their ids repeat).
     public func appendDerived(_ derived: [(stream: String, event: NewEvent)], refusals: String,
                               source: String) async throws -> DerivedAppendResult {
-        var appends: [StreamAppend] = []
-        for d in derived {
-            if let last = appends.last, last.stream == d.stream {
-                appends[appends.count - 1].events.append(d.event)
-            } else {
-                appends.append(StreamAppend(stream: d.stream, events: [d.event]))
-            }
-        }
         do {
-            let result = try await append(appends)
+            let result = try await append(StreamAppend.runs(derived))
             return DerivedAppendResult(outcomes: result.outcomes, refused: [])
         } catch let error where Self.refusesData(error) {
             logger.warning("the log refused a batch of derived events; appending them one by one",

@@ -100,15 +100,7 @@ public final class LogWriter: Sendable {
 
     /// Consecutive events of the same stream form one append; order is kept.
     static func runs(_ items: [IngestBuffer.Item]) -> [StreamAppend] {
-        var out: [StreamAppend] = []
-        for item in items {
-            if let last = out.last, last.stream == item.stream {
-                out[out.count - 1].events.append(item.event)
-            } else {
-                out.append(StreamAppend(stream: item.stream, events: [item.event]))
-            }
-        }
-        return out
+        StreamAppend.runs(items.lazy.map { (stream: $0.stream, event: $0.event) })
     }
 
     private func recordDropped(_ dropped: IngestBuffer.Dropped) async {
