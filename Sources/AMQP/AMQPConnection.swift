@@ -201,8 +201,9 @@ public actor AMQPConnection {
     public func publish(_ messages: [AMQPMessage], window limit: Int = 1000, pauseWhenBlocked: Bool = false) throws -> PublishReport {
         let h = try live()
         var report = PublishReport(firstTag: window.nextTag)
+        // The blocked state changes only as frames are read: here, and in the window's wait.
+        if pauseWhenBlocked, blockedReason != nil { return report }
         for (i, m) in messages.enumerated() {
-            if pauseWhenBlocked, blockedReason != nil { return report }
             if confirms, window.outstanding >= limit {
                 let deadline = ContinuousClock.now + .seconds(5)
                 while window.outstanding >= limit {

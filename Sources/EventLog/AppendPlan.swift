@@ -100,6 +100,12 @@ public enum AppendOutcome: Sendable, Equatable {
     case appended(globalPosition: Int64, streamVersion: Int64)
     /// Already in the log (same event id), at this position; not stored again.
     case duplicate(globalPosition: Int64)
+
+    /// Stored by this append (not a duplicate).
+    public var isAppended: Bool {
+        if case .appended = self { return true }
+        return false
+    }
 }
 
 public struct AppendResult: Sendable, Equatable {

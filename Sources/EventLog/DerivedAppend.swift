@@ -54,9 +54,7 @@ public struct DerivedAppendResult: Sendable, Equatable {
     /// The refusals stored, in input order.
     public var refused: [EventRefused]
 
-    public var appendedCount: Int {
-        outcomes.reduce(0) { n, o in if case .appended = o { n + 1 } else { n } }
-    }
+    public var appendedCount: Int { outcomes.filter { $0?.isAppended == true }.count }
 }
 
 extension EventLog {
@@ -80,15 +78,33 @@ extension EventLog {
         }
         var out = DerivedAppendResult(outcomes: [], refused: [])
         for d in derived {
-            do {
-                let result = try await append([StreamAppend(stream: d.stream, events: [d.event])])
+            switch try await appendAlone(d.event, to: d.stream, refusals: refusals, source: source) {
+            case .stored(let result):
                 out.outcomes.append(result.outcomes[0])
-            } catch let error where Self.refusesData(error) {
+            case .refused(let refusal):
                 out.outcomes.append(nil)
-                out.refused.append(try await recordRefusal(of: d.event, in: d.stream, error: error, refusals: refusals, source: source))
+                out.refused.append(refusal)
             }
         }
         return out
+    }
+
+    /// What ``appendAlone(_:to:refusals:source:)`` did with its event.
+    public enum AloneOutcome: Sendable {
+        case stored(AppendResult)
+        /// Refused for its contents; this ``EventRefused`` was recorded in its place.
+        case refused(EventRefused)
+    }
+
+    /// Appends one event on its own; when the log refuses it for its contents, records an
+    /// ``EventRefused`` in stream `refusals` instead (``recordRefusal(of:in:error:refusals:source:)``).
+    /// Any other failure is thrown.
+    public func appendAlone(_ event: NewEvent, to stream: String, refusals: String, source: String) async throws -> AloneOutcome {
+        do {
+            return .stored(try await append([StreamAppend(stream: stream, events: [event])]))
+        } catch let error where Self.refusesData(error) {
+            return .refused(try await recordRefusal(of: event, in: stream, error: error, refusals: refusals, source: source))
+        }
     }
 
     /// Records that the log refused `event` (of `stream`) for its contents: an ``EventRefused``

@@ -63,15 +63,10 @@ public final class LogWriter: Sendable {
                 var done = 0
                 for item in batch {
                     do {
-                        count(try await log.append([StreamAppend(stream: item.stream, events: [item.event])]), batches: 0)
-                    } catch let error where EventLog.refusesData(error) {
-                        do {
-                            try await log.recordRefusal(of: item.event, in: item.stream, error: error, refusals: healthStream,
-                                                        source: "gateway")
-                        } catch {
-                            break
+                        switch try await log.appendAlone(item.event, to: item.stream, refusals: healthStream, source: "gateway") {
+                        case .stored(let result): count(result, batches: 0)
+                        case .refused: counters.withLock { $0.rejected += 1 }
                         }
-                        counters.withLock { $0.rejected += 1 }
                     } catch {
                         // The log went away: keep the rest queued for the retry.
                         break

@@ -49,7 +49,13 @@ public actor OrderManagerEngine {
     /// the retry decides their signals anew. Looked up only there, before anything of the next
     /// batch is appended (batches come one at a time from the intake), so a lookup never sees
     /// the retry's own append of the same intents, which that append's caller sends.
-    private var outcomeUnknown: [(eventID: UUID, request: OrderRequest, receivedAt: Timestamp?)] = []
+    private var outcomeUnknown: [UnknownOutcomeIntent] = []
+    struct UnknownOutcomeIntent {
+        let eventID: UUID
+        let request: OrderRequest
+        /// When its signal was received (its age decides whether it may still be sent).
+        let receivedAt: Timestamp?
+    }
     /// The state may lag behind this process's own appends (a batch stored with its reply
     /// lost, a fold after a batch or a trading-state change that failed): the next batch is
     /// decided only after folding the log again.
@@ -137,15 +143,19 @@ public actor OrderManagerEngine {
         // Sent once stored by this append, or by an earlier attempt of this process that failed
         // (a duplicate otherwise was sent before, or is settled by the start-up sync). A
         // refused intent is not sent (only what the log holds is).
+        var send: [OrderRequest] = []
         for (i, d) in derived.enumerated() where d.intent != nil {
-            let storedByUs: Bool
-            switch result.outcomes[i] {
-            case .appended: storedByUs = true
-            case .duplicate: storedByUs = failedBefore.contains(d.event.eventID)
-            case nil: storedByUs = false
-            }
-            if storedByUs, let request = OrderRequest(d.event) { dispatch([request]) }
+            guard let outcome = result.outcomes[i], Self.storedByUs(outcome, d.event.eventID, failedBefore),
+                  let request = OrderRequest(d.event) else { continue }
+            send.append(request)
         }
+        if !send.isEmpty { dispatch(send) }
+    }
+
+    /// Whether this process stored an intent and has not sent it: stored by this append, or,
+    /// a duplicate now, by an earlier attempt of ours whose outcome was unknown (`earlier`).
+    static func storedByUs(_ outcome: AppendOutcome, _ id: UUID, _ earlier: Set<UUID>) -> Bool {
+        outcome.isAppended || earlier.contains(id)
     }
 
     /// Waits for requests sent in the background (tests, shutdown).
@@ -166,6 +176,7 @@ public actor OrderManagerEngine {
         let (stored, unseenIntents) = try await catchUpBeforeDeciding(signals: appends.flatMap { a in
             a.events.filter { $0.type == SignalReceived.eventType }.map(\.eventID)
         })
+        func isNewSignal(_ e: NewEvent) -> Bool { e.type == SignalReceived.eventType && !stored.contains(e.eventID) }
         var scratch = state
         // Each signal's receipt, decision and intents together, signal after signal (the
         // order the decisions were made in, so a replay folds what each decision saw). A
@@ -174,16 +185,14 @@ public actor OrderManagerEngine {
         var all: [StreamAppend] = []
         var own: [Int] = []
         var flat = 0
-        let signals = appends.reduce(0) { n, a in
-            n + a.events.filter { $0.type == SignalReceived.eventType && !stored.contains($0.eventID) }.count
-        }
+        let signals = appends.reduce(0) { n, a in n + a.events.filter(isNewSignal).count }
         var decided = 0
         var position = scratch.position
         for a in appends {
             all.append(a)
             own += flat..<(flat + a.events.count)
             flat += a.events.count
-            for e in a.events where e.type == SignalReceived.eventType && !stored.contains(e.eventID) {
+            for e in a.events where isNewSignal(e) {
                 guard let received = try? CanonicalJSON.decoder.decode(SignalReceived.self, from: Data(e.data)) else { continue }
                 let at = e.metadata.receiveTime ?? clock()
                 let decision = OrderDecider.decide(received.signal, receivedEventID: e.eventID, receivedAt: at, state: scratch)
@@ -223,25 +232,14 @@ public actor OrderManagerEngine {
         // gives the same ids): never sent yet.
         var send: [OrderRequest] = []
         for (event, outcome) in zip(all.flatMap(\.events), result.outcomes) {
-            let ours: Bool
-            switch outcome {
-            case .appended: ours = true
-            case .duplicate: ours = unseenIntents.contains(event.eventID)
-            }
-            guard ours, let request = OrderRequest(event) else { continue }
+            guard Self.storedByUs(outcome, event.eventID, unseenIntents), let request = OrderRequest(event) else { continue }
             send.append(request)
         }
         if !send.isEmpty { dispatch(send) }
         // The batch is stored and its requests sent: a failed fold after it is not the batch's
         // failure (the intake would take the signals for bad messages). The state has folded
         // what it read; the order manager's loop follows again and appends what is left.
-        do {
-            try await follow()
-        } catch {
-            mustFollow = true
-            logger.warning("following the log after a signal batch failed; the order manager's loop retries",
-                           metadata: ["error": "\(error)"])
-        }
+        await follow(after: "a signal batch")
         return AppendResult(outcomes: own.map { result.outcomes[$0] }, head: result.head)
     }
 
@@ -249,7 +247,9 @@ public actor OrderManagerEngine {
     func noteOutcomeUnknown(_ appends: [StreamAppend]) {
         mustFollow = true
         for e in appends.lazy.flatMap(\.events) {
-            if let request = OrderRequest(e) { outcomeUnknown.append((e.eventID, request, e.metadata.receiveTime)) }
+            if let request = OrderRequest(e) {
+                outcomeUnknown.append(UnknownOutcomeIntent(eventID: e.eventID, request: request, receivedAt: e.metadata.receiveTime))
+            }
         }
     }
 
@@ -276,13 +276,16 @@ public actor OrderManagerEngine {
             outcomeUnknown = pending + outcomeUnknown
             throw error
         }
-        let found = pending.filter { snapshot.contains($0.eventID) }
-        let unseen = Set(pending.filter { !snapshot.contains($0.eventID) }.map(\.eventID))
+        var found: [UnknownOutcomeIntent] = []
+        var unseen: Set<UUID> = []
+        for p in pending {
+            if snapshot.contains(p.eventID) { found.append(p) } else { unseen.insert(p.eventID) }
+        }
         guard !found.isEmpty else { return (snapshot, unseen) }
         let now = clock()
         var send: [OrderRequest] = []
         var expired: [(stream: String, event: NewEvent)] = []
-        var expiring: [(eventID: UUID, request: OrderRequest, receivedAt: Timestamp?)] = []
+        var expiring: [UnknownOutcomeIntent] = []
         for f in found {
             let link = f.request.orderLinkId
             let ageMs = f.receivedAt.map { (now.microsecondsSinceEpoch - $0.microsecondsSinceEpoch) / 1000 } ?? 0
@@ -323,15 +326,22 @@ public actor OrderManagerEngine {
         let event = try NewEvent(eventID: id, payload: change, metadata: EventMetadata(source: OrderEvents.source, receiveTime: clock()))
         _ = try await log.append(to: OrderEvents.tradingStateStream, expectedVersion: .exact(version), [event])
         // The change is stored: a failed fold after it is not the change's failure (the caller
-        // would retry a change already made); the order manager's loop follows again.
+        // would retry a change already made).
+        await follow(after: "a trading-state change")
+        return change
+    }
+
+    /// Follows the log after something of ours was stored. A failure is not that thing's: it
+    /// is logged, the order manager's loop follows again, and the next batch is decided only
+    /// after a fold (`mustFollow`).
+    func follow(after what: String) async {
         do {
             try await follow()
         } catch {
             mustFollow = true
-            logger.warning("following the log after a trading-state change failed; the order manager's loop retries",
+            logger.warning("following the log after \(what) failed; the order manager's loop retries",
                            metadata: ["error": "\(error)"])
         }
-        return change
     }
 
     // MARK: requests

@@ -142,7 +142,7 @@ struct RelaySession {
         var next = prefetch(after: progress.readPosition)
         while true {
             try Task.checkCancellation()
-            if await store.connectCount != leaseConnects { throw SubscriptionError.leaseLost(name) }
+            try await checkLease()
             let batch = try await next.value
             if batch.isEmpty {
                 try await idle()
@@ -183,7 +183,6 @@ struct RelaySession {
         // rest goes once it unblocks, on the same connection.
         var sent = 0
         while sent < messages.count {
-            try await waitWhileBlocked()
             let report = try await channel.publish(Array(messages[sent...]), window: options.confirmWindow, pauseWhenBlocked: true)
             for (i, t) in targets[sent..<(sent + report.published)].enumerated() {
                 progress.published(tag: report.firstTag + UInt64(i), position: t.position, queue: t.queue)
@@ -191,6 +190,8 @@ struct RelaySession {
             }
             sent += report.published
             try settle(report)
+            // Paused: the rest goes once the broker unblocks.
+            if sent < messages.count { try await waitWhileBlocked() }
         }
         progress.read(through: batch.last!.globalPosition)
         head = max(head, batch.last!.globalPosition)
@@ -207,12 +208,18 @@ struct RelaySession {
         let since = ContinuousClock.now
         while await channel.blockedReason != nil {
             try Task.checkCancellation()
-            if await store.connectCount != leaseConnects { throw SubscriptionError.leaseLost(options.name) }
+            try await checkLease()
             try settle(try await channel.readConfirms(timeout: .seconds(1)))
             try await save(force: false)
         }
         logger.notice("RabbitMQ unblocked publishing; the relay goes on",
                       metadata: ["amqp.blocked.ms": "\((ContinuousClock.now - since).wholeMilliseconds)"])
+    }
+
+    /// One relay per name: the lease lives with the checkpoint connection's session, so a
+    /// reconnect of that connection means the lease may be someone else's now.
+    private func checkLease() async throws {
+        if await store.connectCount != leaseConnects { throw SubscriptionError.leaseLost(options.name) }
     }
 
     /// Applies confirms to the progress and the counters; a nack or a returned message
