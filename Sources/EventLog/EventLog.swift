@@ -273,8 +273,13 @@ public final class EventLog: Sendable {
     /// Which of `ids` are in the log (one lookup for all: each leaf's unique index on event_id).
     /// Without `includingMarketData`, only the domain partition is searched (ids of signals,
     /// orders and the like: no probe of every day's market partition).
+    ///
+    /// An append of this log whose connection broke mid-call may still be running on the server
+    /// (the client saw the loss; the backend did not): its session is ended first and waited
+    /// for, so the answer is final (an id missing now is never stored by that append later).
     public func storedEventIDs(_ ids: [UUID], includingMarketData: Bool = true) async throws -> Set<UUID> {
         guard !ids.isEmpty else { return [] }
+        try await settleLostAppends()
         let list = "{" + ids.map(\.lowercasedString).joined(separator: ",") + "}"
         let sql = includingMarketData
             ? "SELECT event_id::text FROM events WHERE event_id = ANY($1::uuid[])"
@@ -282,6 +287,20 @@ public final class EventLog: Sendable {
         return try await reader.withConnection { conn in
             let r = try conn.query(sql, [list])
             return Set((0..<r.rowCount).compactMap { r.string($0, 0).flatMap(UUID.init(uuidString:)) })
+        }
+    }
+
+    /// Ends, and waits for, the server sessions of this log's appends whose connection broke
+    /// mid-call (``PGConnection/settle(_:timeout:)``); those not settled are kept for next time.
+    public func settleLostAppends() async throws {
+        let lost = await writer.takeLostSessions()
+        guard !lost.isEmpty else { return }
+        do {
+            try await reader.withConnection { conn in try conn.settle(lost) }
+            logger.info("ended the server sessions of appends whose connection broke", metadata: ["sessions": "\(lost.count)"])
+        } catch {
+            await writer.keepLostSessions(lost)
+            throw error
         }
     }
 

@@ -23,6 +23,11 @@ public actor PGConnection {
     private nonisolated(unsafe) var conn: OpaquePointer?
     private var listening: [String] = []
     private var inTransaction = false
+    /// The server side of the open connection.
+    private var session: ServerSession?
+    /// Sessions of this connection that broke during a call: the server may still be running,
+    /// and committing, what the call sent (see ``settle(_:timeout:)``).
+    private var lostSessions: [ServerSession] = []
     /// How many times a connection was (re)established; tests read it.
     public private(set) var connectCount = 0
 
@@ -49,6 +54,7 @@ public actor PGConnection {
         if let conn { PQfinish(conn) }
         conn = nil
         inTransaction = false
+        session = nil
     }
 
     /// True when the caller runs on this connection's own thread (diagnostics and tests).
@@ -59,11 +65,70 @@ public actor PGConnection {
         PQbackendPID(try handle())
     }
 
+    /// Notes that the open session broke during a call (its outcome unknown to the caller).
+    private func noteLost() {
+        guard let session, !lostSessions.contains(session) else { return }
+        // Bounded for a connection nobody settles (the oldest ended long ago).
+        if lostSessions.count >= 32 { lostSessions.removeFirst() }
+        lostSessions.append(session)
+    }
+
+    /// Takes the sessions of this connection that broke during a call and may still be
+    /// running on the server; ``settle(_:timeout:)`` them on another connection before
+    /// trusting a read of what they wrote. Give back those not settled (``keepLostSessions(_:)``).
+    public func takeLostSessions() -> [ServerSession] {
+        defer { lostSessions = [] }
+        return lostSessions
+    }
+
+    public func keepLostSessions(_ sessions: [ServerSession]) {
+        lostSessions = sessions + lostSessions.filter { !sessions.contains($0) }
+    }
+
+    /// Ends each session in `sessions` that still runs on the server (`pg_terminate_backend`)
+    /// and waits until none does: whatever they were running is then committed or rolled back,
+    /// and a read on any connection sees which. A connection that broke on the client's side
+    /// leaves its backend running its statement, and that statement may still commit after a
+    /// read of the log missed it.
+    ///
+    /// A role that may not signal them (another role's, without `pg_signal_backend`) only waits.
+    /// Throws ``PGError/Code/sessionStillRunning`` when one still runs after `timeout`.
+    public func settle(_ sessions: [ServerSession], timeout: Duration = .seconds(10)) throws {
+        guard !sessions.isEmpty else { return }
+        let pids = "{" + sessions.map { String($0.pid) }.joined(separator: ",") + "}"
+        let starts = "{" + sessions.map { $0.started.map { "\"\($0)\"" } ?? "NULL" }.joined(separator: ",") + "}"
+        let running = """
+            FROM pg_stat_activity a JOIN unnest($1::int[], $2::timestamptz[]) AS s(pid, started)
+              ON a.pid = s.pid AND (s.started IS NULL OR a.backend_start = s.started)
+            """
+        let deadline = ContinuousClock.now + timeout
+        var signal = true
+        while true {
+            let left: Int
+            do {
+                left = Int(try query(signal ? "SELECT count(pg_terminate_backend(a.pid)) \(running)" : "SELECT count(*) \(running)",
+                                 [pids, starts]).int(0, 0) ?? 0)
+            } catch let error as PGError where error.sqlState == "42501" && signal {
+                logger.warning("may not end a lost session on the server; waiting for it to end",
+                               metadata: ["pg.error": "\(error)"])
+                signal = false
+                continue
+            }
+            if left == 0 { return }
+            guard ContinuousClock.now < deadline else {
+                throw PGError(code: .sessionStillRunning,
+                              message: "\(left) session(s) whose connection broke mid-call still run on the server after \(timeout)")
+            }
+            usleep(10_000)
+        }
+    }
+
     private func handle() throws -> OpaquePointer {
         if let conn {
             if inTransaction {
                 // Never reconnect silently inside a transaction: its earlier statements are gone.
                 guard PQstatus(conn) == CONNECTION_OK else {
+                    noteLost()
                     throw PGError(code: .connectionLost, message: "connection lost inside a transaction")
                 }
                 return conn
@@ -75,6 +140,7 @@ public actor PGConnection {
             if Self.isAlive(conn) { return conn }
             PQfinish(conn)
             self.conn = nil
+            session = nil
         }
         let keys = ["dbname", "connect_timeout", "application_name"]
         let values = [settings.url, String(settings.connectTimeoutSeconds), settings.applicationName]
@@ -93,8 +159,14 @@ public actor PGConnection {
         connectCount += 1
         // Server notices ("relation already exists, skipping", ...) are not errors; keep them off stderr.
         PQsetNoticeReceiver(newConn, { _, _ in }, nil)
-        // Deterministic text output of times, whatever the server's configuration.
-        try simple(newConn, "SET TimeZone = 'UTC'")
+        // Deterministic text output of times, whatever the server's configuration; and when
+        // this session started, which tells it from a later backend given the same pid.
+        let started = PQexec(newConn, "SET TimeZone = 'UTC'; SELECT backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+        defer { if let started { PQclear(started) } }
+        try check(started, conn: newConn, accept: [PGRES_TUPLES_OK])
+        session = ServerSession(pid: PQbackendPID(newConn),
+                                started: PQntuples(started) > 0 && PQgetisnull(started, 0, 0) == 0
+                                    ? String(cString: PQgetvalue(started, 0, 0)) : nil)
         for channel in listening {
             try simple(newConn, "LISTEN \(Self.quoteIdentifier(channel))")
         }
@@ -144,6 +216,7 @@ public actor PGConnection {
             }
             let sqlState = field("C")
             if PQstatus(conn) != CONNECTION_OK {
+                noteLost()
                 throw PGError(code: .connectionLost, sqlState: sqlState, message: field("M") ?? "connection lost")
             }
             throw PGError(code: .server, sqlState: sqlState, message: field("M") ?? "unknown server error",
@@ -155,6 +228,7 @@ public actor PGConnection {
     private func lostOrFailed(_ conn: OpaquePointer, fallback: String) -> PGError {
         let message = fallback.trimmingCharacters(in: .whitespacesAndNewlines)
         if PQstatus(conn) != CONNECTION_OK {
+            noteLost()
             return PGError(code: .connectionLost, message: message.isEmpty ? "connection lost" : message)
         }
         return PGError(code: .unexpectedResult, message: message.isEmpty ? "no result" : message)
@@ -357,6 +431,7 @@ public actor PGConnection {
         var fds = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
         let ready = poll(&fds, 1, Int32(timeoutMilliseconds))
         if ready < 0 && errno != EINTR {
+            noteLost()
             throw PGError(code: .connectionLost, message: "poll failed: errno \(errno)")
         }
         if PQconsumeInput(conn) == 0 {
@@ -396,4 +471,16 @@ private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeP
     var ptrs: [UnsafePointer<CChar>?] = dup.map { UnsafePointer($0) }
     ptrs.append(nil)
     return ptrs.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// The server side of a connection: its backend's pid and, telling it from a later backend
+/// given the same pid, its start time (`pg_stat_activity.backend_start`, as text).
+public struct ServerSession: Hashable, Sendable {
+    public let pid: Int32
+    public let started: String?
+
+    public init(pid: Int32, started: String?) {
+        self.pid = pid
+        self.started = started
+    }
 }

@@ -16,6 +16,9 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
         public static let copyFailed = Code(raw: "copyFailed")
         /// The server answered with something this client did not expect.
         public static let unexpectedResult = Code(raw: "unexpectedResult")
+        /// A session whose connection broke mid-call still runs on the server (see
+        /// ``PGConnection/settle(_:timeout:)``): what it was doing may still commit.
+        public static let sessionStillRunning = Code(raw: "sessionStillRunning")
         public var description: String { raw }
     }
 
@@ -49,7 +52,7 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
 
     /// True when retrying on a new connection makes sense.
     public var isConnectionProblem: Bool {
-        if code == .connectionFailed || code == .connectionLost { return true }
+        if code == .connectionFailed || code == .connectionLost || code == .sessionStillRunning { return true }
         // 08xxx connection exceptions, 57P01..57P03 admin/crash shutdown, cannot connect now.
         if let s = sqlState, s.hasPrefix("08") || s == "57P01" || s == "57P02" || s == "57P03" { return true }
         return false

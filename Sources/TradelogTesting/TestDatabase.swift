@@ -76,4 +76,34 @@ public enum TestDatabase {
         }
         return repositoryRoot.appendingPathComponent(".build/debug/tradelog")
     }
+
+    /// Breaks this process's end of a TCP connection to the server whose backend is named
+    /// `applicationName` and waits in `waitEvent` (e.g. `PgSleep`): the client sees the
+    /// connection lost while the backend goes on running its statement, as after a network
+    /// failure. Returns false when no such backend appeared within `timeout`.
+    public static func severClient(applicationName: String, waitEvent: String, settings: PGSettings,
+                                   timeout: Duration = .seconds(10)) async throws -> Bool {
+        let admin = PGConnection(settings: settings)
+        defer { Task { await admin.close() } }
+        var port: Int32?
+        _ = try await eventually(timeout: timeout) {
+            port = try await admin.scalar(
+                "SELECT client_port FROM pg_stat_activity WHERE application_name = $1 AND wait_event = $2",
+                [applicationName, waitEvent]).flatMap { Int32($0) }
+            return port != nil
+        }
+        guard let port, port > 0 else { return false }
+        // The socket of this process whose local port is the backend's client port.
+        for fd in Int32(0)..<Int32(4096) {
+            var address = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let named = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            guard named == 0, address.sin_family == sa_family_t(AF_INET), Int32(UInt16(bigEndian: address.sin_port)) == port
+            else { continue }
+            return shutdown(fd, Int32(SHUT_RDWR)) == 0
+        }
+        return false
+    }
 }

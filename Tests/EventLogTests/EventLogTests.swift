@@ -470,3 +470,34 @@ struct EventLogTests {
         }
     }
 }
+
+@Suite("A lookup after a lost append")
+struct LostAppendLookupTests {
+    @Test("an append whose client connection broke while the server still ran it: the next lookup ends that session first, so its answer is final")
+    func lookupAfterLostAppendIsFinal() async throws {
+        try await TestDatabase.with { settings in
+            let admin = PGConnection(settings: settings)
+            try await admin.execute("""
+                CREATE FUNCTION test_slow() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.type = 'Slow' THEN PERFORM pg_sleep(4); END IF;
+                    RETURN NEW;
+                END $$
+                """)
+            try await admin.execute("CREATE TRIGGER test_slow BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION test_slow()")
+            let log = EventLog(settings: settings.with(applicationName: "lost-append"))
+            let slow = event("lost-append", 1, type: "Slow")
+            _ = try await log.storedEventIDs([slow.eventID])
+            let appending = Task { try await log.append(to: "signal-1", [slow]) }
+            #expect(try await TestDatabase.severClient(applicationName: "lost-append:append", waitEvent: "PgSleep", settings: settings))
+            await #expect { try await appending.value } throws: { ($0 as? PGError)?.isConnectionProblem == true }
+            let found = try await log.storedEventIDs([slow.eventID])
+            try await Task.sleep(for: .seconds(5))
+            let later = try await admin.scalar("SELECT count(*) FROM events WHERE event_id = $1", [slow.eventID.lowercasedString])
+            #expect(found.isEmpty && later == "0")
+            // The log appends again on a new session.
+            _ = try await log.append(to: "signal-1", [event("lost-append", 2)])
+            #expect(try await log.storedEventIDs([slow.eventID, event("lost-append", 2).eventID]).count == 1)
+        }
+    }
+}

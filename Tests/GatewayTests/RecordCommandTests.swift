@@ -39,7 +39,7 @@ struct RecordCommandTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("session.jsonl.lz4").path
         try await simulator.withRunning { port in
-            let result = try await Self.run(["record", "--out", file, "--duration", "2s", "--env", "http://127.0.0.1:\(port)",
+            let result = try await Self.run(["record", "--out", file, "--duration", "5s", "--env", "http://127.0.0.1:\(port)",
                                              "--symbols", "BTCUSDT", "--channels", "linear,spot"])
             #expect(result.status == 0)
             #expect(result.output.contains("recorded"))

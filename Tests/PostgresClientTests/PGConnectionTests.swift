@@ -210,6 +210,58 @@ struct PGConnectionTests {
         }
     }
 
+    @Test("a statement whose client connection broke still commits on the server, unless its lost session is settled first: then nothing commits later")
+    func settleLostSession() async throws {
+        try await TestDatabase.with(migrate: false) { settings in
+            let other = PGConnection(settings: settings)
+            try await other.execute("CREATE TABLE t (v int)")
+            /// One autocommit insert that sleeps on the server while the client's socket breaks.
+            func lostInsert(_ name: String) async throws -> PGConnection {
+                let c = PGConnection(settings: settings.with(applicationName: name))
+                try await c.connect()
+                let insert = Task { try await c.execute("INSERT INTO t SELECT 1 FROM pg_sleep(4)") }
+                #expect(try await TestDatabase.severClient(applicationName: name, waitEvent: "PgSleep", settings: settings))
+                await #expect { try await insert.value } throws: { ($0 as? PGError)?.code == .connectionLost }
+                return c
+            }
+            // Not settled: a read now misses the row that commits later.
+            let first = try await lostInsert("lost-unsettled")
+            #expect(try await other.scalar("SELECT count(*) FROM t") == "0")
+            #expect(try await TestDatabase.eventually(timeout: .seconds(10)) { try await other.scalar("SELECT count(*) FROM t") == "1" })
+            _ = await first.takeLostSessions()
+
+            // Settled: the session is ended, and what a read sees then is final.
+            let second = try await lostInsert("lost-settled")
+            let lost = await second.takeLostSessions()
+            #expect(lost.count == 1)
+            #expect(await second.takeLostSessions().isEmpty)
+            try await other.settle(lost)
+            #expect(try await other.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lost-settled'") == "0")
+            #expect(try await other.scalar("SELECT count(*) FROM t") == "1")
+            try await Task.sleep(for: .seconds(5))
+            #expect(try await other.scalar("SELECT count(*) FROM t") == "1")
+            // The connection reconnects for its next call.
+            #expect(try await second.scalar("SELECT 1") == "1")
+        }
+    }
+
+    @Test("settling a session whose pid a later backend took leaves that backend alone")
+    func settleRecycledPID() async throws {
+        try await TestDatabase.with(migrate: false) { settings in
+            let c = PGConnection(settings: settings)
+            let other = PGConnection(settings: settings)
+            let pid = try await c.backendPID()
+            try await other.settle([ServerSession(pid: pid, started: "2000-01-01 00:00:00+00")])
+            #expect(try await c.backendPID() == pid)
+            #expect(await c.connectCount == 1)
+            #expect(try await c.scalar("SELECT 1") == "1")
+            // Without a start time, the pid alone names it.
+            try await other.settle([ServerSession(pid: pid, started: nil)])
+            #expect(try await c.scalar("SELECT 1") == "1")
+            #expect(await c.connectCount == 2)
+        }
+    }
+
     @Test("calls run on the connection's own thread, not the cooperative pool")
     func ownThread() async throws {
         try await TestDatabase.with(migrate: false) { settings in
