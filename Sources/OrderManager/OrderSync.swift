@@ -110,6 +110,15 @@ extension OrderManagerEngine {
         return (OrderEvents.instrumentsStream(category), event)
     }
 
+    /// Whether the exchange's order shows the pending amend of `rec` applied: its price (and
+    /// quantity, when the amend set one) are the amend's.
+    static func amendLanded(_ rec: OrderRecord, _ o: RESTOrder) -> Bool {
+        guard rec.amendPrice != nil || rec.amendQty != nil else { return false }
+        if let p = rec.amendPrice, o.price != p { return false }
+        if let q = rec.amendQty, o.qty != q { return false }
+        return true
+    }
+
     /// Brings the log in line with the exchange (at start and on `POST /api/v1/sync`):
     /// settles every intent without an outcome (resending unsent young ones), records open
     /// orders' differences and orders placed elsewhere, and fetches executions.
@@ -132,6 +141,19 @@ extension OrderManagerEngine {
                 if rec.pending == .cancel, let s = OrderStatus(bybit: o.orderStatus), !s.isFinal {
                     resend.append(.cancel(OrderCancelRequested(orderLinkId: rec.orderLinkId, category: rec.category,
                                                                symbol: rec.symbol, signalID: rec.signalID, reason: "resent by sync")))
+                }
+                // An amend with no outcome: the order at the exchange tells whether it landed. One
+                // that did not is settled as not applied rather than resent (its price was the
+                // touch of then); the order is re-priced again when due.
+                if rec.pending == .amend, let s = OrderStatus(bybit: o.orderStatus), !s.isFinal {
+                    if Self.amendLanded(rec, o) {
+                        await record(OrderAccepted(orderLinkId: rec.orderLinkId, orderId: o.orderId, action: .amend, via: "sync",
+                                                   exchangeStatus: o.orderStatus), link: rec.orderLinkId, kind: "sync-amend")
+                    } else {
+                        await record(OrderRejected(orderLinkId: rec.orderLinkId, action: .amend, retCode: -1,
+                                                   retMsg: "not applied at the exchange (settled by sync)"),
+                                     link: rec.orderLinkId, kind: "sync-amend")
+                    }
                 }
             } else if rec.status == .requested {
                 let age = (now.microsecondsSinceEpoch - (rec.requestedAt ?? now).microsecondsSinceEpoch) / 1000

@@ -34,6 +34,9 @@ public struct OrderManagerState: Sendable {
     public private(set) var dailyRealized: (day: Int64, pnl: Decimal) = (0, 0)
     /// Our orders that have executions not yet matched to an intent (fills racing the ack).
     public private(set) var externalOrderIDs: Set<String> = []
+    /// Derived intents the log refused for their contents (``EventRefused``): not derived again
+    /// (the log would refuse the same event again).
+    public private(set) var refusedIntents: Set<UUID> = []
 
     public init(config: OrderManagerConfig) {
         self.config = config
@@ -47,6 +50,7 @@ public struct OrderManagerState: Sendable {
         r.register(ExchangeExecution.self)
         r.register(ExchangePositionUpdated.self)
         r.register(ExchangeWalletUpdated.self)
+        r.register(EventRefused.self)
         registry = r
     }
 
@@ -57,7 +61,7 @@ public struct OrderManagerState: Sendable {
         ExchangeWalletUpdated.eventType, "ExchangeWalletSnapshot", SignalReceived.eventType, OrderRequested.eventType,
         OrderAmendRequested.eventType, OrderCancelRequested.eventType, OrderAccepted.eventType,
         OrderRejected.eventType, OrderOutcomeUnknown.eventType, OrderNotPlaced.eventType, OrderExpired.eventType,
-        TradingStateChanged.eventType, InstrumentsLoaded.eventType,
+        TradingStateChanged.eventType, InstrumentsLoaded.eventType, EventRefused.eventType,
     ]
 
     public func instrument(_ category: RESTCategory, _ symbol: String) -> InstrumentRules? {
@@ -208,6 +212,14 @@ public struct OrderManagerState: Sendable {
             if let c = orders[p.orderLinkId]?.applyNotPlaced(p), c.statusChanged { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: p.reason)) }
         case let p as OrderExpired:
             if let c = orders[p.orderLinkId]?.applyExpired(p), c.statusChanged { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: "expired")) }
+        case let p as EventRefused:
+            // A re-price or timeout cancel the log refused (recorded in its place): the order
+            // is no longer waiting for it, so it is re-priced or cancelled again when due.
+            let action: OrderAction? = p.type == OrderAmendRequested.eventType ? .amend
+                : p.type == OrderCancelRequested.eventType ? .cancel : nil
+            guard let action, p.stream.hasPrefix(OrderEvents.orderCategory + "-") else { break }
+            refusedIntents.insert(p.eventID)
+            orders[String(p.stream.dropFirst(OrderEvents.orderCategory.count + 1))]?.applyRefused(action)
         case let p as ExchangeOrderUpdated:
             guard let link = linkID(orderId: p.orderId, orderLinkId: p.orderLinkId) else { break }
             linkByOrderID[p.orderId] = link
@@ -279,7 +291,7 @@ public struct OrderManagerState: Sendable {
                 let cancel = OrderCancelRequested(orderLinkId: rec.orderLinkId, category: cat, symbol: symbol,
                                                   signalID: rec.signalID, reason: "unfilled_timeout")
                 let id = DeterministicID.derived(from: rec.orderLinkId, index: 0, kind: "timeout-cancel")
-                guard let ev = try? NewEvent(eventID: id, payload: cancel, metadata: meta(rec, cause: cause)) else { continue }
+                guard !refusedIntents.contains(id), let ev = try? NewEvent(eventID: id, payload: cancel, metadata: meta(rec, cause: cause)) else { continue }
                 orders[rec.orderLinkId]?.applyCancelRequested(cancel)
                 out.append(DerivedEvent(stream: OrderEvents.stream(orderLinkId: rec.orderLinkId), event: ev, intent: .cancel,
                                         orderLinkId: rec.orderLinkId))

@@ -193,6 +193,17 @@ public struct OrderRecord: Codable, Hashable, Sendable {
         return Change(previous: status, statusChanged: false)
     }
 
+    /// The log refused our `action` intent (an ``EventRefused`` stands in its place): it was
+    /// never sent, so nothing is pending.
+    public mutating func applyRefused(_ action: OrderAction) {
+        guard pending == action else { return }
+        pending = nil
+        if action == .amend {
+            amendPrice = nil
+            amendQty = nil
+        }
+    }
+
     public mutating func applyUnknown(_ u: OrderOutcomeUnknown) -> Change {
         pending = u.action
         reason = u.reason

@@ -257,6 +257,49 @@ struct OrderManagerIntegrationTests {
         }
     }
 
+    @Test("amends stored but never answered (a crash between): the sync settles each from the exchange's order, accepted where it landed, not applied where it did not; neither order stays pending")
+    func syncSettlesPendingAmends() async throws {
+        var config = OMStack.config()
+        config.repriceAfterMs = 0
+        try await OMStack.with(config: config) { stack in
+            // Two resting limit buys far below the market (young creates the sync sends).
+            let links = [OrderEvents.orderLinkID(signalID: UUID().uuidString.lowercased(), leg: 0),
+                         OrderEvents.orderLinkID(signalID: UUID().uuidString.lowercased(), leg: 0)]
+            for link in links {
+                let requested = OrderRequested(
+                    orderLinkId: link, signalID: "sig-amend", strategyID: "strat-1", leg: 0, category: .linear, symbol: "BTCUSDT",
+                    side: .buy, orderType: .limit, timeInForce: .postOnly, qty: Decimal(string: "0.01")!, price: 30_000,
+                    requestedAmount: 300, referencePrice: 30_000, reason: "no_resting_orders")
+                _ = try await stack.log.append(to: OrderEvents.stream(orderLinkId: link), [
+                    try NewEvent(eventID: UUID(), payload: requested, metadata: EventMetadata(source: "test", receiveTime: .now()))])
+            }
+            try await stack.engine.sync(trigger: "test", categories: [.linear])
+            for link in links { #expect(try await stack.waitOrder(link, [.new])?.status == .new) }
+            // The first amend reached the exchange before the crash; the second never left.
+            _ = try await stack.rest.amendOrder(RESTAmendOrder(category: .linear, symbol: "BTCUSDT", orderLinkId: links[0],
+                                                               qty: nil, price: 30_001))
+            for (link, price) in zip(links, [Decimal(30_001), Decimal(30_002)]) {
+                let amend = OrderAmendRequested(orderLinkId: link, category: .linear, symbol: "BTCUSDT", amendIndex: 1, qty: nil,
+                                                price: price, signalID: "sig-amend", reason: "unfilled_timeout")
+                _ = try await stack.log.append(to: OrderEvents.stream(orderLinkId: link), [
+                    try NewEvent(eventID: UUID(), payload: amend, metadata: EventMetadata(source: "test", receiveTime: .now()))])
+            }
+            try await stack.engine.follow()
+            for link in links { #expect(await stack.engine.state.order(link)?.pending == .amend) }
+
+            try await stack.engine.sync(trigger: "test", categories: [.linear])
+            let landed = await stack.engine.state.order(links[0])
+            #expect(landed?.pending == nil && landed?.price == 30_001 && landed?.status == .new)
+            let lost = await stack.engine.state.order(links[1])
+            #expect(lost?.pending == nil && lost?.price == 30_000 && lost?.status == .new && lost?.amendPrice == nil)
+            let outcomes = try await stack.log.readStream(OrderEvents.stream(orderLinkId: links[1])).filter { $0.type == OrderRejected.eventType }
+            let rejected = try CanonicalJSON.decoder.decode(OrderRejected.self, from: Data(try #require(outcomes.last).data))
+            #expect(rejected.action == .amend && rejected.retMsg.contains("settled by sync"))
+            // A second sync finds nothing pending to settle.
+            #expect(try await stack.engine.sync(trigger: "test", categories: [.linear]).settledIntents == 0)
+        }
+    }
+
     /// A real process killed with SIGKILL after its request reached the exchange and before the
     /// answer (the simulator executes the order and withholds the reply): the restarted order
     /// manager settles the intent by querying, and exactly one order exists.

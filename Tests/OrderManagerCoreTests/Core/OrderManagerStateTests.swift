@@ -239,6 +239,42 @@ struct OrderManagerStateTests {
         #expect(try log.record(F.ticker(bid: "50030", ask: "50031"), at: 200_000).isEmpty, "no second cancel")
     }
 
+    @Test("a re-price and a timeout cancel the log refused (EventRefused in their place): the order is not left pending; a refused timeout cancel is not derived again")
+    func refusedIntents() throws {
+        var log = TestLog(config: F.config { $0.repriceAfterMs = 30_000; $0.maxReprices = 1 })
+        let stream = OrderEvents.stream(orderLinkId: link)
+        try log.record(F.requested(link, side: .buy, price: "50000"), at: 0, stream: stream)
+        try log.record(F.accepted(link), at: 1_000, stream: stream)
+        try log.record(F.orderUpdate(link: link, status: "New", updatedTime: 1), at: 1_001)
+        func refuse(_ d: DerivedEvent, at ms: Int64) throws {
+            try log.record(EventRefused(eventID: d.event.eventID, stream: d.stream, type: d.event.type, sqlState: "22P02",
+                                        reason: "invalid input syntax"), at: ms, stream: "ordermanager.refused-events")
+        }
+        // The amend is derived (pending), refused, and the refusal folded: nothing pending.
+        let due = try log.record(F.ticker(bid: "50010", ask: "50011"), at: 31_000)
+        #expect(due.count == 1 && due[0].intent == .amend && log.state.order(link)?.pending == .amend)
+        try refuse(due[0], at: 31_001)
+        #expect(log.state.order(link)?.pending == nil && log.state.order(link)?.amendPrice == nil)
+        #expect(log.state.order(link)?.price == num("50000"))
+        // Due again after maxReprices: the timeout cancel, refused too.
+        #expect(try log.record(F.ticker(bid: "50012", ask: "50013"), at: 60_999).isEmpty)
+        let end = try log.record(F.ticker(bid: "50012", ask: "50013"), at: 61_000)
+        #expect(end.count == 1 && end[0].intent == .cancel && log.state.order(link)?.pending == .cancel)
+        try refuse(end[0], at: 61_001)
+        #expect(log.state.order(link)?.pending == nil && log.state.refusedIntents == [due[0].event.eventID, end[0].event.eventID])
+        // Not derived again (the log would refuse it again); the order rests as it is.
+        #expect(try log.record(F.ticker(bid: "50020", ask: "50021"), at: 200_000).isEmpty)
+        #expect(log.state.order(link)?.status == .new)
+        // A fresh fold of the same log (a restart) ends the same.
+        var again = OrderManagerState(config: log.state.config)
+        for e in log.events { _ = again.apply(e) }
+        #expect(again.order(link) == log.state.order(link) && again.refusedIntents == log.state.refusedIntents)
+        // A refusal of another event type, or of another stream, changes nothing.
+        try log.record(EventRefused(eventID: UUID(), stream: "positions-x", type: "PositionUpdated", sqlState: nil, reason: "x"),
+                       at: 200_001, stream: "positionmanager.refused-events")
+        #expect(log.state.refusedIntents.count == 2)
+    }
+
     @Test("re-pricing leaves market orders, other symbols and repriceAfterMs 0 alone")
     func noReprice() throws {
         var off = TestLog(config: F.config { $0.repriceAfterMs = 0 })
