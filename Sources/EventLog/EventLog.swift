@@ -291,17 +291,15 @@ public final class EventLog: Sendable {
     }
 
     /// Ends, and waits for, the server sessions of this log's appends whose connection broke
-    /// mid-call (``PGConnection/settle(_:timeout:)``); those not settled are kept for next time.
+    /// mid-call (``PGConnection/settle(_:timeout:)``); they are forgotten once settled. Two
+    /// callers at once both settle them (ending a session twice is harmless): neither reads
+    /// before they are settled.
     public func settleLostAppends() async throws {
-        let lost = await writer.takeLostSessions()
+        let lost = writer.lostSessions
         guard !lost.isEmpty else { return }
-        do {
-            try await reader.withConnection { conn in try conn.settle(lost) }
-            logger.info("ended the server sessions of appends whose connection broke", metadata: ["sessions": "\(lost.count)"])
-        } catch {
-            await writer.keepLostSessions(lost)
-            throw error
-        }
+        try await reader.withConnection { conn in try conn.settle(lost) }
+        writer.forgetLostSessions(lost)
+        logger.info("ended the server sessions of appends whose connection broke", metadata: ["sessions": "\(lost.count)"])
     }
 
     /// The current version of a stream (0 when it does not exist).

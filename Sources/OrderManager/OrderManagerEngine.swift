@@ -71,6 +71,9 @@ public actor OrderManagerEngine {
     private var followWaiters: [CheckedContinuation<Void, Never>] = []
     /// Request batches still running, by id; each removes itself when done.
     private var inFlight: [Int: Task<Void, Never>] = [:]
+    /// Requests sent and not answered yet, per `orderLinkId`: the sync leaves their orders to
+    /// the answer.
+    private(set) var requestsInFlight: [String: Int] = [:]
     private var nextTaskID = 0
     let readBatch: Int
 
@@ -348,14 +351,24 @@ public actor OrderManagerEngine {
 
     func finished(_ id: Int) { inFlight[id] = nil }
 
+    func answered(_ link: String) {
+        if let n = requestsInFlight[link], n > 1 { requestsInFlight[link] = n - 1 } else { requestsInFlight[link] = nil }
+    }
+
     /// Sends requests in the background, concurrently (the rate limiter paces them).
     func dispatch(_ requests: [OrderRequest]) {
         counters.requestsSent += requests.count
+        for r in requests { requestsInFlight[r.orderLinkId, default: 0] += 1 }
         nextTaskID += 1
         let id = nextTaskID
         inFlight[id] = Task {
             await withTaskGroup(of: Void.self) { group in
-                for r in requests { group.addTask { await self.execute(r) } }
+                for r in requests {
+                    group.addTask {
+                        await self.execute(r)
+                        await self.answered(r.orderLinkId)
+                    }
+                }
             }
             self.finished(id)
         }

@@ -139,6 +139,10 @@ extension OrderManagerEngine {
                                                exchangeStatus: o.orderStatus), link: link, kind: "settled")
                 }
                 await recordExchangeOrder(o, category: request.category)
+                if case .amend(let a) = request {
+                    await settleAmend(link: link, price: a.price, qty: a.qty, order: o, via: "query",
+                                      notApplied: "not applied at the exchange after: \(reason)")
+                }
             } else if request.action == .create {
                 await record(OrderNotPlaced(orderLinkId: link, reason: "no order with this orderLinkId after: \(reason)"),
                              link: link, kind: "not-placed")
@@ -179,6 +183,28 @@ extension OrderManagerEngine {
         let meta = EventMetadata(correlationID: rec?.signalID, causationID: nil, traceID: rec?.traceID,
                                  source: OrderEvents.source, receiveTime: now)
         return try? NewEvent(eventID: id, payload: payload, metadata: meta)
+    }
+
+    /// Whether the exchange's order shows an amend to `price` and `qty` (the total; nil: not
+    /// changed) applied.
+    static func amendLanded(price: Decimal?, qty: Decimal?, _ o: RESTOrder) -> Bool {
+        guard price != nil || qty != nil else { return false }
+        if let price, o.price != price { return false }
+        if let qty, o.qty != qty { return false }
+        return true
+    }
+
+    /// Settles an amend whose answer is unknown from the exchange's order `o`: accepted if the
+    /// order shows it, else `OrderRejected` (`notApplied`), so the order no longer waits for it.
+    /// An order already closed at the exchange needs neither (its update closes the record).
+    func settleAmend(link: String, price: Decimal?, qty: Decimal?, order o: RESTOrder, via: String, notApplied: String) async {
+        guard let s = OrderStatus(bybit: o.orderStatus), !s.isFinal else { return }
+        if Self.amendLanded(price: price, qty: qty, o) {
+            await record(OrderAccepted(orderLinkId: link, orderId: o.orderId, action: .amend, via: via, exchangeStatus: o.orderStatus),
+                         link: link, kind: "settled-amend")
+        } else {
+            await record(OrderRejected(orderLinkId: link, action: .amend, retCode: -1, retMsg: notApplied), link: link, kind: "settled-amend")
+        }
     }
 
     /// A REST view of an order as an `ExchangeOrderUpdated` event (sync and settlement), so

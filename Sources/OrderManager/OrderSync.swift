@@ -110,15 +110,6 @@ extension OrderManagerEngine {
         return (OrderEvents.instrumentsStream(category), event)
     }
 
-    /// Whether the exchange's order shows the pending amend of `rec` applied: its price (and
-    /// quantity, when the amend set one) are the amend's.
-    static func amendLanded(_ rec: OrderRecord, _ o: RESTOrder) -> Bool {
-        guard rec.amendPrice != nil || rec.amendQty != nil else { return false }
-        if let p = rec.amendPrice, o.price != p { return false }
-        if let q = rec.amendQty, o.qty != q { return false }
-        return true
-    }
-
     /// Brings the log in line with the exchange (at start and on `POST /api/v1/sync`):
     /// settles every intent without an outcome (resending unsent young ones), records open
     /// orders' differences and orders placed elsewhere, and fetches executions.
@@ -129,7 +120,8 @@ extension OrderManagerEngine {
                                          executionsFetched: 0, differences: 0)
         let now = clock()
         var resend: [OrderRequest] = []
-        for rec in state.pendingOrders {
+        // An order with a request in flight is left to its answer.
+        for rec in state.pendingOrders where requestsInFlight[rec.orderLinkId] == nil {
             summary.settledIntents += 1
             if let o = try await query(rec.category, symbol: rec.symbol, link: rec.orderLinkId) {
                 if rec.status == .requested || rec.status == .unknown {
@@ -142,17 +134,19 @@ extension OrderManagerEngine {
                     resend.append(.cancel(OrderCancelRequested(orderLinkId: rec.orderLinkId, category: rec.category,
                                                                symbol: rec.symbol, signalID: rec.signalID, reason: "resent by sync")))
                 }
-                // An amend with no outcome: the order at the exchange tells whether it landed. One
-                // that did not is settled as not applied rather than resent (its price was the
-                // touch of then); the order is re-priced again when due.
+                // An amend with no answer: the order at the exchange tells whether it landed. One
+                // that did not is resent while young (as a create is), else settled as not applied
+                // (its price was the touch of then; the order is re-priced again when due).
                 if rec.pending == .amend, let s = OrderStatus(bybit: o.orderStatus), !s.isFinal {
-                    if Self.amendLanded(rec, o) {
-                        await record(OrderAccepted(orderLinkId: rec.orderLinkId, orderId: o.orderId, action: .amend, via: "sync",
-                                                   exchangeStatus: o.orderStatus), link: rec.orderLinkId, kind: "sync-amend")
+                    let age = (now.microsecondsSinceEpoch - (rec.amendRequestedAt ?? now).microsecondsSinceEpoch) / 1000
+                    if !Self.amendLanded(price: rec.amendPrice, qty: rec.amendQty, o), age <= state.config.maxIntentAgeMs {
+                        resend.append(.amend(OrderAmendRequested(
+                            orderLinkId: rec.orderLinkId, category: rec.category, symbol: rec.symbol, amendIndex: rec.amendCount,
+                            qty: rec.amendQty, price: rec.amendPrice, signalID: rec.signalID, reason: "resent by sync")))
+                        summary.resent += 1
                     } else {
-                        await record(OrderRejected(orderLinkId: rec.orderLinkId, action: .amend, retCode: -1,
-                                                   retMsg: "not applied at the exchange (settled by sync)"),
-                                     link: rec.orderLinkId, kind: "sync-amend")
+                        await settleAmend(link: rec.orderLinkId, price: rec.amendPrice, qty: rec.amendQty, order: o, via: "sync",
+                                          notApplied: "not applied at the exchange (settled by sync)")
                     }
                 }
             } else if rec.status == .requested {

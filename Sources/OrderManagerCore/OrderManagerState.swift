@@ -34,8 +34,8 @@ public struct OrderManagerState: Sendable {
     public private(set) var dailyRealized: (day: Int64, pnl: Decimal) = (0, 0)
     /// Our orders that have executions not yet matched to an intent (fills racing the ack).
     public private(set) var externalOrderIDs: Set<String> = []
-    /// Derived intents the log refused for their contents (``EventRefused``): not derived again
-    /// (the log would refuse the same event again).
+    /// Timeout cancels the log refused for their contents (``EventRefused``): not derived again
+    /// (the log would refuse the same event again; a refused amend's successor has a new id).
     public private(set) var refusedIntents: Set<UUID> = []
 
     public init(config: OrderManagerConfig) {
@@ -195,8 +195,8 @@ public struct OrderManagerState: Sendable {
                 orders[p.orderLinkId] = rec
                 out.append(lifecycle(rec, previous: nil, cause: e, reason: p.reason))
             }
-        case let p as OrderAmendRequested: orders[p.orderLinkId]?.applyAmendRequested(p)
-        case let p as OrderCancelRequested: orders[p.orderLinkId]?.applyCancelRequested(p)
+        case let p as OrderAmendRequested: orders[p.orderLinkId]?.applyAmendRequested(p, id: e.eventID, at: t)
+        case let p as OrderCancelRequested: orders[p.orderLinkId]?.applyCancelRequested(p, id: e.eventID)
         case let p as OrderAccepted:
             if let c = orders[p.orderLinkId]?.applyAccepted(p, at: t) {
                 linkByOrderID[p.orderId] = p.orderLinkId
@@ -218,8 +218,8 @@ public struct OrderManagerState: Sendable {
             let action: OrderAction? = p.type == OrderAmendRequested.eventType ? .amend
                 : p.type == OrderCancelRequested.eventType ? .cancel : nil
             guard let action, p.stream.hasPrefix(OrderEvents.orderCategory + "-") else { break }
-            refusedIntents.insert(p.eventID)
-            orders[String(p.stream.dropFirst(OrderEvents.orderCategory.count + 1))]?.applyRefused(action)
+            if action == .cancel { refusedIntents.insert(p.eventID) }
+            orders[String(p.stream.dropFirst(OrderEvents.orderCategory.count + 1))]?.applyRefused(action, id: p.eventID)
         case let p as ExchangeOrderUpdated:
             guard let link = linkID(orderId: p.orderId, orderLinkId: p.orderLinkId) else { break }
             linkByOrderID[p.orderId] = link
@@ -283,7 +283,7 @@ public struct OrderManagerState: Sendable {
                     qty: nil, price: price, signalID: rec.signalID, reason: "unfilled_timeout")
                 let id = DeterministicID.derived(from: rec.orderLinkId, index: rec.amendCount + 1, kind: "amend")
                 guard let ev = try? NewEvent(eventID: id, payload: amend, metadata: meta(rec, cause: cause)) else { continue }
-                orders[rec.orderLinkId]?.applyAmendRequested(amend)
+                orders[rec.orderLinkId]?.applyAmendRequested(amend, id: id, at: now)
                 orders[rec.orderLinkId]?.lastRestingSince = now
                 out.append(DerivedEvent(stream: OrderEvents.stream(orderLinkId: rec.orderLinkId), event: ev, intent: .amend,
                                         orderLinkId: rec.orderLinkId))
@@ -292,7 +292,7 @@ public struct OrderManagerState: Sendable {
                                                   signalID: rec.signalID, reason: "unfilled_timeout")
                 let id = DeterministicID.derived(from: rec.orderLinkId, index: 0, kind: "timeout-cancel")
                 guard !refusedIntents.contains(id), let ev = try? NewEvent(eventID: id, payload: cancel, metadata: meta(rec, cause: cause)) else { continue }
-                orders[rec.orderLinkId]?.applyCancelRequested(cancel)
+                orders[rec.orderLinkId]?.applyCancelRequested(cancel, id: id)
                 out.append(DerivedEvent(stream: OrderEvents.stream(orderLinkId: rec.orderLinkId), event: ev, intent: .cancel,
                                         orderLinkId: rec.orderLinkId))
             }

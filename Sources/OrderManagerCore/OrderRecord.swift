@@ -30,6 +30,8 @@ public struct OrderRecord: Codable, Hashable, Sendable {
     public var status: OrderStatus
     /// The request whose answer is awaited, if any.
     public var pending: OrderAction?
+    /// The id of the amend or cancel intent that set ``pending``, when one did.
+    public var pendingIntent: UUID?
     public var cumExecQty: Decimal = 0
     public var cumExecValue: Decimal = 0
     public var cumFee: Decimal = 0
@@ -50,6 +52,8 @@ public struct OrderRecord: Codable, Hashable, Sendable {
     /// so the record knows the resting price even before the exchange's order update arrives.
     public var amendPrice: Decimal?
     public var amendQty: Decimal?
+    /// When the amend awaiting its answer was logged (its receive or record time).
+    public var amendRequestedAt: Timestamp?
     /// Since when the order has rested at its current price (ack or last amend), for re-pricing.
     public var lastRestingSince: Timestamp?
     public var reason: String?
@@ -195,8 +199,9 @@ public struct OrderRecord: Codable, Hashable, Sendable {
 
     /// The log refused our `action` intent (an ``EventRefused`` stands in its place): it was
     /// never sent, so nothing is pending.
-    public mutating func applyRefused(_ action: OrderAction) {
-        guard pending == action else { return }
+    public mutating func applyRefused(_ action: OrderAction, id: UUID) {
+        // Not a later intent of the same kind (a cancel by hand after a refused timeout cancel).
+        guard pending == action, pendingIntent == nil || pendingIntent == id else { return }
         pending = nil
         if action == .amend {
             amendPrice = nil
@@ -226,17 +231,23 @@ public struct OrderRecord: Codable, Hashable, Sendable {
     }
 
     /// Idempotent: an amend index already seen changes nothing.
-    public mutating func applyAmendRequested(_ a: OrderAmendRequested) {
+    /// - Parameters:
+    ///   - id: the intent's event id; `at`: when it was logged.
+    public mutating func applyAmendRequested(_ a: OrderAmendRequested, id: UUID? = nil, at: Timestamp? = nil) {
         guard a.amendIndex > amendCount else { return }
         amendCount = a.amendIndex
         pending = .amend
+        pendingIntent = id
         amendPrice = a.price
         amendQty = a.qty
+        amendRequestedAt = at
         if a.reason == "unfilled_timeout" { repriceCount += 1 }
     }
 
-    public mutating func applyCancelRequested(_ c: OrderCancelRequested) {
-        if !status.isFinal { pending = .cancel }
+    public mutating func applyCancelRequested(_ c: OrderCancelRequested, id: UUID? = nil) {
+        guard !status.isFinal else { return }
+        pending = .cancel
+        pendingIntent = id
     }
 
     // MARK: the exchange's frames

@@ -2,6 +2,7 @@ import CLibPQ
 import Foundation
 import TradelogCore
 import Logging
+import Synchronization
 
 /// One PostgreSQL connection on libpq, running on its own thread.
 ///
@@ -26,8 +27,9 @@ public actor PGConnection {
     /// The server side of the open connection.
     private var session: ServerSession?
     /// Sessions of this connection that broke during a call: the server may still be running,
-    /// and committing, what the call sent (see ``settle(_:timeout:)``).
-    private var lostSessions: [ServerSession] = []
+    /// and committing, what the call sent (see ``settle(_:timeout:)``). Behind a lock, not the
+    /// actor: a reader asks while a long call holds the connection's thread.
+    private let lost = Mutex<[ServerSession]>([])
     /// How many times a connection was (re)established; tests read it.
     public private(set) var connectCount = 0
 
@@ -67,47 +69,51 @@ public actor PGConnection {
 
     /// Notes that the open session broke during a call (its outcome unknown to the caller).
     private func noteLost() {
-        guard let session, !lostSessions.contains(session) else { return }
-        // Bounded for a connection nobody settles (the oldest ended long ago).
-        if lostSessions.count >= 32 { lostSessions.removeFirst() }
-        lostSessions.append(session)
+        guard let session else { return }
+        lost.withLock { list in
+            guard !list.contains(session) else { return }
+            // Bounded for a connection nobody settles (the oldest ended long ago).
+            if list.count >= 32 { list.removeFirst() }
+            list.append(session)
+        }
     }
 
-    /// Takes the sessions of this connection that broke during a call and may still be
-    /// running on the server; ``settle(_:timeout:)`` them on another connection before
-    /// trusting a read of what they wrote. Give back those not settled (``keepLostSessions(_:)``).
-    public func takeLostSessions() -> [ServerSession] {
-        defer { lostSessions = [] }
-        return lostSessions
-    }
+    /// The sessions of this connection that broke during a call and may still be running on
+    /// the server: ``settle(_:timeout:)`` them on another connection before trusting a read of
+    /// what they wrote, then ``forgetLostSessions(_:)``.
+    public nonisolated var lostSessions: [ServerSession] { lost.withLock { $0 } }
 
-    public func keepLostSessions(_ sessions: [ServerSession]) {
-        lostSessions = sessions + lostSessions.filter { !sessions.contains($0) }
+    public nonisolated func forgetLostSessions(_ settled: [ServerSession]) {
+        lost.withLock { list in list.removeAll { settled.contains($0) } }
     }
 
     /// Ends each session in `sessions` that still runs on the server (`pg_terminate_backend`)
-    /// and waits until none does: whatever they were running is then committed or rolled back,
-    /// and a read on any connection sees which. A connection that broke on the client's side
-    /// leaves its backend running its statement, and that statement may still commit after a
-    /// read of the log missed it.
+    /// and waits until none may still commit: whatever they were running is then committed or
+    /// rolled back, and a read on any connection sees which. A connection that broke on the
+    /// client's side leaves its backend running its statement, and that statement may still
+    /// commit after a read of the log missed it. A session left idle (its client gone) cannot
+    /// commit anything more, so it is ended but not waited for.
     ///
     /// A role that may not signal them (another role's, without `pg_signal_backend`) only waits.
-    /// Throws ``PGError/Code/sessionStillRunning`` when one still runs after `timeout`.
+    /// Throws ``PGError/Code/sessionStillRunning`` when one still runs a statement after `timeout`.
     public func settle(_ sessions: [ServerSession], timeout: Duration = .seconds(10)) throws {
         guard !sessions.isEmpty else { return }
+        // pg_stat_activity is read once per transaction: inside one, the wait would never end.
+        precondition(!inTransaction, "settle runs outside a transaction")
         let pids = "{" + sessions.map { String($0.pid) }.joined(separator: ",") + "}"
-        let starts = "{" + sessions.map { $0.started.map { "\"\($0)\"" } ?? "NULL" }.joined(separator: ",") + "}"
-        let running = """
-            FROM pg_stat_activity a JOIN unnest($1::int[], $2::timestamptz[]) AS s(pid, started)
-              ON a.pid = s.pid AND (s.started IS NULL OR a.backend_start = s.started)
+        let starts = "{" + sessions.map { String($0.startedMicros) }.joined(separator: ",") + "}"
+        let sessionsOf = """
+            FROM pg_stat_activity a JOIN unnest($1::int[], $2::bigint[]) AS s(pid, started)
+              ON a.pid = s.pid AND \(ServerSession.startedMicrosSQL("a.backend_start")) = s.started
             """
+        let running = "count(*) FILTER (WHERE a.state IS NULL OR a.state NOT LIKE 'idle%')"
         let deadline = ContinuousClock.now + timeout
         var signal = true
         while true {
             let left: Int
             do {
-                left = Int(try query(signal ? "SELECT count(pg_terminate_backend(a.pid)) \(running)" : "SELECT count(*) \(running)",
-                                 [pids, starts]).int(0, 0) ?? 0)
+                let sql = signal ? "SELECT \(running), count(pg_terminate_backend(a.pid)) \(sessionsOf)" : "SELECT \(running) \(sessionsOf)"
+                left = Int(try query(sql, [pids, starts]).int(0, 0) ?? 0)
             } catch let error as PGError where error.sqlState == "42501" && signal {
                 logger.warning("may not end a lost session on the server; waiting for it to end",
                                metadata: ["pg.error": "\(error)"])
@@ -117,7 +123,7 @@ public actor PGConnection {
             if left == 0 { return }
             guard ContinuousClock.now < deadline else {
                 throw PGError(code: .sessionStillRunning,
-                              message: "\(left) session(s) whose connection broke mid-call still run on the server after \(timeout)")
+                              message: "\(left) session(s) whose connection broke mid-call still run a statement on the server after \(timeout)")
             }
             usleep(10_000)
         }
@@ -157,18 +163,21 @@ public actor PGConnection {
         }
         conn = newConn
         connectCount += 1
-        // Server notices ("relation already exists, skipping", ...) are not errors; keep them off stderr.
-        PQsetNoticeReceiver(newConn, { _, _ in }, nil)
-        // Deterministic text output of times, whatever the server's configuration; and when
-        // this session started, which tells it from a later backend given the same pid.
-        let started = PQexec(newConn, "SET TimeZone = 'UTC'; SELECT backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()")
-        defer { if let started { PQclear(started) } }
-        try check(started, conn: newConn, accept: [PGRES_TUPLES_OK])
-        session = ServerSession(pid: PQbackendPID(newConn),
-                                started: PQntuples(started) > 0 && PQgetisnull(started, 0, 0) == 0
-                                    ? String(cString: PQgetvalue(started, 0, 0)) : nil)
-        for channel in listening {
-            try simple(newConn, "LISTEN \(Self.quoteIdentifier(channel))")
+        do {
+            // Server notices ("relation already exists, skipping", ...) are not errors; keep them off stderr.
+            PQsetNoticeReceiver(newConn, { _, _ in }, nil)
+            // Deterministic text output of times, whatever the server's configuration.
+            try simple(newConn, "SET TimeZone = 'UTC'")
+            session = try Self.serverSession(newConn)
+            for channel in listening {
+                try simple(newConn, "LISTEN \(Self.quoteIdentifier(channel))")
+            }
+        } catch {
+            // Half set up: not kept (the next call connects again).
+            PQfinish(newConn)
+            conn = nil
+            session = nil
+            throw error
         }
         if connectCount > 1 {
             logger.info("reconnected to PostgreSQL", metadata: ["pg.url": "\(settings.redactedURL)", "pg.connects": "\(connectCount)"])
@@ -188,6 +197,20 @@ public actor PGConnection {
             if poll(&fds, 1, 0) <= 0 { return true }
         }
         return PQstatus(conn) == CONNECTION_OK
+    }
+
+    /// This connection's backend: its pid, and its start time, which tells it from a later
+    /// backend given the same pid (nil when the server does not show it: no lost session of
+    /// this connection is then noted).
+    private static func serverSession(_ conn: OpaquePointer) throws -> ServerSession? {
+        let r = PQexec(conn, "SELECT \(ServerSession.startedMicrosSQL("backend_start")) FROM pg_stat_get_activity(pg_backend_pid())")
+        defer { if let r { PQclear(r) } }
+        guard let r, PQresultStatus(r) == PGRES_TUPLES_OK else {
+            if PQstatus(conn) != CONNECTION_OK { throw PGError(code: .connectionLost, message: "connection lost while connecting") }
+            return nil
+        }
+        guard PQntuples(r) > 0, PQgetisnull(r, 0, 0) == 0, let started = Int64(String(cString: PQgetvalue(r, 0, 0))) else { return nil }
+        return ServerSession(pid: PQbackendPID(conn), startedMicros: started)
     }
 
     private static func connectionMessage(_ conn: OpaquePointer) -> String {
@@ -474,13 +497,19 @@ private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeP
 }
 
 /// The server side of a connection: its backend's pid and, telling it from a later backend
-/// given the same pid, its start time (`pg_stat_activity.backend_start`, as text).
+/// given the same pid, its start time (`backend_start`, microseconds since the Unix epoch).
 public struct ServerSession: Hashable, Sendable {
     public let pid: Int32
-    public let started: String?
+    public let startedMicros: Int64
 
-    public init(pid: Int32, started: String?) {
+    public init(pid: Int32, startedMicros: Int64) {
         self.pid = pid
-        self.started = started
+        self.startedMicros = startedMicros
+    }
+
+    /// A `timestamptz` column as microseconds since the Unix epoch (exact, whatever the
+    /// session's DateStyle).
+    static func startedMicrosSQL(_ column: String) -> String {
+        "(extract(epoch FROM \(column)) * 1000000)::bigint"
     }
 }

@@ -77,10 +77,24 @@ public enum TestDatabase {
         return repositoryRoot.appendingPathComponent(".build/debug/tradelog")
     }
 
+    /// Makes the test database's new sessions finish a statement whose client went away, as a
+    /// server does by default (`client_connection_check_interval` = 0): the case the lost-session
+    /// tests are about, whatever the server's configuration.
+    public static func keepStatementsOfLostClients(_ settings: PGSettings) async throws {
+        let admin = PGConnection(settings: settings)
+        defer { Task { await admin.close() } }
+        try await admin.execute("""
+            DO $$ BEGIN
+                EXECUTE format('ALTER DATABASE %I SET client_connection_check_interval = 0', current_database());
+            END $$
+            """)
+    }
+
     /// Breaks this process's end of a TCP connection to the server whose backend is named
     /// `applicationName` and waits in `waitEvent` (e.g. `PgSleep`): the client sees the
     /// connection lost while the backend goes on running its statement, as after a network
-    /// failure. Returns false when no such backend appeared within `timeout`.
+    /// failure. Returns false when no such backend appeared within `timeout`, or when it is
+    /// not a TCP connection (a Unix socket: these tests need a TCP `DATABASE_URL`).
     public static func severClient(applicationName: String, waitEvent: String, settings: PGSettings,
                                    timeout: Duration = .seconds(10)) async throws -> Bool {
         let admin = PGConnection(settings: settings)
@@ -93,15 +107,24 @@ public enum TestDatabase {
             return port != nil
         }
         guard let port, port > 0 else { return false }
-        // The socket of this process whose local port is the backend's client port.
+        // The socket of this process whose local port is the backend's client port (IPv4 or IPv6).
         for fd in Int32(0)..<Int32(4096) {
-            var address = sockaddr_in()
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            var address = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let named = withUnsafeMutablePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
             }
-            guard named == 0, address.sin_family == sa_family_t(AF_INET), Int32(UInt16(bigEndian: address.sin_port)) == port
-            else { continue }
+            guard named == 0 else { continue }
+            let local: UInt16
+            switch Int32(address.ss_family) {
+            case AF_INET:
+                local = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_port } }
+            case AF_INET6:
+                local = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_port } }
+            default:
+                continue
+            }
+            guard Int32(UInt16(bigEndian: local)) == port else { continue }
             return shutdown(fd, Int32(SHUT_RDWR)) == 0
         }
         return false

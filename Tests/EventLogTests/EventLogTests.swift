@@ -476,6 +476,7 @@ struct LostAppendLookupTests {
     @Test("an append whose client connection broke while the server still ran it: the next lookup ends that session first, so its answer is final")
     func lookupAfterLostAppendIsFinal() async throws {
         try await TestDatabase.with { settings in
+            try await TestDatabase.keepStatementsOfLostClients(settings)
             let admin = PGConnection(settings: settings)
             try await admin.execute("""
                 CREATE FUNCTION test_slow() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -257,14 +257,13 @@ struct OrderManagerIntegrationTests {
         }
     }
 
-    @Test("amends stored but never answered (a crash between): the sync settles each from the exchange's order, accepted where it landed, not applied where it did not; neither order stays pending")
+    @Test("amends stored but never answered (a crash between): the sync accepts one the exchange's order shows, resends a young one, settles an old one as not applied; none stays pending")
     func syncSettlesPendingAmends() async throws {
         var config = OMStack.config()
         config.repriceAfterMs = 0
         try await OMStack.with(config: config) { stack in
-            // Two resting limit buys far below the market (young creates the sync sends).
-            let links = [OrderEvents.orderLinkID(signalID: UUID().uuidString.lowercased(), leg: 0),
-                         OrderEvents.orderLinkID(signalID: UUID().uuidString.lowercased(), leg: 0)]
+            // Three resting limit buys far below the market (young creates the sync sends).
+            let links = (0..<3).map { _ in OrderEvents.orderLinkID(signalID: UUID().uuidString.lowercased(), leg: 0) }
             for link in links {
                 let requested = OrderRequested(
                     orderLinkId: link, signalID: "sig-amend", strategyID: "strat-1", leg: 0, category: .linear, symbol: "BTCUSDT",
@@ -275,28 +274,77 @@ struct OrderManagerIntegrationTests {
             }
             try await stack.engine.sync(trigger: "test", categories: [.linear])
             for link in links { #expect(try await stack.waitOrder(link, [.new])?.status == .new) }
-            // The first amend reached the exchange before the crash; the second never left.
+            await stack.engine.drainRequests()
+            // The first amend reached the exchange before the crash; the others never left, the
+            // second logged just now, the third long ago.
             _ = try await stack.rest.amendOrder(RESTAmendOrder(category: .linear, symbol: "BTCUSDT", orderLinkId: links[0],
                                                                qty: nil, price: 30_001))
-            for (link, price) in zip(links, [Decimal(30_001), Decimal(30_002)]) {
+            let old = Timestamp(microsecondsSinceEpoch: Timestamp.now().microsecondsSinceEpoch - 600_000_000)
+            for (link, (price, at)) in zip(links, [(Decimal(30_001), Timestamp.now()), (Decimal(30_002), Timestamp.now()), (Decimal(30_003), old)]) {
                 let amend = OrderAmendRequested(orderLinkId: link, category: .linear, symbol: "BTCUSDT", amendIndex: 1, qty: nil,
                                                 price: price, signalID: "sig-amend", reason: "unfilled_timeout")
                 _ = try await stack.log.append(to: OrderEvents.stream(orderLinkId: link), [
-                    try NewEvent(eventID: UUID(), payload: amend, metadata: EventMetadata(source: "test", receiveTime: .now()))])
+                    try NewEvent(eventID: UUID(), payload: amend, metadata: EventMetadata(source: "test", receiveTime: at))])
             }
             try await stack.engine.follow()
             for link in links { #expect(await stack.engine.state.order(link)?.pending == .amend) }
 
-            try await stack.engine.sync(trigger: "test", categories: [.linear])
+            let summary = try await stack.engine.sync(trigger: "test", categories: [.linear])
+            #expect(summary.resent == 1)
+            await stack.engine.drainRequests()
+            try await stack.engine.follow()
             let landed = await stack.engine.state.order(links[0])
             #expect(landed?.pending == nil && landed?.price == 30_001 && landed?.status == .new)
-            let lost = await stack.engine.state.order(links[1])
+            let resent = await stack.engine.state.order(links[1])
+            #expect(resent?.pending == nil && resent?.price == 30_002 && resent?.status == .new)
+            let lost = await stack.engine.state.order(links[2])
             #expect(lost?.pending == nil && lost?.price == 30_000 && lost?.status == .new && lost?.amendPrice == nil)
-            let outcomes = try await stack.log.readStream(OrderEvents.stream(orderLinkId: links[1])).filter { $0.type == OrderRejected.eventType }
+            let outcomes = try await stack.log.readStream(OrderEvents.stream(orderLinkId: links[2])).filter { $0.type == OrderRejected.eventType }
             let rejected = try CanonicalJSON.decoder.decode(OrderRejected.self, from: Data(try #require(outcomes.last).data))
             #expect(rejected.action == .amend && rejected.retMsg.contains("settled by sync"))
+            // At the exchange: the resent amend's price.
+            let open = try await stack.rest.openOrders(category: .linear, symbol: "BTCUSDT", orderLinkId: links[1]).list
+            #expect(open.first?.price == 30_002)
             // A second sync finds nothing pending to settle.
             #expect(try await stack.engine.sync(trigger: "test", categories: [.linear]).settledIntents == 0)
+        }
+    }
+
+    @Test("an amend in flight is left to its answer by a sync; an amend whose answer is lost is settled by query as not applied")
+    func amendInFlightAndLost() async throws {
+        var config = OMStack.config()
+        config.repriceAfterMs = 0
+        try await OMStack.with(config: config) { stack in
+            let link = OrderEvents.orderLinkID(signalID: UUID().uuidString.lowercased(), leg: 0)
+            let requested = OrderRequested(
+                orderLinkId: link, signalID: "sig-amend", strategyID: "strat-1", leg: 0, category: .linear, symbol: "BTCUSDT",
+                side: .buy, orderType: .limit, timeInForce: .postOnly, qty: Decimal(string: "0.01")!, price: 30_000,
+                requestedAmount: 300, referencePrice: 30_000, reason: "no_resting_orders")
+            _ = try await stack.log.append(to: OrderEvents.stream(orderLinkId: link), [
+                try NewEvent(eventID: UUID(), payload: requested, metadata: EventMetadata(source: "test", receiveTime: .now()))])
+            try await stack.engine.sync(trigger: "test", categories: [.linear])
+            #expect(try await stack.waitOrder(link, [.new])?.status == .new)
+            await stack.engine.drainRequests()
+
+            // The amend is stored and sent; the exchange never answers (the client times out in 2 s).
+            let amend = OrderAmendRequested(orderLinkId: link, category: .linear, symbol: "BTCUSDT", amendIndex: 1, qty: nil,
+                                            price: 30_001, signalID: "sig-amend", reason: "unfilled_timeout")
+            _ = try await stack.log.append(to: OrderEvents.stream(orderLinkId: link), [
+                try NewEvent(eventID: UUID(), payload: amend, metadata: EventMetadata(source: "test", receiveTime: .now()))])
+            try await stack.engine.follow()
+            try await stack.simulator.timeoutNext(path: "/v5/order/amend")
+            await stack.engine.dispatch([.amend(amend)])
+            // A sync meanwhile leaves it alone.
+            #expect(try await stack.engine.sync(trigger: "test", categories: [.linear]).settledIntents == 0)
+            #expect(await stack.engine.state.order(link)?.pending == .amend)
+            // The timeout: unknown, then settled by query as not applied (the exchange never ran it).
+            await stack.engine.drainRequests()
+            try await stack.engine.follow()
+            let rec = await stack.engine.state.order(link)
+            #expect(rec?.pending == nil && rec?.price == 30_000 && rec?.status == .new)
+            let types = try await stack.eventTypes(stream: OrderEvents.stream(orderLinkId: link))
+            #expect(types.suffix(2) == ["OrderOutcomeUnknown", "OrderRejected"])
+            #expect(await stack.engine.requestsInFlight.isEmpty)
         }
     }
 

@@ -214,6 +214,7 @@ struct PGConnectionTests {
     func settleLostSession() async throws {
         try await TestDatabase.with(migrate: false) { settings in
             let other = PGConnection(settings: settings)
+            try await TestDatabase.keepStatementsOfLostClients(settings)
             try await other.execute("CREATE TABLE t (v int)")
             /// One autocommit insert that sleeps on the server while the client's socket breaks.
             func lostInsert(_ name: String) async throws -> PGConnection {
@@ -228,14 +229,17 @@ struct PGConnectionTests {
             let first = try await lostInsert("lost-unsettled")
             #expect(try await other.scalar("SELECT count(*) FROM t") == "0")
             #expect(try await TestDatabase.eventually(timeout: .seconds(10)) { try await other.scalar("SELECT count(*) FROM t") == "1" })
-            _ = await first.takeLostSessions()
+            #expect(first.lostSessions.count == 1)
+            // Settling a session that has ended is a no-op.
+            try await other.settle(first.lostSessions, timeout: .seconds(1))
 
             // Settled: the session is ended, and what a read sees then is final.
             let second = try await lostInsert("lost-settled")
-            let lost = await second.takeLostSessions()
+            let lost = second.lostSessions
             #expect(lost.count == 1)
-            #expect(await second.takeLostSessions().isEmpty)
             try await other.settle(lost)
+            second.forgetLostSessions(lost)
+            #expect(second.lostSessions.isEmpty)
             #expect(try await other.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lost-settled'") == "0")
             #expect(try await other.scalar("SELECT count(*) FROM t") == "1")
             try await Task.sleep(for: .seconds(5))
@@ -245,18 +249,24 @@ struct PGConnectionTests {
         }
     }
 
-    @Test("settling a session whose pid a later backend took leaves that backend alone")
+    @Test("settling a session whose pid a later backend took leaves that backend alone; an idle one is ended, not waited for")
     func settleRecycledPID() async throws {
         try await TestDatabase.with(migrate: false) { settings in
-            let c = PGConnection(settings: settings)
+            let c = PGConnection(settings: settings.with(applicationName: "settle-target"))
             let other = PGConnection(settings: settings)
             let pid = try await c.backendPID()
-            try await other.settle([ServerSession(pid: pid, started: "2000-01-01 00:00:00+00")])
+            let started = Int64(try #require(try await other.scalar(
+                "SELECT (extract(epoch FROM backend_start) * 1000000)::bigint FROM pg_stat_activity WHERE pid = $1", [String(pid)])))!
+            try await other.settle([ServerSession(pid: pid, startedMicros: started - 1)])
             #expect(try await c.backendPID() == pid)
             #expect(await c.connectCount == 1)
             #expect(try await c.scalar("SELECT 1") == "1")
-            // Without a start time, the pid alone names it.
-            try await other.settle([ServerSession(pid: pid, started: nil)])
+            // The same pid and start: the idle session is ended; the connection opens a new one.
+            try await other.settle([ServerSession(pid: pid, startedMicros: started)], timeout: .seconds(1))
+            #expect(try await TestDatabase.eventually(timeout: .seconds(5)) {
+                try await other.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", [String(pid)]) == "0"
+            })
+            try await Task.sleep(for: .milliseconds(100))  // let the termination reach the socket
             #expect(try await c.scalar("SELECT 1") == "1")
             #expect(await c.connectCount == 2)
         }
