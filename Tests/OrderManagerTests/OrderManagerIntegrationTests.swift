@@ -257,24 +257,30 @@ struct OrderManagerIntegrationTests {
         }
     }
 
+    /// `n` limit buys resting far below the market: intents stored unsent, which the sync sends
+    /// (young creates), then new at the exchange.
+    static func restingBuys(_ n: Int, stack: OMStack) async throws -> [String] {
+        let links = (0..<n).map { _ in OrderEvents.orderLinkID(signalID: UUID().uuidString.lowercased(), leg: 0) }
+        for link in links {
+            let requested = OrderRequested(
+                orderLinkId: link, signalID: "sig-amend", strategyID: "strat-1", leg: 0, category: .linear, symbol: "BTCUSDT",
+                side: .buy, orderType: .limit, timeInForce: .postOnly, qty: Decimal(string: "0.01")!, price: 30_000,
+                requestedAmount: 300, referencePrice: 30_000, reason: "no_resting_orders")
+            _ = try await stack.log.append(to: OrderEvents.stream(orderLinkId: link), [
+                try NewEvent(eventID: UUID(), payload: requested, metadata: EventMetadata(source: "test", receiveTime: .now()))])
+        }
+        try await stack.engine.sync(trigger: "test", categories: [.linear])
+        for link in links { #expect(try await stack.waitOrder(link, [.new])?.status == .new) }
+        await stack.engine.drainRequests()
+        return links
+    }
+
     @Test("amends stored but never answered (a crash between): the sync accepts one the exchange's order shows, resends a young one, settles an old one as not applied; none stays pending")
     func syncSettlesPendingAmends() async throws {
         var config = OMStack.config()
         config.repriceAfterMs = 0
         try await OMStack.with(config: config) { stack in
-            // Three resting limit buys far below the market (young creates the sync sends).
-            let links = (0..<3).map { _ in OrderEvents.orderLinkID(signalID: UUID().uuidString.lowercased(), leg: 0) }
-            for link in links {
-                let requested = OrderRequested(
-                    orderLinkId: link, signalID: "sig-amend", strategyID: "strat-1", leg: 0, category: .linear, symbol: "BTCUSDT",
-                    side: .buy, orderType: .limit, timeInForce: .postOnly, qty: Decimal(string: "0.01")!, price: 30_000,
-                    requestedAmount: 300, referencePrice: 30_000, reason: "no_resting_orders")
-                _ = try await stack.log.append(to: OrderEvents.stream(orderLinkId: link), [
-                    try NewEvent(eventID: UUID(), payload: requested, metadata: EventMetadata(source: "test", receiveTime: .now()))])
-            }
-            try await stack.engine.sync(trigger: "test", categories: [.linear])
-            for link in links { #expect(try await stack.waitOrder(link, [.new])?.status == .new) }
-            await stack.engine.drainRequests()
+            let links = try await Self.restingBuys(3, stack: stack)
             // The first amend reached the exchange before the crash; the others never left, the
             // second logged just now, the third long ago.
             _ = try await stack.rest.amendOrder(RESTAmendOrder(category: .linear, symbol: "BTCUSDT", orderLinkId: links[0],
@@ -315,16 +321,7 @@ struct OrderManagerIntegrationTests {
         var config = OMStack.config()
         config.repriceAfterMs = 0
         try await OMStack.with(config: config) { stack in
-            let link = OrderEvents.orderLinkID(signalID: UUID().uuidString.lowercased(), leg: 0)
-            let requested = OrderRequested(
-                orderLinkId: link, signalID: "sig-amend", strategyID: "strat-1", leg: 0, category: .linear, symbol: "BTCUSDT",
-                side: .buy, orderType: .limit, timeInForce: .postOnly, qty: Decimal(string: "0.01")!, price: 30_000,
-                requestedAmount: 300, referencePrice: 30_000, reason: "no_resting_orders")
-            _ = try await stack.log.append(to: OrderEvents.stream(orderLinkId: link), [
-                try NewEvent(eventID: UUID(), payload: requested, metadata: EventMetadata(source: "test", receiveTime: .now()))])
-            try await stack.engine.sync(trigger: "test", categories: [.linear])
-            #expect(try await stack.waitOrder(link, [.new])?.status == .new)
-            await stack.engine.drainRequests()
+            let link = try await Self.restingBuys(1, stack: stack)[0]
 
             // The amend is stored and sent; the exchange never answers (the client times out in 2 s).
             let amend = OrderAmendRequested(orderLinkId: link, category: .linear, symbol: "BTCUSDT", amendIndex: 1, qty: nil,
