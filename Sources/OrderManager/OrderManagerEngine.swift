@@ -68,6 +68,8 @@ public actor OrderManagerEngine {
     /// catching up at start, when sync settles whatever is pending instead.
     var live = false
     private var following = false
+    private var syncing = false
+    private var syncWaiters: [CheckedContinuation<Void, Never>] = []
     private var followWaiters: [CheckedContinuation<Void, Never>] = []
     /// Request batches still running, by id; each removes itself when done.
     private var inFlight: [Int: Task<Void, Never>] = [:]
@@ -117,6 +119,18 @@ public actor OrderManagerEngine {
             return
         }
         await withCheckedContinuation { followWaiters.append($0) }
+    }
+
+    func lockSync() async {
+        if !syncing {
+            syncing = true
+            return
+        }
+        await withCheckedContinuation { syncWaiters.append($0) }
+    }
+
+    func unlockSync() {
+        if syncWaiters.isEmpty { syncing = false } else { syncWaiters.removeFirst().resume() }
     }
 
     func unlockFollow() {

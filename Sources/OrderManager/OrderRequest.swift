@@ -49,6 +49,12 @@ public enum OrderRequest: Sendable {
         }
     }
 
+    /// The amend's index, for an amend.
+    public var amendIndex: Int? {
+        if case .amend(let a) = self { return a.amendIndex }
+        return nil
+    }
+
     var category: RESTCategory {
         switch self {
         case .create(let r): return r.category
@@ -97,7 +103,8 @@ extension OrderManagerEngine {
                 case .cancel(let r):
                     ack = try await rest.cancelOrder(RESTCancelOrder(category: r.category, symbol: r.symbol, orderLinkId: link))
                 }
-                await record(OrderAccepted(orderLinkId: link, orderId: ack.orderId, action: request.action, via: "rest", exchangeStatus: nil),
+                await record(OrderAccepted(orderLinkId: link, orderId: ack.orderId, action: request.action, via: "rest", exchangeStatus: nil,
+                                           amendIndex: request.amendIndex),
                              link: link, kind: "accepted")
                 return
             } catch let e as BybitAPIError where e.isRateLimit && attempt <= 2 {
@@ -109,7 +116,8 @@ extension OrderManagerEngine {
                 await settle(request, reason: "duplicate orderLinkId: \(e.message)")
                 return
             } catch let e as BybitAPIError {
-                await record(OrderRejected(orderLinkId: link, action: request.action, retCode: e.code, retMsg: e.message),
+                await record(OrderRejected(orderLinkId: link, action: request.action, retCode: e.code, retMsg: e.message,
+                                           amendIndex: request.amendIndex),
                              link: link, kind: "rejected")
                 return
             } catch let e as BybitTransportError where !e.mayHaveBeenSent && attempt <= 2 {
@@ -140,7 +148,7 @@ extension OrderManagerEngine {
                 }
                 await recordExchangeOrder(o, category: request.category)
                 if case .amend(let a) = request {
-                    await settleAmend(link: link, price: a.price, qty: a.qty, order: o, via: "query",
+                    await settleAmend(link: link, index: a.amendIndex, price: a.price, qty: a.qty, order: o, via: "query",
                                       notApplied: "not applied at the exchange after: \(reason)")
                 }
             } else if request.action == .create {
@@ -197,13 +205,15 @@ extension OrderManagerEngine {
     /// Settles an amend whose answer is unknown from the exchange's order `o`: accepted if the
     /// order shows it, else `OrderRejected` (`notApplied`), so the order no longer waits for it.
     /// An order already closed at the exchange needs neither (its update closes the record).
-    func settleAmend(link: String, price: Decimal?, qty: Decimal?, order o: RESTOrder, via: String, notApplied: String) async {
+    func settleAmend(link: String, index: Int, price: Decimal?, qty: Decimal?, order o: RESTOrder, via: String,
+                     notApplied: String) async {
         guard let s = OrderStatus(bybit: o.orderStatus), !s.isFinal else { return }
         if Self.amendLanded(price: price, qty: qty, o) {
-            await record(OrderAccepted(orderLinkId: link, orderId: o.orderId, action: .amend, via: via, exchangeStatus: o.orderStatus),
-                         link: link, kind: "settled-amend")
+            await record(OrderAccepted(orderLinkId: link, orderId: o.orderId, action: .amend, via: via, exchangeStatus: o.orderStatus,
+                                       amendIndex: index), link: link, kind: "settled-amend")
         } else {
-            await record(OrderRejected(orderLinkId: link, action: .amend, retCode: -1, retMsg: notApplied), link: link, kind: "settled-amend")
+            await record(OrderRejected(orderLinkId: link, action: .amend, retCode: -1, retMsg: notApplied, amendIndex: index),
+                         link: link, kind: "settled-amend")
         }
     }
 

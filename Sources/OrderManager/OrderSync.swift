@@ -115,15 +115,29 @@ extension OrderManagerEngine {
     /// orders' differences and orders placed elsewhere, and fetches executions.
     @discardableResult
     public func sync(trigger: String, categories: [RESTCategory]) async throws -> OrderSyncCompleted {
+        // One sync at a time: two would settle, and resend, the same intents.
+        await lockSync()
+        defer { unlockSync() }
         try await follow()
         var summary = OrderSyncCompleted(trigger: trigger, settledIntents: 0, resent: 0, openOrders: 0, external: 0,
                                          executionsFetched: 0, differences: 0)
         let now = clock()
-        var resend: [OrderRequest] = []
+        /// Sent at once: in flight from now on, so nothing else settles it meanwhile.
+        func resend(_ request: OrderRequest) {
+            summary.resent += 1
+            dispatch([request])
+        }
         // An order with a request in flight is left to its answer.
-        for rec in state.pendingOrders where requestsInFlight[rec.orderLinkId] == nil {
+        for before in state.pendingOrders where requestsInFlight[before.orderLinkId] == nil {
+            let found = try await query(before.category, symbol: before.symbol, link: before.orderLinkId)
+            // The query awaited: an answer that came meanwhile is folded, and then the order is
+            // no longer the one to settle.
+            try await follow()
+            guard let rec = state.order(before.orderLinkId), requestsInFlight[rec.orderLinkId] == nil,
+                  rec.pending == before.pending, rec.pendingIntent == before.pendingIntent, rec.amendCount == before.amendCount,
+                  rec.status == before.status else { continue }
             summary.settledIntents += 1
-            if let o = try await query(rec.category, symbol: rec.symbol, link: rec.orderLinkId) {
+            if let o = found {
                 if rec.status == .requested || rec.status == .unknown {
                     await record(OrderAccepted(orderLinkId: rec.orderLinkId, orderId: o.orderId, action: .create, via: "sync",
                                                exchangeStatus: o.orderStatus), link: rec.orderLinkId, kind: "sync")
@@ -131,8 +145,8 @@ extension OrderManagerEngine {
                 await recordExchangeOrder(o, category: rec.category)
                 summary.differences += 1
                 if rec.pending == .cancel, let s = OrderStatus(bybit: o.orderStatus), !s.isFinal {
-                    resend.append(.cancel(OrderCancelRequested(orderLinkId: rec.orderLinkId, category: rec.category,
-                                                               symbol: rec.symbol, signalID: rec.signalID, reason: "resent by sync")))
+                    resend(.cancel(OrderCancelRequested(orderLinkId: rec.orderLinkId, category: rec.category,
+                                                        symbol: rec.symbol, signalID: rec.signalID, reason: "resent by sync")))
                 }
                 // An amend with no answer: the order at the exchange tells whether it landed. One
                 // that did not is resent while young (as a create is), else settled as not applied
@@ -140,20 +154,18 @@ extension OrderManagerEngine {
                 if rec.pending == .amend, let s = OrderStatus(bybit: o.orderStatus), !s.isFinal {
                     let age = (now.microsecondsSinceEpoch - (rec.amendRequestedAt ?? now).microsecondsSinceEpoch) / 1000
                     if !Self.amendLanded(price: rec.amendPrice, qty: rec.amendQty, o), age <= state.config.maxIntentAgeMs {
-                        resend.append(.amend(OrderAmendRequested(
+                        resend(.amend(OrderAmendRequested(
                             orderLinkId: rec.orderLinkId, category: rec.category, symbol: rec.symbol, amendIndex: rec.amendCount,
                             qty: rec.amendQty, price: rec.amendPrice, signalID: rec.signalID, reason: "resent by sync")))
-                        summary.resent += 1
                     } else {
-                        await settleAmend(link: rec.orderLinkId, price: rec.amendPrice, qty: rec.amendQty, order: o, via: "sync",
+                        await settleAmend(link: rec.orderLinkId, index: rec.amendCount, price: rec.amendPrice, qty: rec.amendQty, order: o, via: "sync",
                                           notApplied: "not applied at the exchange (settled by sync)")
                     }
                 }
             } else if rec.status == .requested {
                 let age = (now.microsecondsSinceEpoch - (rec.requestedAt ?? now).microsecondsSinceEpoch) / 1000
                 if age <= state.config.maxIntentAgeMs {
-                    resend.append(OrderRequest.create(from: rec))
-                    summary.resent += 1
+                    resend(OrderRequest.create(from: rec))
                 } else {
                     await record(OrderExpired(orderLinkId: rec.orderLinkId, ageMs: age, maxAgeMs: state.config.maxIntentAgeMs),
                                  link: rec.orderLinkId, kind: "expired")
@@ -202,7 +214,6 @@ extension OrderManagerEngine {
         let event = try NewEvent(eventID: id, payload: summary, metadata: EventMetadata(source: OrderEvents.source, receiveTime: now))
         _ = try await log.append(to: "ordermanager.sync-\(now.microsecondsSinceEpoch / 1000)", [event])
         try await follow()
-        if !resend.isEmpty { dispatch(resend) }
         return summary
     }
 }

@@ -241,13 +241,18 @@ public struct OrderAccepted: EventPayload, Hashable {
     public var via: String
     /// The order's status when it was found by a query.
     public var exchangeStatus: String?
+    /// The amend answered (its ``OrderAmendRequested/amendIndex``); absent in older events and
+    /// for other actions.
+    public var amendIndex: Int?
 
-    public init(orderLinkId: String, orderId: String, action: OrderAction, via: String, exchangeStatus: String? = nil) {
+    public init(orderLinkId: String, orderId: String, action: OrderAction, via: String, exchangeStatus: String? = nil,
+                amendIndex: Int? = nil) {
         self.orderLinkId = orderLinkId
         self.orderId = orderId
         self.action = action
         self.via = via
         self.exchangeStatus = exchangeStatus
+        self.amendIndex = amendIndex
     }
 }
 
@@ -258,12 +263,16 @@ public struct OrderRejected: EventPayload, Hashable {
     public var action: OrderAction
     public var retCode: Int
     public var retMsg: String
+    /// The amend answered (its ``OrderAmendRequested/amendIndex``); absent in older events and
+    /// for other actions.
+    public var amendIndex: Int?
 
-    public init(orderLinkId: String, action: OrderAction, retCode: Int, retMsg: String) {
+    public init(orderLinkId: String, action: OrderAction, retCode: Int, retMsg: String, amendIndex: Int? = nil) {
         self.orderLinkId = orderLinkId
         self.action = action
         self.retCode = retCode
         self.retMsg = retMsg
+        self.amendIndex = amendIndex
     }
 }
 

@@ -162,6 +162,9 @@ public struct OrderRecord: Codable, Hashable, Sendable {
 
     public mutating func applyAccepted(_ a: OrderAccepted, at time: Timestamp?) -> Change {
         orderId = a.orderId
+        // The answer to an earlier amend than the last one requested: the exchange's order
+        // updates tell what it did; the later amend is still awaited.
+        if a.action == .amend, let index = a.amendIndex, index != amendCount { return Change(previous: status, statusChanged: false) }
         if pending == a.action { pending = nil }
         if a.action == .create, acceptedAt == nil { acceptedAt = time }
         if a.action == .create, lastRestingSince == nil { lastRestingSince = time }
@@ -187,6 +190,7 @@ public struct OrderRecord: Codable, Hashable, Sendable {
     }
 
     public mutating func applyRejected(_ r: OrderRejected) -> Change {
+        if r.action == .amend, let index = r.amendIndex, index != amendCount { return Change(previous: status, statusChanged: false) }
         if pending == r.action { pending = nil }
         if r.action == .amend {
             amendPrice = nil

@@ -91,28 +91,32 @@ public actor PGConnection {
     /// and waits until none may still commit: whatever they were running is then committed or
     /// rolled back, and a read on any connection sees which. A connection that broke on the
     /// client's side leaves its backend running its statement, and that statement may still
-    /// commit after a read of the log missed it. A session left idle (its client gone) cannot
-    /// commit anything more, so it is ended but not waited for.
+    /// commit after a read of the log missed it.
     ///
-    /// A role that may not signal them (another role's, without `pg_signal_backend`) only waits.
+    /// A role that may not signal them (another role's, without `pg_signal_backend`) only waits
+    /// for those running a statement: an idle one, its client gone, cannot commit anything more.
     /// Throws ``PGError/Code/sessionStillRunning`` when one still runs a statement after `timeout`.
     public func settle(_ sessions: [ServerSession], timeout: Duration = .seconds(10)) throws {
         guard !sessions.isEmpty else { return }
         // pg_stat_activity is read once per transaction: inside one, the wait would never end.
-        precondition(!inTransaction, "settle runs outside a transaction")
+        guard !inTransaction else {
+            throw PGError(code: .unexpectedResult, message: "settle runs outside a transaction")
+        }
         let pids = "{" + sessions.map { String($0.pid) }.joined(separator: ",") + "}"
         let starts = "{" + sessions.map { String($0.startedMicros) }.joined(separator: ",") + "}"
         let sessionsOf = """
             FROM pg_stat_activity a JOIN unnest($1::int[], $2::bigint[]) AS s(pid, started)
               ON a.pid = s.pid AND \(ServerSession.startedMicrosSQL("a.backend_start")) = s.started
             """
+        // Ended ones are waited for until gone (milliseconds; one that looked idle may have
+        // been reading a statement); without the right to end them, only those running one.
         let running = "count(*) FILTER (WHERE a.state IS NULL OR a.state NOT LIKE 'idle%')"
         let deadline = ContinuousClock.now + timeout
         var signal = true
         while true {
             let left: Int
             do {
-                let sql = signal ? "SELECT \(running), count(pg_terminate_backend(a.pid)) \(sessionsOf)" : "SELECT \(running) \(sessionsOf)"
+                let sql = signal ? "SELECT count(*), count(pg_terminate_backend(a.pid)) \(sessionsOf)" : "SELECT \(running) \(sessionsOf)"
                 left = Int(try query(sql, [pids, starts]).int(0, 0) ?? 0)
             } catch let error as PGError where error.sqlState == "42501" && signal {
                 logger.warning("may not end a lost session on the server; waiting for it to end",

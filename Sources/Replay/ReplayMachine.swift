@@ -417,17 +417,18 @@ public struct ReplayMachine {
             let ack = try RESTEnvelopeDecoder.decode(RESTOrderAck.self, from: reply.body, path: rest.path).result
             counters.accepted += 1
             outcome = OrderManagerEngine.outcomeEvent(
-                OrderAccepted(orderLinkId: link, orderId: ack.orderId, action: request.action, via: "rest", exchangeStatus: nil),
+                OrderAccepted(orderLinkId: link, orderId: ack.orderId, action: request.action, via: "rest", exchangeStatus: nil,
+                              amendIndex: request.amendIndex),
                 link: link, kind: "accepted", record: record, at: at)
         } catch let e as BybitAPIError {
             counters.rejected += 1
             outcome = OrderManagerEngine.outcomeEvent(
-                OrderRejected(orderLinkId: link, action: request.action, retCode: e.code, retMsg: e.message),
+                OrderRejected(orderLinkId: link, action: request.action, retCode: e.code, retMsg: e.message, amendIndex: request.amendIndex),
                 link: link, kind: "rejected", record: record, at: at)
         } catch {
             counters.rejected += 1
             outcome = OrderManagerEngine.outcomeEvent(
-                OrderRejected(orderLinkId: link, action: request.action, retCode: -1, retMsg: "\(error)"),
+                OrderRejected(orderLinkId: link, action: request.action, retCode: -1, retMsg: "\(error)", amendIndex: request.amendIndex),
                 link: link, kind: "rejected", record: record, at: at)
         }
         if let outcome { append(OrderEvents.stream(orderLinkId: link), outcome, at: at) }

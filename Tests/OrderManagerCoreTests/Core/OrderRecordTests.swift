@@ -231,6 +231,29 @@ struct OrderRecordTests {
         #expect(r.amendCount == 2 && r.repriceCount == 1 && r.pending == .amend)
     }
 
+    @Test("an answer names its amend: a late answer to an earlier amend leaves the later one awaited; an answer without an index applies as before")
+    func amendAnswersMatched() {
+        var r = record()
+        _ = r.applyAccepted(F.accepted(link), at: F.at(10))
+        func amend(_ index: Int, _ price: String) -> OrderAmendRequested {
+            OrderAmendRequested(orderLinkId: link, category: .linear, symbol: "BTCUSDT", amendIndex: index, qty: nil,
+                                price: num(price), signalID: nil, reason: "unfilled_timeout")
+        }
+        r.applyAmendRequested(amend(1, "50010"))
+        // The first amend's answer was lost; a second is requested.
+        r.pending = nil
+        r.applyAmendRequested(amend(2, "50020"))
+        _ = r.applyAccepted(OrderAccepted(orderLinkId: link, orderId: "oid-1", action: .amend, via: "query", amendIndex: 1), at: F.at(20))
+        _ = r.applyRejected(OrderRejected(orderLinkId: link, action: .amend, retCode: -1, retMsg: "late", amendIndex: 1))
+        #expect(r.pending == .amend && r.amendPrice == num("50020") && r.price == num("50000"))
+        _ = r.applyAccepted(OrderAccepted(orderLinkId: link, orderId: "oid-1", action: .amend, via: "rest", amendIndex: 2), at: F.at(30))
+        #expect(r.pending == nil && r.price == num("50020") && r.lastRestingSince == F.at(30))
+        // An older event without the index.
+        r.applyAmendRequested(amend(3, "50030"))
+        _ = r.applyRejected(OrderRejected(orderLinkId: link, action: .amend, retCode: 10001, retMsg: "old event"))
+        #expect(r.pending == nil && r.amendPrice == nil && r.price == num("50020"))
+    }
+
     @Test("an accepted cancel is final even before its order frame")
     func acceptedCancel() throws {
         var r = record()
