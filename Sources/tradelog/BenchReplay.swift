@@ -20,7 +20,7 @@ struct BenchReplay: AsyncParsableCommand {
             appended to a scratch database, then read back raw (SELECT of the same rows) and \
             replayed into every projection (batches of 5000 from the log's forward reader, which \
             reads the next batch while one is applied; one transaction per batch with the checkpoints), \
-            --pg-rounds times in turn, the ratio of the best of each. 3. A log of --rebuild-events events: every projection \
+            --pg-rounds times in turn: the median of the rounds' ratios (each round's rates are medians too). 3. A log of --rebuild-events events: every projection \
             rebuilt while one appender runs, against that appender alone.
             """)
 
@@ -35,8 +35,8 @@ struct BenchReplay: AsyncParsableCommand {
     @Option(help: "Events in the log replayed from PostgreSQL.")
     var pgEvents = 200_000
 
-    @Option(help: "Rounds of the PostgreSQL part (a raw read, then a replay, each round); the best of each side counts.")
-    var pgRounds = 3
+    @Option(help: "Rounds of the PostgreSQL part (a raw read, then a replay, each round); the median round's ratio counts.")
+    var pgRounds = 5
 
     @Option(help: "Events in the log the rebuild runs over.")
     var rebuildEvents = 1_000_000
@@ -104,7 +104,7 @@ struct BenchReplay: AsyncParsableCommand {
         let base = db.settings("tradelog:bench-replay")
         if run.contains("pg") {
             let scratch = "tradelog_bench_replay_\(ProcessInfo.processInfo.processIdentifier)"
-            let (pgRate, rawRate, rows) = try await withScratchDatabase(base, name: scratch) { settings in
+            let (rows, rounds, stored) = try await withScratchDatabase(base, name: scratch) { settings in
                 let conn = PGConnection(settings: settings)
                 _ = try await Migrator(directory: ResourceDirectory.schema).migrate(on: conn)
                 let log = EventLog(settings: settings)
@@ -180,23 +180,32 @@ struct BenchReplay: AsyncParsableCommand {
                     return (replayed, (clock.now - p0).seconds,
                             "waiting for reads \(String(format: "%.2f", readSeconds)) s; apply per projection (s): \(split)")
                 }
-                // Alternating rounds, the best of each side: one slow moment of a shared machine
-                // then moves neither figure alone.
-                var raw = 0, replayed = 0
-                var rawSeconds = Double.infinity, pgSeconds = Double.infinity
+                // Alternating rounds, each a raw read then a replay of the same rows: the ratio of
+                // each round compares two runs seconds apart (one slow or fast moment of a shared
+                // machine moves one round, not the figure), and the median round counts.
+                var rows = 0
+                var rounds: [(raw: Double, replay: Double)] = []
                 for round in 1...pgRounds {
                     let r = try await rawRead()
                     let p = try await replay()
-                    note("pg: round \(round): raw read \(r.rows) rows in \(String(format: "%.2f", r.seconds)) s; replay into \(projections.count) projections \(p.events) events in \(String(format: "%.2f", p.seconds)) s (\(p.detail))")
-                    raw = r.rows
-                    replayed = p.events
-                    rawSeconds = min(rawSeconds, r.seconds)
-                    pgSeconds = min(pgSeconds, p.seconds)
+                    note("pg: round \(round): raw read \(r.rows) rows in \(String(format: "%.2f", r.seconds)) s; replay into \(projections.count) projections \(p.events) events in \(String(format: "%.2f", p.seconds)) s, ratio \(String(format: "%.3f", r.seconds / p.seconds)) (\(p.detail))")
+                    guard r.rows == p.events else {
+                        throw ValidationError("the raw read found \(r.rows) rows and the replay \(p.events) events")
+                    }
+                    rows = r.rows
+                    rounds.append((r.seconds, p.seconds))
                 }
-                return (Double(replayed) / pgSeconds, Double(raw) / rawSeconds, stored)
+                return (rows, rounds, stored)
             }
-            figures += ["pg_log_events: \(rows)", "pg_replay_events_per_s: \(Int(pgRate))", "raw_read_rows_per_s: \(Int(rawRate))",
-                        "pg_replay_vs_raw_ratio: \(String(format: "%.3f", pgRate / rawRate))"]
+            func median(_ values: [Double]) -> Double {
+                let sorted = values.sorted()
+                return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+            }
+            let ratios = rounds.map { $0.raw / $0.replay }
+            figures += ["pg_log_events: \(stored)", "pg_replay_events_per_s: \(Int(Double(rows) / median(rounds.map(\.replay))))",
+                        "raw_read_rows_per_s: \(Int(Double(rows) / median(rounds.map(\.raw))))",
+                        "pg_replay_vs_raw_ratio: \(String(format: "%.3f", median(ratios)))",
+                        "pg_replay_vs_raw_ratio_per_round: \(ratios.map { String(format: "%.3f", $0) }.joined(separator: ","))"]
         }
 
         // 3. Rebuild of every projection under live appends.
