@@ -158,8 +158,8 @@ extension OrderManagerEngine {
                             orderLinkId: rec.orderLinkId, category: rec.category, symbol: rec.symbol, amendIndex: rec.amendCount,
                             qty: rec.amendQty, price: rec.amendPrice, signalID: rec.signalID, reason: "resent by sync")))
                     } else {
-                        await settleAmend(link: rec.orderLinkId, index: rec.amendCount, price: rec.amendPrice, qty: rec.amendQty, order: o, via: "sync",
-                                          notApplied: "not applied at the exchange (settled by sync)")
+                        await settleAmend(link: rec.orderLinkId, index: rec.amendCount, price: rec.amendPrice, qty: rec.amendQty,
+                                          order: o, via: "sync", notApplied: "not applied at the exchange (settled by sync)")
                     }
                 }
             } else if rec.status == .requested {
