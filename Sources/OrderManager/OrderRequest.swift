@@ -124,7 +124,8 @@ extension OrderManagerEngine {
                 logger.warning("order request not sent; retrying", metadata: ["order.link_id": "\(link)", "error": "\(e)"])
                 try? await Task.sleep(for: .milliseconds(250 * attempt))
             } catch {
-                await record(OrderOutcomeUnknown(orderLinkId: link, action: request.action, reason: "\(error)"), link: link, kind: "unknown")
+                await record(OrderOutcomeUnknown(orderLinkId: link, action: request.action, reason: "\(error)", amendIndex: request.amendIndex),
+                             link: link, kind: "unknown")
                 await settle(request, reason: "\(error)")
                 return
             }

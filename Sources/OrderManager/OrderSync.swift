@@ -153,7 +153,8 @@ extension OrderManagerEngine {
                 // (its price was the touch of then; the order is re-priced again when due).
                 if rec.pending == .amend, let s = OrderStatus(bybit: o.orderStatus), !s.isFinal {
                     let age = (now.microsecondsSinceEpoch - (rec.amendRequestedAt ?? now).microsecondsSinceEpoch) / 1000
-                    if !Self.amendLanded(price: rec.amendPrice, qty: rec.amendQty, o), age <= state.config.maxIntentAgeMs {
+                    let resendable = rec.amendPrice != nil || rec.amendQty != nil
+                    if resendable, !Self.amendLanded(price: rec.amendPrice, qty: rec.amendQty, o), age <= state.config.maxIntentAgeMs {
                         resend(.amend(OrderAmendRequested(
                             orderLinkId: rec.orderLinkId, category: rec.category, symbol: rec.symbol, amendIndex: rec.amendCount,
                             qty: rec.amendQty, price: rec.amendPrice, signalID: rec.signalID, reason: "resent by sync")))

@@ -282,11 +282,15 @@ public struct OrderOutcomeUnknown: EventPayload, Hashable {
     public var orderLinkId: String
     public var action: OrderAction
     public var reason: String
+    /// The amend whose outcome is unknown (its ``OrderAmendRequested/amendIndex``); absent in
+    /// older events and for other actions.
+    public var amendIndex: Int?
 
-    public init(orderLinkId: String, action: OrderAction, reason: String) {
+    public init(orderLinkId: String, action: OrderAction, reason: String, amendIndex: Int? = nil) {
         self.orderLinkId = orderLinkId
         self.action = action
         self.reason = reason
+        self.amendIndex = amendIndex
     }
 }
 

@@ -198,6 +198,8 @@ public struct OrderManagerState: Sendable {
         case let p as OrderAmendRequested: orders[p.orderLinkId]?.applyAmendRequested(p, id: e.eventID, at: t)
         case let p as OrderCancelRequested: orders[p.orderLinkId]?.applyCancelRequested(p, id: e.eventID)
         case let p as OrderAccepted:
+            // A late answer to an earlier amend changes nothing, and says nothing.
+            if orders[p.orderLinkId]?.answersEarlierAmend(p.action, p.amendIndex) == true { break }
             if let c = orders[p.orderLinkId]?.applyAccepted(p, at: t) {
                 linkByOrderID[p.orderId] = p.orderLinkId
                 if c.statusChanged || p.action == .amend { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: "\(p.action.rawValue) accepted")) }

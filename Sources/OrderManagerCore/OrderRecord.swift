@@ -161,10 +161,10 @@ public struct OrderRecord: Codable, Hashable, Sendable {
     // MARK: our requests and their answers
 
     public mutating func applyAccepted(_ a: OrderAccepted, at time: Timestamp?) -> Change {
-        orderId = a.orderId
         // The answer to an earlier amend than the last one requested: the exchange's order
         // updates tell what it did; the later amend is still awaited.
-        if a.action == .amend, let index = a.amendIndex, index != amendCount { return Change(previous: status, statusChanged: false) }
+        if answersEarlierAmend(a.action, a.amendIndex) { return Change(previous: status, statusChanged: false) }
+        orderId = a.orderId
         if pending == a.action { pending = nil }
         if a.action == .create, acceptedAt == nil { acceptedAt = time }
         if a.action == .create, lastRestingSince == nil { lastRestingSince = time }
@@ -190,7 +190,7 @@ public struct OrderRecord: Codable, Hashable, Sendable {
     }
 
     public mutating func applyRejected(_ r: OrderRejected) -> Change {
-        if r.action == .amend, let index = r.amendIndex, index != amendCount { return Change(previous: status, statusChanged: false) }
+        if answersEarlierAmend(r.action, r.amendIndex) { return Change(previous: status, statusChanged: false) }
         if pending == r.action { pending = nil }
         if r.action == .amend {
             amendPrice = nil
@@ -213,7 +213,15 @@ public struct OrderRecord: Codable, Hashable, Sendable {
         }
     }
 
+    /// Whether an outcome of `action` names an amend other than the last one requested (an
+    /// outcome without an index, from older events, answers the last one).
+    public func answersEarlierAmend(_ action: OrderAction, _ index: Int?) -> Bool {
+        guard action == .amend, let index else { return false }
+        return index != amendCount
+    }
+
     public mutating func applyUnknown(_ u: OrderOutcomeUnknown) -> Change {
+        if answersEarlierAmend(u.action, u.amendIndex) { return Change(previous: status, statusChanged: false) }
         pending = u.action
         reason = u.reason
         if u.action == .create, status == .requested { return setStatus(.unknown) }

@@ -127,7 +127,7 @@ public actor PGConnection {
             if left == 0 { return }
             guard ContinuousClock.now < deadline else {
                 throw PGError(code: .sessionStillRunning,
-                              message: "\(left) session(s) whose connection broke mid-call still run a statement on the server after \(timeout)")
+                              message: "\(left) session(s) whose connection broke mid-call still run on the server after \(timeout)")
             }
             usleep(10_000)
         }

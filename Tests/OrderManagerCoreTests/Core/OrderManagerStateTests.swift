@@ -284,6 +284,24 @@ struct OrderManagerStateTests {
         #expect(log.state.refusedIntents.count == 1)
     }
 
+    @Test("a late answer to an earlier amend derives no lifecycle event; the answer to the last one does")
+    func lateAmendAnswer() throws {
+        var log = TestLog()
+        let stream = OrderEvents.stream(orderLinkId: link)
+        try log.record(F.requested(link, side: .buy, price: "50000"), at: 0, stream: stream)
+        try log.record(F.accepted(link), at: 1_000, stream: stream)
+        for (i, price) in [(1, "50010"), (2, "50020")] {
+            try log.record(OrderAmendRequested(orderLinkId: link, category: .linear, symbol: "BTCUSDT", amendIndex: i, qty: nil,
+                                               price: num(price), signalID: nil, reason: "same_side_amend"), at: 2_000, stream: stream)
+        }
+        #expect(try log.record(OrderAccepted(orderLinkId: link, orderId: "oid-1", action: .amend, via: "query", amendIndex: 1),
+                               at: 3_000, stream: stream).isEmpty)
+        #expect(log.state.order(link)?.pending == .amend)
+        let last = try log.record(OrderAccepted(orderLinkId: link, orderId: "oid-1", action: .amend, via: "rest", amendIndex: 2),
+                                  at: 3_001, stream: stream)
+        #expect(last.map(\.event.type) == ["OrderLifecycleChanged"] && log.state.order(link)?.price == num("50020"))
+    }
+
     @Test("re-pricing leaves market orders, other symbols and repriceAfterMs 0 alone")
     func noReprice() throws {
         var off = TestLog(config: F.config { $0.repriceAfterMs = 0 })

@@ -248,6 +248,9 @@ struct OrderRecordTests {
         #expect(r.pending == .amend && r.amendPrice == num("50020") && r.price == num("50000"))
         _ = r.applyAccepted(OrderAccepted(orderLinkId: link, orderId: "oid-1", action: .amend, via: "rest", amendIndex: 2), at: F.at(30))
         #expect(r.pending == nil && r.price == num("50020") && r.lastRestingSince == F.at(30))
+        // The first amend's timeout comes in late: nothing is awaited again.
+        _ = r.applyUnknown(OrderOutcomeUnknown(orderLinkId: link, action: .amend, reason: "timeout", amendIndex: 1))
+        #expect(r.pending == nil)
         // An older event without the index.
         r.applyAmendRequested(amend(3, "50030"))
         _ = r.applyRejected(OrderRejected(orderLinkId: link, action: .amend, retCode: 10001, retMsg: "old event"))
