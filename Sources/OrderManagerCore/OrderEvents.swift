@@ -508,7 +508,12 @@ public struct OrderExecuted: EventPayload, Hashable {
 /// Streams and ids of the order manager's events.
 public enum OrderEvents {
     public static let orderCategory = "order"
-    public static func stream(orderLinkId: String) -> String { "order-\(orderLinkId)" }
+    public static func stream(orderLinkId: String) -> String { "\(orderCategory)-\(orderLinkId)" }
+    /// The `orderLinkId` of an order's stream (``stream(orderLinkId:)``); nil for any other stream.
+    public static func orderLinkId(ofStream stream: String) -> String? {
+        let prefix = orderCategory + "-"
+        return stream.hasPrefix(prefix) ? String(stream.dropFirst(prefix.count)) : nil
+    }
     public static func externalStream(orderId: String) -> String { "order.external-\(orderId)" }
     public static let tradingStateStream = "ordermanager.control-trading"
     public static func instrumentsStream(_ category: RESTCategory) -> String { "instruments-\(category.rawValue)" }

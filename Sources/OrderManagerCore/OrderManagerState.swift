@@ -219,9 +219,9 @@ public struct OrderManagerState: Sendable {
             // is no longer waiting for it, so it is re-priced or cancelled again when due.
             let action: OrderAction? = p.type == OrderAmendRequested.eventType ? .amend
                 : p.type == OrderCancelRequested.eventType ? .cancel : nil
-            guard let action, p.stream.hasPrefix(OrderEvents.orderCategory + "-") else { break }
+            guard let action, let link = OrderEvents.orderLinkId(ofStream: p.stream) else { break }
             if action == .cancel { refusedIntents.insert(p.eventID) }
-            orders[String(p.stream.dropFirst(OrderEvents.orderCategory.count + 1))]?.applyRefused(action, id: p.eventID)
+            orders[link]?.applyRefused(action, id: p.eventID)
         case let p as ExchangeOrderUpdated:
             guard let link = linkID(orderId: p.orderId, orderLinkId: p.orderLinkId) else { break }
             linkByOrderID[p.orderId] = link

@@ -193,13 +193,20 @@ struct OrderManagerStateTests {
         #expect(out.map(\.event.type) == ["OrderExecuted", "OrderLifecycleChanged"] && log.state.order(link)?.status == .filled)
     }
 
-    @Test("re-pricing: unfilled for repriceAfterMs → amend at the touch; after maxReprices → cancel unfilled_timeout")
-    func reprice() throws {
-        var log = TestLog(config: F.config { $0.repriceAfterMs = 30_000; $0.maxReprices = 2 })
+    /// A limit buy at 50 000, acked at 1 s and New: re-priced after 30 s (`maxReprices` rounds).
+    func restingBuy(maxReprices: Int) throws -> TestLog {
+        var log = TestLog(config: F.config { $0.repriceAfterMs = 30_000; $0.maxReprices = maxReprices })
         let stream = OrderEvents.stream(orderLinkId: link)
         try log.record(F.requested(link, side: .buy, price: "50000"), at: 0, stream: stream)
         try log.record(F.accepted(link), at: 1_000, stream: stream)
         try log.record(F.orderUpdate(link: link, status: "New", updatedTime: 1), at: 1_001)
+        return log
+    }
+
+    @Test("re-pricing: unfilled for repriceAfterMs → amend at the touch; after maxReprices → cancel unfilled_timeout")
+    func reprice() throws {
+        var log = try restingBuy(maxReprices: 2)
+        let stream = OrderEvents.stream(orderLinkId: link)
 
         // Not yet due (29.999 s since the ack).
         #expect(try log.record(F.book(bids: [("50005", "1")], asks: [("50006", "1")]), at: 30_999).isEmpty)
@@ -241,11 +248,8 @@ struct OrderManagerStateTests {
 
     @Test("a re-price and a timeout cancel the log refused (EventRefused in their place): the order is not left pending; a refused timeout cancel is not derived again")
     func refusedIntents() throws {
-        var log = TestLog(config: F.config { $0.repriceAfterMs = 30_000; $0.maxReprices = 1 })
+        var log = try restingBuy(maxReprices: 1)
         let stream = OrderEvents.stream(orderLinkId: link)
-        try log.record(F.requested(link, side: .buy, price: "50000"), at: 0, stream: stream)
-        try log.record(F.accepted(link), at: 1_000, stream: stream)
-        try log.record(F.orderUpdate(link: link, status: "New", updatedTime: 1), at: 1_001)
         func refuse(_ d: DerivedEvent, at ms: Int64) throws {
             try log.record(EventRefused(eventID: d.event.eventID, stream: d.stream, type: d.event.type, sqlState: "22P02",
                                         reason: "invalid input syntax"), at: ms, stream: "ordermanager.refused-events")
