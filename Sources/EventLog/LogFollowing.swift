@@ -13,7 +13,7 @@ public enum LogFollowing {
     public static func processorLoop(
         name: String, what: String, settings: PGSettings, useNotifications: Bool, idleWait: Duration,
         backoff initial: ReconnectBackoff, logger: Logger,
-        startUp: () async throws -> Void, follow: () async throws -> Void
+        startUp: () async throws -> Void, follow: () async throws -> Void, interrupted: () async -> Void = {}
     ) async {
         let lease = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):lease:\(name)"), logger: logger)
         let listener = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):listen:\(name)"), logger: logger)
@@ -23,18 +23,26 @@ public enum LogFollowing {
         var backoff = initial
         while !Task.isCancelled {
             do {
-                _ = try await acquireLease("tradelog:\(name)", on: lease, retryEvery: .seconds(1), logger: logger, what: what)
+                let connects = try await acquireLease("tradelog:\(name)", on: lease, retryEvery: .seconds(1), logger: logger, what: what)
                 if useNotifications { try await listener.listen(EventLog.notifyChannel) }
                 try await follow()
                 try await startUp()
                 backoff.reset()
+                var leaseChecked = ContinuousClock.now
                 while !Task.isCancelled {
                     try await follow()
                     await waitForAppends(on: listener, useNotifications: useNotifications, timeout: idleWait, logger: logger)
+                    // The lease's own connection is otherwise idle: a broken one released the
+                    // lock on the server (another process may hold it now).
+                    if ContinuousClock.now - leaseChecked >= leaseCheckInterval {
+                        try await checkLease(name, on: lease, connects: connects)
+                        leaseChecked = ContinuousClock.now
+                    }
                 }
             } catch is CancellationError {
                 return
             } catch {
+                await interrupted()
                 if Task.isCancelled { return }
                 let delay = backoff.next()
                 logger.warning("\(what) interrupted; retrying", metadata: ["error": "\(error)", "retry.in.ms": "\(delay)"])
@@ -42,6 +50,16 @@ public enum LogFollowing {
                 try? await Task.sleep(for: .milliseconds(delay))
             }
         }
+    }
+
+    /// How often a processor loop checks that its lease's connection still holds the lock.
+    public static let leaseCheckInterval: Duration = .seconds(1)
+
+    /// Throws ``SubscriptionError/leaseLost(_:)`` unless the lease's connection is the one that
+    /// took the lock (`connects`, its connect count then) and still answers.
+    static func checkLease(_ name: String, on lease: PGConnection, connects: Int) async throws {
+        _ = try await lease.scalar("SELECT 1")
+        if await lease.connectCount != connects { throw SubscriptionError.leaseLost(name) }
     }
 
     /// Waits until `connection` holds the advisory lock `key` (standing by, and calling

@@ -84,6 +84,8 @@ public enum OrderAPI {
             guard let row = rows.first else { return try problem(.notFound, "no order \(id)", field: "id") }
             return try jsonEncodable(.ok, row)
         }
+        // Seed 004 lists the positions among the order manager's endpoints: the position manager's rows.
+        api.get("positions") { request, _ -> Response in try await PositionsQuery.list(request, on: queries) }
         api.post("sync") { _, _ -> Response in
             let summary = try await engine.sync(trigger: "api", categories: categories)
             return try jsonEncodable(.ok, summary)

@@ -186,6 +186,9 @@ public actor OrderManagerEngine {
     /// the decisions on its new signals, atomically; then sends the requests. Returns the
     /// outcomes of the intake's own events only, in their order.
     public func handle(_ appends: [StreamAppend]) async throws -> AppendResult {
+        // A standby or a starting process decides nothing: its state is not the log's, and
+        // intents of before a crash are not settled yet (DESIGN invariant 6).
+        guard live else { throw OrderManagerNotLive() }
         // A SignalReceived already in the log was decided when it was stored (a redelivery,
         // or the intake's retry of a batch whose reply was lost): deciding it again on today's
         // state could store a second, different decision for the signal (stale by now, or

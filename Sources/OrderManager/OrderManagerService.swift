@@ -28,6 +28,9 @@ public struct OrderManagerSink: SignalSink {
     public func received(signalID: String) async throws -> SignalReceived? {
         try await LogSignalSink(log: log).received(signalID: signalID)
     }
+
+    /// Live: this process holds the order manager's lease and has settled its start-up.
+    public func isReady() async -> Bool { await engine.isLive }
 }
 
 public struct OrderManagerServiceOptions: Sendable {
@@ -83,7 +86,13 @@ public final class OrderManagerService: Service, Sendable {
                     "sync.external": "\(summary.external)", "position": "\(position)",
                 ])
             },
-            follow: { _ = try await engine.follow() })
+            follow: { _ = try await engine.follow() },
+            interrupted: {
+                // The lease may be gone (another process may take over): no signal is decided
+                // here until the lease is held and the start-up sync has run again.
+                await engine.goStandby()
+                readyBox.clear()
+            })
     }
 }
 
@@ -91,9 +100,22 @@ final class ReadyFlag: Sendable {
     private let box = Mutex(false)
     var value: Bool { box.withLock { $0 } }
     func set() { box.withLock { $0 = true } }
+    func clear() { box.withLock { $0 = false } }
 }
 
 extension OrderManagerEngine {
-    /// From now on, requests derived by the fold are sent.
+    /// From now on, signals are decided and the requests derived by the fold are sent.
     public func goLive() { live = true }
+
+    /// Until the next ``goLive()``: no signal is decided (``handle(_:)`` throws
+    /// ``OrderManagerNotLive``), no derived request is sent.
+    public func goStandby() { live = false }
+
+    public var isLive: Bool { live }
+}
+
+/// A batch of signals reached an order manager that is not live (a standby, or one settling
+/// its start-up): nothing was stored; the intake returns the signals to the queue.
+public struct OrderManagerNotLive: Error, CustomStringConvertible {
+    public var description: String { "the order manager is not live (standby, or settling its start-up): signals not taken" }
 }

@@ -221,7 +221,14 @@ extension OrderManagerEngine {
     /// A REST view of an order as an `ExchangeOrderUpdated` event (sync and settlement), so
     /// the fold treats it like the private stream's frames.
     func recordExchangeOrder(_ o: RESTOrder, category: RESTCategory) async {
-        guard let event = try? SyncEvents.orderUpdate(o, category: category, receiveTime: clock()) else { return }
-        _ = try? await log.append(to: "exchange.order-\(o.orderId)", [event])
+        let event: NewEvent
+        do {
+            event = try SyncEvents.orderUpdate(o, category: category, receiveTime: clock())
+            _ = try await log.append(to: "exchange.order-\(o.orderId)", [event])
+        } catch {
+            // Not lost for good: the next sync queries the order again and records it.
+            logger.warning("cannot log the exchange's view of an order; the next sync will",
+                           metadata: ["order.id": "\(o.orderId)", "order.link_id": "\(o.orderLinkId)", "error": "\(error)"])
+        }
     }
 }

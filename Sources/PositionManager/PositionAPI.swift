@@ -12,28 +12,6 @@ import TradelogCore
 /// `GET /api/v1/positions/{symbol}/snapshots?from=&to=`, plus `POST /api/v1/positions/snapshots`
 /// (a snapshot now), `POST /api/v1/positions/sync` and `GET /health`.
 public enum PositionAPI {
-    static let shared = ["category", "symbol", "position_idx", "side", "size", "signed_size", "average_entry_price", "mark_price",
-                         "unrealized_pnl", "realized_pnl", "fees", "funding", "total_pnl", "notional", "quote_coin", "strategies"]
-    static let positionNames = shared + ["closed_pnl", "leverage", "liquidation_price", "exchange_size", "exchange_entry_price",
-                                         "discrepancy", "fills", "last_reason", "version", "updated_at", "position"]
-    static let snapshotNames = ["snapshot_id", "taken_at", "trigger"] + shared + ["position"]
-    static let sharedSQL = """
-        category, symbol, position_idx::text, side, size::text, signed_size::text, average_entry_price::text, mark_price::text,
-        unrealized_pnl::text, realized_pnl::text, fees::text, funding::text, total_pnl::text, notional::text, quote_coin,
-        strategies::text
-        """
-    static let positionSQL = """
-        SELECT \(sharedSQL), closed_pnl::text, leverage::text, liquidation_price::text, exchange_size::text,
-            exchange_entry_price::text, discrepancy::text, fills::text, last_reason, version::text,
-            to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), updated_position::text
-        FROM positions
-        """
-    static let snapshotSQL = """
-        SELECT snapshot_id, to_char(taken_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), trigger, \(sharedSQL),
-            global_position::text
-        FROM position_snapshots
-        """
-
     public static func router(engine: PositionManagerEngine, service: PositionManagerService?, queries: PGConnection,
                               apiKey: String?) -> Router<BasicRequestContext> {
         let router = Router()
@@ -47,27 +25,11 @@ public enum PositionAPI {
             ])
         }
         let api = router.group("api/v1").add(middleware: APIKeyMiddleware(apiKey: apiKey))
-        api.get("positions") { request, _ -> Response in
-            let q = request.uri.queryParameters
-            var clauses: [String] = []
-            var params: [String?] = []
-            if let c = q.get("category"), !c.isEmpty {
-                params.append(c)
-                clauses.append("category = $\(params.count)")
-            }
-            if let open = q.get("open") {
-                guard open == "true" || open == "false" else { return try HTTPJSON.problem(.badRequest, "open must be true or false", field: "open") }
-                if open == "true" { clauses.append("signed_size <> 0") }
-            }
-            let whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
-            let rows = try await HTTPJSON.rows(positionSQL + whereSQL + " ORDER BY category, symbol, position_idx", params,
-                                               names: positionNames, json: ["strategies"], on: queries)
-            return try HTTPJSON.object(.ok, ["positions": .array(rows)])
-        }
+        api.get("positions") { request, _ -> Response in try await PositionsQuery.list(request, on: queries) }
         api.get("positions/:symbol") { _, context -> Response in
             let symbol = try context.parameters.require("symbol")
-            let rows = try await HTTPJSON.rows(positionSQL + " WHERE symbol = $1 ORDER BY category, position_idx", [symbol],
-                                               names: positionNames, json: ["strategies"], on: queries)
+            let rows = try await HTTPJSON.rows(PositionsQuery.positionSQL + " WHERE symbol = $1 ORDER BY category, position_idx", [symbol],
+                                               names: PositionsQuery.positionNames, json: ["strategies"], on: queries)
             guard !rows.isEmpty else { return try HTTPJSON.problem(.notFound, "no position in \(symbol)", field: "symbol") }
             return try HTTPJSON.object(.ok, ["symbol": .string(symbol), "positions": .array(rows)])
         }
@@ -88,8 +50,8 @@ public enum PositionAPI {
                 return try HTTPJSON.problem(.badRequest, "limit must be 1...10000", field: "limit")
             }
             let rows = try await HTTPJSON.rows(
-                snapshotSQL + " WHERE " + clauses.joined(separator: " AND ") + " ORDER BY taken_at, category, position_idx LIMIT \(limit)",
-                params, names: snapshotNames, json: ["strategies"], on: queries)
+                PositionsQuery.snapshotSQL + " WHERE " + clauses.joined(separator: " AND ") + " ORDER BY taken_at, category, position_idx LIMIT \(limit)",
+                params, names: PositionsQuery.snapshotNames, json: ["strategies"], on: queries)
             return try HTTPJSON.object(.ok, ["symbol": .string(symbol), "snapshots": .array(rows)])
         }
         api.get("portfolio") { _, _ -> Response in

@@ -130,6 +130,9 @@ public actor PositionManagerEngine {
     /// From now on, a new discrepancy starts a sync.
     public func goLive() { live = true }
 
+    /// Until the next ``goLive()`` (the loop lost its lease or its connection): no automatic sync.
+    public func goStandby() { live = false }
+
     /// Waits for a sync started by a discrepancy (tests, shutdown).
     public func drainAutoSync() async { await autoSync?.value }
 

@@ -57,6 +57,10 @@ public final class PositionManagerService: Service, Sendable {
                 await engine.goLive()
                 ready.withLock { $0 = true }
             },
-            follow: { _ = try await engine.follow() })
+            follow: { _ = try await engine.follow() },
+            interrupted: {
+                await engine.goStandby()
+                ready.withLock { $0 = false }
+            })
     }
 }

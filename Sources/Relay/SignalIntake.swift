@@ -15,6 +15,14 @@ public protocol SignalSink: Sendable {
     func append(_ appends: [StreamAppend]) async throws -> AppendResult
     /// The `SignalReceived` already logged for a signal id, if any.
     func received(signalID: String) async throws -> SignalReceived?
+    /// Whether signals may be taken now. The order manager's sink is ready only while its
+    /// process holds the lease and has settled its start-up (a standby or a starting process
+    /// leaves the signals in the queue, for the active one).
+    func isReady() async -> Bool
+}
+
+extension SignalSink {
+    public func isReady() async -> Bool { true }
 }
 
 /// The event log as a ``SignalSink``.
@@ -108,6 +116,17 @@ public final class SignalIntake: Service, Sendable {
         var backoff = options.backoff
         logger.info("signal intake starting", metadata: ["queue": "\(options.queue)", "amqp.url": "\(amqp.redactedURL)"])
         while !Task.isCancelled {
+            // Not ready (a standby or a starting order manager): no consumer at all, so the
+            // broker gives every signal to the process that can decide it.
+            if await !sink.isReady() {
+                logger.info("signal intake waiting: the order manager is not live (standby, or settling its start-up)",
+                            metadata: ["queue": "\(options.queue)"])
+                while !Task.isCancelled, await !sink.isReady() {
+                    try? await Task.sleep(for: options.pollTimeout)
+                }
+                if Task.isCancelled { break }
+                logger.info("signal intake resuming: the order manager is live", metadata: ["queue": "\(options.queue)"])
+            }
             do {
                 try await deadLetters.open(confirms: true)
                 try await deadLetters.declare(queue: options.deadLetterQueue, arguments: options.deadLetterArguments)
@@ -116,6 +135,9 @@ public final class SignalIntake: Service, Sendable {
                 try await consumer.consume(queue: options.queue, prefetch: options.prefetch)
                 logger.info("signal intake consuming", metadata: ["queue": "\(options.queue)"])
                 while !Task.isCancelled {
+                    // The order manager stopped being live (lost its lease, or restarts its
+                    // start-up): stop consuming; what is unacked goes back to the queue.
+                    if await !sink.isReady() { throw IntakePaused() }
                     let deliveries = try await consumer.nextDeliveries(max: options.prefetch, timeout: options.pollTimeout)
                     if !deliveries.isEmpty { options.onDeliveries?(deliveries) }
                     // The dead-letter connection is otherwise touched only on rejects: keep
@@ -125,6 +147,10 @@ public final class SignalIntake: Service, Sendable {
                     try await handleIsolatingPoison(deliveries, consumer: consumer, deadLetters: deadLetters)
                     backoff.reset()
                 }
+            } catch is IntakePaused {
+                await consumer.close()
+                await deadLetters.close()
+                logger.info("signal intake paused: the order manager is not live; unacked signals go back to the queue")
             } catch {
                 await consumer.close()
                 await deadLetters.close()
@@ -231,6 +257,9 @@ public final class SignalIntake: Service, Sendable {
         }
     }
 }
+
+/// The sink stopped being ready while the intake consumed.
+struct IntakePaused: Error {}
 
 /// The events and dead letters of one batch of deliveries.
 struct IntakePlan {

@@ -145,6 +145,8 @@ struct CountingSink: SignalSink {
     }
 
     func received(signalID: String) async throws -> SignalReceived? { try await inner.received(signalID: signalID) }
+
+    func isReady() async -> Bool { await inner.isReady() }
 }
 
 /// The stack under test and the two measurements.

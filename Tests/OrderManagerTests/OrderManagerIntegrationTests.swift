@@ -154,6 +154,41 @@ struct OrderManagerIntegrationTests {
         }
     }
 
+    @Test("only a live order manager takes signals: not live, the intake leaves them in the queue and handle refuses; a lost lease is noticed and the start-up runs again")
+    func onlyLiveOrderManagerTakesSignals() async throws {
+        try await OMStack.with { stack in
+            // Not live (as a standby, or one settling its start-up): nothing is decided.
+            await stack.engine.goStandby()
+            let (id, body) = OMStack.signal(amount: "400")
+            let link = OrderEvents.orderLinkID(signalID: id, leg: 0)
+            let batch = try await Self.decidedBatch(body, stack: stack)
+            await #expect(throws: OrderManagerNotLive.self) { _ = try await stack.engine.handle([batch[0]]) }
+            try await stack.publish([body])
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await stack.eventTypes(stream: SignalEvents.stream(signalID: id)).isEmpty, "the signal waits in the queue")
+            // Live again: the intake resumes and the signal is decided and filled.
+            await stack.engine.goLive()
+            #expect(try await stack.waitOrder(link, [OrderManagerCore.OrderStatus.filled])?.status == .filled)
+
+            // The lease's connection is lost (the lock with it): the loop notices, stands by, takes
+            // the lease again and runs its start-up sync again before it is live.
+            let starts = "SELECT count(*) FROM events WHERE type = 'OrderSyncCompleted' AND data->>'trigger' = 'start'"
+            #expect(try await stack.scalar(starts) == "1")
+            let ended = try await stack.scalar("""
+                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                WHERE datname = current_database() AND application_name LIKE '%:lease:order-manager'
+                """)
+            #expect(ended == "1")
+            #expect(try await TestDatabase.eventually(timeout: .seconds(20)) {
+                try await stack.scalar(starts) == "2"
+            }, "a second start-up sync after the lost lease")
+            #expect(try await TestDatabase.eventually(timeout: .seconds(10)) { await stack.engine.isLive })
+            let (id2, body2) = OMStack.signal(amount: "300")
+            try await stack.publish([body2])
+            #expect(try await stack.waitOrder(OrderEvents.orderLinkID(signalID: id2, leg: 0), [OrderManagerCore.OrderStatus.filled])?.status == .filled)
+        }
+    }
+
     /// The signal batch of `body` decided on the engine's state, as `handle` would append it.
     static func decidedBatch(_ body: [UInt8], stack: OMStack, receivedAt: Timestamp = .now()) async throws -> [StreamAppend] {
         let signal = try SignalParser.parse(body).get()

@@ -167,6 +167,20 @@ struct PositionManagerIntegrationTests {
                 let (sn2, none) = try await OMStack.http(.GET, "\(base)/api/v1/positions/BTCUSDT/snapshots?to=2000-01-01T00:00:00Z")
                 #expect(sn2 == 200 && (none["snapshots"] as? [Any])?.isEmpty == true)
             }
+            // Seed 004 lists GET /api/v1/positions among the order manager's endpoints: the same rows there.
+            try await stack.withPositionAPI { positionBase in
+                let listed = try await OMStack.http(.GET, "\(positionBase)/api/v1/positions?category=linear").1["positions"]
+                    as? [[String: Any]] ?? []
+                let expected = listed.map { [$0["symbol"] as? String, $0["signed_size"] as? String] }
+                try await stack.withAPI { base in
+                    #expect(try await OMStack.http(.GET, "\(base)/api/v1/positions", key: nil).0 == 401)
+                    let (s, list) = try await OMStack.http(.GET, "\(base)/api/v1/positions?category=linear")
+                    let rows = list["positions"] as? [[String: Any]] ?? []
+                    #expect(s == 200 && rows.count >= 1)
+                    #expect(rows.map { [$0["symbol"] as? String, $0["signed_size"] as? String] } == expected)
+                    #expect(try await OMStack.http(.GET, "\(base)/api/v1/positions?open=maybe").0 == 400)
+                }
+            }
 
             // The three queues carry the messages.
             let updates = try await stack.drain("position-manager.position_updated", minimum: 2)

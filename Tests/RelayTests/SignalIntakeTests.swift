@@ -43,6 +43,24 @@ final class FlakySink: SignalSink {
     func received(signalID: String) async throws -> SignalReceived? { try await inner.received(signalID: signalID) }
 }
 
+/// A sink that is ready only while a test says so (as the order manager's, live or not).
+final class GatedSink: SignalSink {
+    let inner: LogSignalSink
+    let ready = Mutex(false)
+    let calls = Mutex(0)
+
+    init(_ inner: LogSignalSink) { self.inner = inner }
+
+    func append(_ appends: [StreamAppend]) async throws -> AppendResult {
+        calls.withLock { $0 += 1 }
+        return try await inner.append(appends)
+    }
+
+    func received(signalID: String) async throws -> SignalReceived? { try await inner.received(signalID: signalID) }
+
+    func isReady() async -> Bool { ready.withLock { $0 } }
+}
+
 @Suite("Signal intake (real PostgreSQL and RabbitMQ)")
 struct SignalIntakeTests {
     static let queue = "model-service.trading_signals"
@@ -195,6 +213,31 @@ struct SignalIntakeTests {
                     #expect(intake.counters.acked == 0)
                 }
                 #expect(try await QueueReader.drainBodies(Self.queue, amqp).count == 50, "every signal is still there")
+            }
+        }
+    }
+
+    @Test("a sink not ready takes nothing: signals stay in the queue until it is, and the intake stops consuming when it is not again")
+    func waitsForTheSinkToBeReady() async throws {
+        try await TestDatabase.with { pg in
+            try await TestBroker.with { amqp in
+                let log = EventLog(settings: pg)
+                let sink = GatedSink(LogSignalSink(log: log))
+                try await Self.withIntake(amqp, sink) { intake in
+                    try await Self.publish((0..<10).map { SignalSamples.valid(index: $0, seed: 11) }, amqp)
+                    try await Task.sleep(for: .seconds(1))
+                    #expect(sink.calls.withLock { $0 } == 0 && intake.counters.acked == 0, "nothing taken while not ready")
+                    sink.ready.withLock { $0 = true }
+                    #expect(try await TestDatabase.eventually { intake.counters.acked == 10 })
+                    // Not ready again: the consumer goes away; what comes next waits in the queue.
+                    sink.ready.withLock { $0 = false }
+                    try await Task.sleep(for: .seconds(1))
+                    try await Self.publish((10..<15).map { SignalSamples.valid(index: $0, seed: 11) }, amqp)
+                    try await Task.sleep(for: .seconds(1))
+                    #expect(intake.counters.acked == 10)
+                }
+                #expect(try await Self.events(log, type: "SignalReceived").count == 10)
+                #expect(try await QueueReader.drainBodies(Self.queue, amqp).count == 5, "the later signals are still in the queue")
             }
         }
     }
