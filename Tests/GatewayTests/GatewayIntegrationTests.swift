@@ -72,6 +72,81 @@ struct GatewayIntegrationTests {
         try JSONSerialization.jsonObject(with: Data(e.data)) as! [String: Any]
     }
 
+    @Test("events dropped while the log is blocked (a full queue) are reported as GatewayDataDropped once it is back; the rest are stored in order")
+    func dropsAreReportedAsAnEvent() async throws {
+        try await TestDatabase.with { pg in
+            let log = EventLog(settings: pg)
+            let buffer = IngestBuffer(capacity: 100)
+            let health = "gateway.health-droptest"
+            let writer = LogWriter(log: log, buffer: buffer, maxBatch: 40, healthStream: health, logger: Self.logger)
+            // The log blocked: another session holds the events table (appends wait, as on a stalled server).
+            let blocker = PGConnection(settings: pg)
+            try await blocker.execute("BEGIN")
+            try await blocker.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+            let running = Task { await writer.run() }
+            func item(_ i: Int) -> IngestBuffer.Item {
+                IngestBuffer.Item(stream: "test.feed-\(i % 3)", event: NewEvent(
+                    eventID: DeterministicID.derived(from: "drop-test", index: i), type: "TestTick", data: Array("{\"i\":\(i)}".utf8),
+                    metadata: EventMetadata(source: "test", receiveTime: Timestamp(microsecondsSinceEpoch: 1_000_000 + Int64(i)))))
+            }
+            var dropped = 0
+            for i in 0..<300 { dropped += buffer.enqueue([item(i)]) }
+            #expect(dropped == 200, "100 fit in the queue while the log is blocked")
+            try await blocker.execute("ROLLBACK")
+            await blocker.close()
+            buffer.close()
+            await running.value
+            let stored = try await log.read(after: 0, limit: 10_000)
+            let ticks = stored.filter { $0.type == "TestTick" }
+            #expect(ticks.count == 100)
+            #expect(ticks.map { $0.metadata.receiveTime?.microsecondsSinceEpoch ?? 0 } == (0..<100).map { 1_000_000 + Int64($0) },
+                    "the first 100, in order")
+            let reports = stored.filter { $0.type == GatewayDataDropped.eventType }
+            #expect(reports.count == 1 && reports.first?.stream == health)
+            let report = try reports.first.map { try CanonicalJSON.decoder.decode(GatewayDataDropped.self, from: Data($0.data)) }
+            #expect(report?.events == 200 && report?.capacity == 100 && report?.categories == ["test.feed": 200])
+            #expect(report?.firstReceive?.microsecondsSinceEpoch == 1_000_100 && report?.lastReceive?.microsecondsSinceEpoch == 1_000_299)
+            #expect(writer.stats.appended == 100, "the report is not counted as appended data")
+        }
+    }
+
+    @Test("garbage frames (not JSON, U+0000, bytes that are not UTF-8, unknown topics) are stored as events with their exact bytes, none refused")
+    func garbageFramesAreStored() async throws {
+        try await TestDatabase.with { pg in
+            let log = EventLog(settings: pg)
+            let buffer = IngestBuffer(capacity: 1_000)
+            let writer = LogWriter(log: log, buffer: buffer, healthStream: "gateway.health-garbage", logger: Self.logger)
+            let ingest = FrameIngest(channel: .linear, gatewayName: "garbage", connectionStream: "gateway.connections-garbage",
+                                     buffer: buffer, recorder: nil, logger: Self.logger)
+            let running = Task { await writer.run() }
+            let frames: [[UInt8]] = [
+                Array("not json".utf8), [0xff, 0xfe, 0x00], Array("{\"topic\":\"a\u{0}b\"}".utf8), [0x7b, 0x00, 0x7d],
+                Array(#"{"topic":"insurance.USDT","type":"delta","ts":1,"data":[]}"#.utf8),
+                Array(#"{"topic":"insurance.USDT","data":"\#u{0}"}"#.utf8), Array(repeating: 0xc3, count: 70_000),
+            ]
+            let info = BybitStream.Info(connectionID: "linear-1", channel: .linear)
+            for (i, f) in frames.enumerated() {
+                _ = await ingest.streamFrame(info, bytes: f, at: Timestamp(microsecondsSinceEpoch: 2_000_000 + Int64(i)))
+            }
+            buffer.close()
+            await running.value
+            #expect(ingest.counters.unparsed == Int64(frames.count))
+            #expect(writer.stats.rejected == 0, "the log refused none")
+            let stored = try await log.read(after: 0, limit: 100).filter { $0.stream == "gateway.unparsed-linear" }
+            #expect(stored.count == frames.count)
+            for (e, f) in zip(stored, frames) {
+                let o = try #require(try JSONSerialization.jsonObject(with: Data(e.data)) as? [String: Any])
+                let kept = Array(f.prefix(FrameDecoder.maxRawTextBytes))
+                if let b64 = o["base64"] as? String {
+                    #expect(Data(base64Encoded: b64).map(Array.init) == kept, "the exact bytes of frame \(e.type)")
+                } else {
+                    #expect((o["text"] as? String).map { Array($0.utf8) } == kept)
+                }
+                #expect(o["byteCount"] as? Int == f.count)
+            }
+        }
+    }
+
     @Test("frames from the simulator land in the log in receive order, with receive time and connection id, books continuous")
     func endToEnd() async throws {
         try await TestDatabase.with { settings in

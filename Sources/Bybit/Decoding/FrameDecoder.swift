@@ -160,14 +160,23 @@ public struct FrameDecoder: Sendable {
         // Do not split a UTF-8 sequence.
         while cut < frame.count && cut > 0 && frame[cut] & 0xC0 == 0x80 { cut -= 1 }
         let truncated = cut < frame.count
-        var w = JSONWriter(capacity: cut + 128)
+        let kept = UnsafeRawBufferPointer(rebasing: frame[0..<cut])
+        // Text PostgreSQL cannot hold as it is (U+0000, or bytes that are not UTF-8): the exact
+        // bytes in base64, beside a readable text (invalid bytes and U+0000 as U+FFFD).
+        let exact = !kept.contains(0) && String(validating: kept, as: UTF8.self) != nil
+        func text(_ w: inout JSONWriter) {
+            w.key("text")
+            if exact { w.string(utf8: kept) } else { w.string(String(decoding: kept, as: UTF8.self).replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")) }
+        }
+        var w = JSONWriter(capacity: exact ? cut + 128 : cut * 3 + 128)
         w.beginObject()
+        if !exact { w.key("base64"); w.string(Data(kept).base64EncodedString()) }
         w.key("byteCount"); w.int(frame.count)
         if label.key == "reason" {
             w.key("reason"); w.string(label.value)
-            w.key("text"); w.string(utf8: UnsafeRawBufferPointer(rebasing: frame[0..<cut]))
+            text(&w)
         } else {
-            w.key("text"); w.string(utf8: UnsafeRawBufferPointer(rebasing: frame[0..<cut]))
+            text(&w)
             w.key("topic"); w.string(label.value)
         }
         w.key("truncated"); w.bool(truncated)

@@ -121,7 +121,9 @@ struct RawFrameTests {
         }
         #expect(d.unparsableFrames == inputs.count && d.frames == inputs.count && d.events == inputs.count && d.unknownTopicFrames == 0)
         let invalidUTF8 = try payload(UnparsedFrame.self, d.decode([0xff, 0xfe, 0x00], receivedAt: receivedAt).events[0])
-        #expect(invalidUTF8.text == "\u{FFFD}\u{FFFD}\u{0}" && invalidUTF8.byteCount == 3)
+        #expect(invalidUTF8.text == "\u{FFFD}\u{FFFD}\u{FFFD}" && invalidUTF8.byteCount == 3)
+        #expect(invalidUTF8.base64.flatMap { Data(base64Encoded: $0) }.map(Array.init) == [0xff, 0xfe, 0x00], "the exact bytes")
+        #expect(try payload(UnparsedFrame.self, d.decode(Array("not json".utf8), receivedAt: receivedAt).events[0]).base64 == nil)
         #expect(invalidUTF8.reason.hasPrefix("invalid JSON at byte 0"))
     }
 

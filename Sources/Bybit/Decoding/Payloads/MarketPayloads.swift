@@ -232,10 +232,12 @@ public struct UnparsedFrame: EventPayload, Hashable {
     public static let eventType = "UnparsedFrame"
 
     public var reason: String
-    /// The frame as text, cut at 64 KiB.
+    /// The frame as text, cut at 64 KiB (U+0000 and bytes that are not UTF-8 as U+FFFD).
     public var text: String
     public var byteCount: Int
     public var truncated: Bool
+    /// The kept bytes exactly, when ``text`` could not hold them (U+0000, invalid UTF-8).
+    public var base64: String?
 }
 
 /// A data frame for a topic the decoder does not handle (stream `gateway.unparsed-{ch}`).
@@ -246,4 +248,6 @@ public struct UnknownTopicFrame: EventPayload, Hashable {
     public var text: String
     public var byteCount: Int
     public var truncated: Bool
+    /// The kept bytes exactly, when ``text`` could not hold them (U+0000, invalid UTF-8).
+    public var base64: String?
 }
