@@ -147,6 +147,65 @@ struct RebuildTests {
         }
     }
 
+    @Test("a schema change: v2.sql (a new nullable column, a new index) is built from the log under live appends and switched; the view shows the new column; signal_order_relationships too")
+    func schemaChange() async throws {
+        // The bundled files plus a v2 of orders, as a user would add one.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tradelog-projections-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: Support.directory, to: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let v1 = try String(contentsOf: dir.appendingPathComponent("orders/v1.sql"), encoding: .utf8)
+        let v2 = v1.replacingOccurrences(of: "    updated_position   bigint NOT NULL\n);",
+                                         with: "    updated_position   bigint NOT NULL,\n    desk               text\n);")
+            + "CREATE INDEX IF NOT EXISTS {{table}}_strategy_idx ON {{table}} (strategy_id, created_position);\n"
+        #expect(v2.contains("desk"))
+        try v2.write(to: dir.appendingPathComponent("orders/v2.sql"), atomically: true, encoding: .utf8)
+
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            let w = ProjectionWorkload()
+            try await Support.append(log, w, 0..<2000)
+            let names = ["orders", "signal_order_relationships"]
+            // Live at v1 (the bundled files); then the user adds v2.sql and rebuilds.
+            let subs = try Support.startProjections(settings, names: names)
+            #expect(try await Support.caughtUp(subs, log))
+            let appender = Task {
+                var i = 2000
+                while !Task.isCancelled && i < 12_000 {
+                    _ = try? await log.append(StreamAppend.grouping(w.batch(i..<(i + 40))))
+                    i += 40
+                    try? await Task.sleep(for: .milliseconds(2))
+                }
+                return i
+            }
+            let rebuilder = ProjectionRebuilder(settings: settings, directory: dir)
+            var results: [RebuildResult] = []
+            for name in names { results.append(try await rebuilder.rebuild(name, options: Support.quiet())) }
+            appender.cancel()
+            #expect(await appender.value > 2040)
+            #expect(try await Support.caughtUp(subs, log))
+            await Support.stop(subs)
+
+            let memory = try await Support.foldLog(settings, names: names)
+            let conn = PGConnection(settings: settings)
+            for r in results {
+                #expect(r.version == 2 && r.previousVersion == 1)
+                #expect(try await Support.digest(settings, r.name) == (try memory.digest(r.name)), "\(r.name)")
+            }
+            let versions = try await conn.withConnection { try ProjectionRegistry.versions("orders", on: $0) }
+            #expect(versions.map(\.sqlFile) == ["v1.sql", "v2.sql"] && versions.map(\.state) == ["retired", "live"])
+            #expect(try await conn.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'desk'") == "1",
+                    "the view shows v2's column")
+            #expect(try await conn.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders_v1' AND column_name = 'desk'") == "0")
+            #expect(try await conn.scalar("SELECT to_regclass('orders_v2_strategy_idx') IS NOT NULL") == "t")
+            #expect(try await conn.scalar("SELECT count(*) FROM orders WHERE desk IS NULL") == (try await conn.scalar("SELECT count(*) FROM orders")))
+            // The same file again (no newer one) rebuilds the same schema as v3.
+            let again = try await rebuilder.rebuild("orders", options: Support.quiet())
+            #expect(again.version == 3)
+            #expect(try await conn.withConnection { try ProjectionRegistry.versions("orders", on: $0) }.last?.sqlFile == "v2.sql")
+            await conn.close()
+        }
+    }
+
     @Test("an interrupted rebuild leaves the live version serving and untouched; running it again resumes and switches")
     func interruptedRebuild() async throws {
         try await TestDatabase.with { settings in
