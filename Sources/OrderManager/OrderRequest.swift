@@ -184,12 +184,21 @@ extension OrderManagerEngine {
     }
 
     /// The event of one request's outcome, with an id from the order, the outcome's kind, the
-    /// order's amend count and the time (so a replay on the same clock derives the same id).
+    /// order's amend count and the time (so a replay on the same clock derives the same id),
+    /// caused by the intent it answers.
     public static func outcomeEvent<E: EventPayload>(_ payload: E, link: String, kind: String, record rec: OrderRecord?,
                                                      at now: Timestamp) -> NewEvent? {
         let version = rec?.amendCount ?? 0
         let id = DeterministicID.derived(from: "\(link)/\(kind)/\(E.eventType)/\(version)/\(now.microsecondsSinceEpoch)", kind: "outcome")
-        let meta = EventMetadata(correlationID: rec?.signalID, causationID: nil, traceID: rec?.traceID,
+        // Caused by the intent it answers (the create's for a not-placed or expired order).
+        let answered: (OrderAction, Int?) = switch payload {
+        case let a as OrderAccepted: (a.action, a.amendIndex)
+        case let r as OrderRejected: (r.action, r.amendIndex)
+        case let u as OrderOutcomeUnknown: (u.action, u.amendIndex)
+        default: (.create, nil)
+        }
+        let cause = rec?.intent(answering: answered.0, amendIndex: answered.1)
+        let meta = EventMetadata(correlationID: rec?.signalID, causationID: cause?.lowercasedString, traceID: rec?.traceID,
                                  source: OrderEvents.source, receiveTime: now)
         return try? NewEvent(eventID: id, payload: payload, metadata: meta)
     }

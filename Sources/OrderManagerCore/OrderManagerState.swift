@@ -192,6 +192,7 @@ public struct OrderManagerState: Sendable {
             if orders[p.orderLinkId] == nil {
                 var rec = OrderRecord(requested: p, at: t, sequence: e.globalPosition)
                 rec.reason = p.reason
+                rec.requestedEventID = e.eventID
                 orders[p.orderLinkId] = rec
                 out.append(lifecycle(rec, previous: nil, cause: e, reason: p.reason))
             }

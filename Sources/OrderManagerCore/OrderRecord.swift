@@ -32,6 +32,9 @@ public struct OrderRecord: Codable, Hashable, Sendable {
     public var pending: OrderAction?
     /// The id of the amend or cancel intent that set ``pending``, when one did.
     public var pendingIntent: UUID?
+    /// The id of the `OrderRequested` the order was made from (the cause of the exchange's
+    /// answers to the create).
+    public var requestedEventID: UUID?
     public var cumExecQty: Decimal = 0
     public var cumExecValue: Decimal = 0
     public var cumFee: Decimal = 0
@@ -210,6 +213,16 @@ public struct OrderRecord: Codable, Hashable, Sendable {
         if action == .amend {
             amendPrice = nil
             amendQty = nil
+        }
+    }
+
+    /// The intent an answer of `action` (with `amendIndex` for an amend) answers: the create's
+    /// `OrderRequested`, or the amend or cancel intent awaiting its answer; nil when unknown.
+    public func intent(answering action: OrderAction, amendIndex: Int? = nil) -> UUID? {
+        switch action {
+        case .create: return requestedEventID
+        case .amend: return pending == .amend && !answersEarlierAmend(action, amendIndex) ? pendingIntent : nil
+        case .cancel: return pending == .cancel ? pendingIntent : nil
         }
     }
 

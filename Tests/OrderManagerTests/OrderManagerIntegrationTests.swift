@@ -44,6 +44,12 @@ struct OrderManagerIntegrationTests {
             for t in ["OrderRequested", "OrderAccepted", "OrderExecuted", "OrderLifecycleChanged"] { #expect(orderTypes.contains(t), "\(t)") }
             // The intent is durable before the answer.
             #expect(orderTypes.firstIndex(of: "OrderRequested")! < orderTypes.firstIndex(of: "OrderAccepted")!)
+            // The answer's cause is the intent it answers (DESIGN invariant 4).
+            let orderEvents = try await stack.log.readStream(OrderEvents.stream(orderLinkId: buyLink), limit: 100)
+            let requested = orderEvents.first { $0.type == "OrderRequested" }
+            let accepted = orderEvents.first { $0.type == "OrderAccepted" }
+            #expect(accepted?.metadata.causationID == requested?.eventID.lowercasedString && requested != nil)
+            #expect(accepted?.metadata.correlationID == buy)
 
             let filled = try await TestDatabase.eventually(timeout: .seconds(10)) {
                 try await stack.scalar("SELECT count(*) FROM orders WHERE status = 'filled' AND order_link_id IN ($1, $2)", [buyLink, sellLink]) == "2"

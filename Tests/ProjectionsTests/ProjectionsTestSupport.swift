@@ -36,7 +36,8 @@ enum Support {
     }
 
     /// Live projection writers, as the services run them.
-    static func startProjections(_ settings: PGSettings, names: [String] = ProjectionCatalog.names) throws -> [(Subscription, Task<Void, Never>)] {
+    static func startProjections(_ settings: PGSettings, names: [String] = ProjectionCatalog.names,
+                                 directory: URL = Support.directory) throws -> [(Subscription, Task<Void, Never>)] {
         try names.map { n in
             let p = try ProjectionCatalog.projection(n, directory: directory)
             let sub = Subscription(name: p.checkpointName, settings: settings, consumer: .projection(p), options: fastOptions())

@@ -149,7 +149,7 @@ struct RebuildTests {
 
     @Test("a schema change: v2.sql (a new nullable column, a new index) is built from the log under live appends and switched; the view shows the new column; signal_order_relationships too")
     func schemaChange() async throws {
-        // The bundled files plus a v2 of orders, as a user would add one.
+        // The bundled files; the services run from them; then the user adds a v2 of orders there.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tradelog-projections-\(UUID().uuidString)")
         try FileManager.default.copyItem(at: Support.directory, to: dir)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -158,16 +158,16 @@ struct RebuildTests {
                                          with: "    updated_position   bigint NOT NULL,\n    desk               text\n);")
             + "CREATE INDEX IF NOT EXISTS {{table}}_strategy_idx ON {{table}} (strategy_id, created_position);\n"
         #expect(v2.contains("desk"))
-        try v2.write(to: dir.appendingPathComponent("orders/v2.sql"), atomically: true, encoding: .utf8)
 
         try await TestDatabase.with { settings in
             let log = EventLog(settings: settings)
             let w = ProjectionWorkload()
             try await Support.append(log, w, 0..<2000)
             let names = ["orders", "signal_order_relationships"]
-            // Live at v1 (the bundled files); then the user adds v2.sql and rebuilds.
-            let subs = try Support.startProjections(settings, names: names)
+            let subs = try Support.startProjections(settings, names: names, directory: dir)
             #expect(try await Support.caughtUp(subs, log))
+            // Live at v1; now the new file (a running service sets up from the same folder).
+            try v2.write(to: dir.appendingPathComponent("orders/v2.sql"), atomically: true, encoding: .utf8)
             let appender = Task {
                 var i = 2000
                 while !Task.isCancelled && i < 12_000 {

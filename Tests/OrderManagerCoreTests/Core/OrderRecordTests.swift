@@ -48,6 +48,28 @@ struct OrderRecordTests {
         #expect(r.firstFillAt == F.at(250))
     }
 
+    @Test("the intent an answer answers: the create's, the pending amend's (not an earlier amend's), the pending cancel's")
+    func intentAnswered() throws {
+        var r = record()
+        let created = UUID()
+        r.requestedEventID = created
+        #expect(r.intent(answering: .create) == created)
+        _ = r.applyAccepted(F.accepted(link), at: F.at(12))
+        let amend1 = UUID(), amend2 = UUID(), cancel = UUID()
+        r.applyAmendRequested(OrderAmendRequested(orderLinkId: link, category: .linear, symbol: "BTCUSDT", amendIndex: 1, qty: nil,
+                                                  price: num("50100"), signalID: nil, reason: "test"), id: amend1)
+        r.applyAmendRequested(OrderAmendRequested(orderLinkId: link, category: .linear, symbol: "BTCUSDT", amendIndex: 2, qty: nil,
+                                                  price: num("50200"), signalID: nil, reason: "test"), id: amend2)
+        #expect(r.intent(answering: .amend, amendIndex: 2) == amend2)
+        #expect(r.intent(answering: .amend, amendIndex: nil) == amend2, "an answer without an index answers the last")
+        #expect(r.intent(answering: .amend, amendIndex: 1) == nil, "not the earlier amend's")
+        #expect(r.intent(answering: .cancel) == nil, "no cancel pending")
+        r.applyCancelRequested(OrderCancelRequested(orderLinkId: link, category: .linear, symbol: "BTCUSDT", signalID: nil, reason: "test"),
+                               id: cancel)
+        #expect(r.intent(answering: .cancel) == cancel)
+        #expect(r.intent(answering: .create) == created)
+    }
+
     @Test("an execution repeated in a later frame is counted once (by execId)")
     func repeatedExecution() throws {
         var r = record()
