@@ -83,8 +83,8 @@ public final class FrameIngest: BybitStreamDelegate {
     }
 
     public func streamFrame(_ stream: BybitStream.Info, bytes: [UInt8], at: Timestamp) async -> StreamFeedback {
-        recorder?.append(RecordEntry(t: at.microsecondsSinceEpoch, kind: .frame, conn: stream.connectionID,
-                                     channel: channel.rawValue, text: String(decoding: bytes, as: UTF8.self)))
+        recorder?.append(RecordEntry.frame(bytes: bytes, t: at.microsecondsSinceEpoch, conn: stream.connectionID,
+                                           channel: channel.rawValue))
         let source = "gateway/\(stream.connectionID)"
         let (output, items) = state.withLock { s -> (FrameOutput, [IngestBuffer.Item]) in
             let output = s.decoder.decode(bytes, receivedAt: at)

@@ -32,8 +32,8 @@ public struct RecordEntry: Codable, Sendable, Hashable {
     public var channel: String?
     /// The raw frame, the response body or the signal body.
     public var text: String?
-    /// A signal body that is not valid UTF-8, in base64 (`text` is then absent): kept byte
-    /// for byte so that a replay rejects exactly what the intake rejected.
+    /// A signal body or a frame that is not valid UTF-8, in base64 (`text` is then absent):
+    /// kept byte for byte so that a replay decodes or rejects exactly what was received.
     public var base64: String?
     public var url: String?
     public var reason: String?
@@ -71,6 +71,17 @@ public struct RecordEntry: Codable, Sendable, Hashable {
             entry.text = text
         } else {
             entry.base64 = Data(body).base64EncodedString()
+        }
+        return entry
+    }
+
+    /// A received frame: its text when it is UTF-8, else its bytes in base64.
+    public static func frame(bytes: [UInt8], t: Int64, conn: String, channel: String) -> RecordEntry {
+        var entry = RecordEntry(t: t, kind: .frame, conn: conn, channel: channel)
+        if let text = String(validating: bytes, as: UTF8.self) {
+            entry.text = text
+        } else {
+            entry.base64 = Data(bytes).base64EncodedString()
         }
         return entry
     }

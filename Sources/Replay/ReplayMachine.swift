@@ -216,7 +216,7 @@ public struct ReplayMachine {
             marker(StreamDisconnected(connection: conn, channel: channel, reason: entry.reason ?? ""), conn: conn, at: at)
         case .frame:
             counters.frames += 1
-            guard let conn = entry.conn, let text = entry.text else { break }
+            guard let conn = entry.conn, entry.text != nil || entry.base64 != nil else { break }
             let c = slot(of: conn)
             if let named = entry.channel.flatMap(BybitChannel.init(rawValue:)), connections[c].channel == nil {
                 connections[c].channel = named
@@ -234,9 +234,14 @@ public struct ReplayMachine {
                 counters.undecodableFrames += 1
                 break
             }
-            // The frame's bytes as the string holds them (no copy).
-            var frame = text
-            let output = frame.withUTF8 { connections[c].decoder!.decode(UnsafeRawBufferPointer($0), receivedAt: at) }
+            let output: FrameOutput
+            if var frame = entry.text {
+                // The frame's bytes as the string holds them (no copy).
+                output = frame.withUTF8 { connections[c].decoder!.decode(UnsafeRawBufferPointer($0), receivedAt: at) }
+            } else {
+                // Received bytes that were not UTF-8, recorded in base64.
+                output = connections[c].decoder!.decode(entry.body ?? [], receivedAt: at)
+            }
             counters.resyncs += output.resync.count
             let source = connections[c].source
             for e in output.events {

@@ -87,7 +87,7 @@ struct Decode: AsyncParsableCommand {
                     decoders[conn] = FrameDecoder(channel: ch)
                 case .frame:
                     var d = decoders[conn] ?? FrameDecoder(channel: ch)
-                    emit(d.decode(Array((entry.text ?? "").utf8), receivedAt: Timestamp(microsecondsSinceEpoch: entry.t)))
+                    emit(d.decode(entry.body ?? [], receivedAt: Timestamp(microsecondsSinceEpoch: entry.t)))
                     decoders[conn] = d
                 default:
                     break

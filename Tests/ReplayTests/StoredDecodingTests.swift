@@ -176,6 +176,25 @@ struct UndecodableFrameTests {
         #expect(machine.counters.undecodableFrames == 1 && machine.counters.frames == 2)
     }
 
+    @Test("a frame that is not UTF-8 is recorded in base64 and replayed byte for byte: the UnparsedFrame the gateway stored live")
+    func framesThatAreNotUTF8() throws {
+        let bytes: [UInt8] = [0x7b, 0xff, 0x00, 0x7d]
+        let recorded = RecordEntry.frame(bytes: bytes, t: 5, conn: "linear-1", channel: "linear")
+        #expect(recorded.text == nil && recorded.body == bytes)
+        #expect(RecordEntry.frame(bytes: Array("{\"op\":\"pong\"}".utf8), t: 6, conn: "linear-1", channel: "linear").text == "{\"op\":\"pong\"}")
+        // Through the file format and back.
+        let line = try JSONEncoder().encode(recorded)
+        let read = try JSONDecoder().decode(RecordEntry.self, from: line)
+        let entries = [RecordEntry.header(t: 1), RecordEntry(t: 2, kind: .connect, conn: "linear-1", channel: "linear", url: "wss://x"), read]
+        var machine = try ReplayMachine(entries: entries, settings: ReplaySettings(), categories: [])
+        let replayed = entries.flatMap { machine.feed($0) }.filter { $0.type == UnparsedFrame.eventType }
+        var live = FrameDecoder(channel: .linear)
+        let stored = live.decode(bytes, receivedAt: Timestamp(microsecondsSinceEpoch: 5)).events
+        #expect(replayed.count == 1 && replayed.map(\.eventID) == stored.map(\.eventID) && replayed.map(\.data) == stored.map(\.data))
+        let payload = try CanonicalJSON.decoder.decode(UnparsedFrame.self, from: Data(replayed[0].data))
+        #expect(payload.base64 == Data(bytes).base64EncodedString())
+    }
+
     @Test("a frame naming no channel on a connection marked private is a recorded private frame")
     func privateConnection() throws {
         let entries = [
