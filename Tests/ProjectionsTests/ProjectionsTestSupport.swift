@@ -19,6 +19,20 @@ enum Support {
         }
     }
 
+    /// A live appender: workload events from `from` in batches of 40 every 2 ms, until
+    /// cancelled or `upTo`; its value is the next index it would have appended.
+    static func liveAppender(_ log: EventLog, _ workload: ProjectionWorkload, from: Int, upTo: Int) -> Task<Int, Never> {
+        Task {
+            var i = from
+            while !Task.isCancelled && i < upTo {
+                _ = try? await log.append(StreamAppend.grouping(workload.batch(i..<(i + 40))))
+                i += 40
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+            return i
+        }
+    }
+
     /// The in-memory fold of the whole log.
     static func foldLog(_ settings: PGSettings, names: [String] = ProjectionCatalog.names) async throws -> InMemoryProjections {
         var memory = try InMemoryProjections(names: names)

@@ -107,15 +107,7 @@ struct RebuildTests {
             #expect(try await Support.caughtUp(subs, log))
 
             // A live appender runs during the rebuilds.
-            let appender = Task {
-                var i = 3000
-                while !Task.isCancelled && i < 20_000 {
-                    _ = try? await log.append(StreamAppend.grouping(w.batch(i..<(i + 40))))
-                    i += 40
-                    try? await Task.sleep(for: .milliseconds(2))
-                }
-                return i
-            }
+            let appender = Support.liveAppender(log, w, from: 3000, upTo: 20_000)
             var options = Support.quiet()
             options.dropOld = true
             let rebuilder = ProjectionRebuilder(settings: settings, directory: Support.directory)
@@ -168,15 +160,7 @@ struct RebuildTests {
             #expect(try await Support.caughtUp(subs, log))
             // Live at v1; now the new file (a running service sets up from the same folder).
             try v2.write(to: dir.appendingPathComponent("orders/v2.sql"), atomically: true, encoding: .utf8)
-            let appender = Task {
-                var i = 2000
-                while !Task.isCancelled && i < 12_000 {
-                    _ = try? await log.append(StreamAppend.grouping(w.batch(i..<(i + 40))))
-                    i += 40
-                    try? await Task.sleep(for: .milliseconds(2))
-                }
-                return i
-            }
+            let appender = Support.liveAppender(log, w, from: 2000, upTo: 12_000)
             let rebuilder = ProjectionRebuilder(settings: settings, directory: dir)
             var results: [RebuildResult] = []
             for name in names { results.append(try await rebuilder.rebuild(name, options: Support.quiet())) }
