@@ -378,16 +378,41 @@ public actor OrderManagerEngine {
         for r in requests { requestsInFlight[r.orderLinkId, default: 0] += 1 }
         nextTaskID += 1
         let id = nextTaskID
+        let sequences = Self.sequences(requests)
         inFlight[id] = Task {
             await withTaskGroup(of: Void.self) { group in
-                for r in requests {
+                for sequence in sequences {
                     group.addTask {
-                        await self.execute(r)
-                        await self.answered(r.orderLinkId)
+                        // One after another: a decision's cancel frees its margin before its create is sent.
+                        for r in sequence {
+                            await self.execute(r)
+                            await self.answered(r.orderLinkId)
+                        }
                     }
                 }
             }
             self.finished(id)
         }
+    }
+
+    /// The requests grouped by the signal that caused them (in their order: a decision lists
+    /// cancels before amends before creates), each group sent in turn, the groups side by
+    /// side; a request of no signal (a re-price, a timeout cancel, a resend) goes alone.
+    static func sequences(_ requests: [OrderRequest]) -> [[OrderRequest]] {
+        var groups: [[OrderRequest]] = []
+        var slot: [String: Int] = [:]
+        for r in requests {
+            guard let signal = r.signalID, !signal.isEmpty else {
+                groups.append([r])
+                continue
+            }
+            if let i = slot[signal] {
+                groups[i].append(r)
+            } else {
+                slot[signal] = groups.count
+                groups.append([r])
+            }
+        }
+        return groups
     }
 }

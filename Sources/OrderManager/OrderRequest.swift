@@ -49,6 +49,15 @@ public enum OrderRequest: Sendable {
         }
     }
 
+    /// The signal that caused the request, if any (re-prices and timeout cancels have none).
+    public var signalID: String? {
+        switch self {
+        case .create(let r): return r.signalID
+        case .amend(let r): return r.signalID
+        case .cancel(let r): return r.signalID
+        }
+    }
+
     /// The amend's index, for an amend.
     public var amendIndex: Int? {
         if case .amend(let a) = self { return a.amendIndex }

@@ -448,3 +448,24 @@ struct OrderManagerIntegrationTests {
         }
     }
 }
+
+@Suite("Order requests in flight")
+struct RequestSequenceTests {
+    static func create(_ signal: String) -> OrderManager.OrderRequest {
+        .create(OrderRequested(orderLinkId: "\(signal)-0", signalID: signal, strategyID: "s", leg: 0, category: .linear,
+                               symbol: "BTCUSDT", side: .sell, orderType: .limit, timeInForce: .gtc, qty: 1, price: 100,
+                               requestedAmount: 100, referencePrice: 100, reason: "test"))
+    }
+
+    static func cancel(_ link: String, signal: String?) -> OrderManager.OrderRequest {
+        .cancel(OrderCancelRequested(orderLinkId: link, category: .linear, symbol: "BTCUSDT", signalID: signal, reason: "test"))
+    }
+
+    @Test("one signal's requests go one after another in the decision's order (its cancel before its create); other signals' and re-prices beside them")
+    func sequences() {
+        let batch = [Self.cancel("old-1", signal: "a"), Self.cancel("old-2", signal: "a"), Self.create("b"), Self.create("a"),
+                     Self.cancel("resting-9", signal: nil), Self.create("c")]
+        let groups = OrderManagerEngine.sequences(batch).map { $0.map { "\($0.action.rawValue) \($0.orderLinkId)" } }
+        #expect(groups == [["cancel old-1", "cancel old-2", "create a-0"], ["create b-0"], ["cancel resting-9"], ["create c-0"]])
+    }
+}
