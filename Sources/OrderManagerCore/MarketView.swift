@@ -102,7 +102,7 @@ public struct AccountView: Sendable {
         public var positionValue: Decimal?
     }
     public private(set) var walletKnown = false
-    /// Free balance per coin (wallet balance less locked and margin in use).
+    /// Free balance per coin (wallet balance less an open loss, locked and margin in use).
     public private(set) var free: [String: Decimal] = [:]
     public private(set) var balance: [String: Decimal] = [:]
     /// The account-wide available balance (USD value over all coins): informative, not used by the checks.
@@ -119,7 +119,10 @@ public struct AccountView: Sendable {
             let bal = c.walletBalance ?? 0
             balance[c.coin] = bal
             let used = (c.locked ?? 0) + (c.totalOrderIM ?? 0) + (c.totalPositionIM ?? 0)
-            free[c.coin] = c.free ?? (bal - used)
+            // An open loss is not free to spend (Bybit's available balance counts it); an open
+            // gain is not counted on (it may be gone when the order fills).
+            let openLoss = min(c.unrealisedPnl ?? 0, 0)
+            free[c.coin] = c.free ?? (bal + openLoss - used)
         }
     }
 

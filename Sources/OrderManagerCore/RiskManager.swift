@@ -106,7 +106,15 @@ public enum RiskManager {
         // |position| is at most what it is now. A sell of a long passes, up to twice its size;
         // stacking sells beyond that does not.
         let doesNotGrow = abs(withResting) <= abs(x.position)
-        let need = balanceNeed(side: side, notional: notional, baseQty: baseQty, rules: rules, leverage: limits.linearLeverage)
+        // Linear: the part of the order that closes the position (as it stands once our resting
+        // same-side orders have filled) needs no margin at the exchange; only what opens past it.
+        var marginQty = baseQty
+        if rules.category == .linear {
+            let before = x.position + (side == .buy ? sameSide : -sameSide)
+            if before > 0 && side == .sell || before < 0 && side == .buy { marginQty = max(0, baseQty - abs(before)) }
+        }
+        let marginNotional = baseQty > 0 ? notional * marginQty / baseQty : notional
+        let need = balanceNeed(side: side, notional: marginNotional, baseQty: baseQty, rules: rules, leverage: limits.linearLeverage)
         // Only the order's own balance coin counts: a missing coin is 0 free, never another coin or the account total.
         let free = state.account.freeBalance(need.coin)
         // min_free_balance is USDT: it guards the quote coin; a spot sell spends the base coin and must only be covered.
@@ -119,6 +127,7 @@ public enum RiskManager {
             "open_orders": "\(x.openOrders)", "max_open_orders": "\(limits.maxOpenOrdersPerAsset)",
             "balance_coin": need.coin, "margin": "\(need.amount)", "min_free_balance": "\(minimum)", "price": "\(price)",
         ]
+        if marginQty != baseQty { figures["margin_qty"] = "\(marginQty)" }
         if let free { figures["free_balance"] = "\(free)" }
         if notional > limits.maxOrderNotional {
             return (Refusal("max_order_notional", "order notional \(notional) exceeds \(limits.maxOrderNotional)", figures), figures)

@@ -93,11 +93,12 @@ enum CoreFixtures {
 
     /// A unified wallet with one USDT coin.
     static func wallet(balance: String, locked: String = "0", orderIM: String = "0", positionIM: String = "0",
-                       totalAvailable: String? = nil) throws -> ExchangeWalletUpdated {
+                       totalAvailable: String? = nil, unrealisedPnl: String? = nil) throws -> ExchangeWalletUpdated {
         let total = totalAvailable.map { ",\"totalAvailableBalance\":\"\($0)\"" } ?? ""
+        let upnl = unrealisedPnl.map { ",\"unrealisedPnl\":\"\($0)\"" } ?? ""
         return try decode(ExchangeWalletUpdated.self, """
             {"accountType":"UNIFIED"\(total),"coin":[{"coin":"USDT","walletBalance":"\(balance)","locked":"\(locked)",\
-            "totalOrderIM":"\(orderIM)","totalPositionIM":"\(positionIM)"}]}
+            "totalOrderIM":"\(orderIM)","totalPositionIM":"\(positionIM)"\(upnl)}]}
             """)
     }
 

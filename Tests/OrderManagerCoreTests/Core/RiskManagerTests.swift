@@ -252,6 +252,33 @@ struct RiskManagerTests {
         #expect(d2.code == "insufficient_free_balance" && d2.figures["margin"] == "95.019")
     }
 
+    @Test("insufficient_free_balance: a linear order that closes the position needs margin only for what it opens past it")
+    func closingNeedsNoMargin() throws {
+        // 50 USDT free, a long of 0.019: selling it back needs no margin at the exchange.
+        var log = try TestLog.market(balance: "50")
+        try log.record(F.position(side: "Buy", size: "0.019"))
+        let close = decideForTest(F.signal(1, .sell, amount: "900"), log)
+        allowed(close)
+        let decided = try #require(close.payloads(OrderDecided.self).first)
+        #expect(decided.qty == num("0.018") && decided.riskFigures["margin"] == "0" && decided.riskFigures["margin_qty"] == "0")
+        // 0.04: the 0.021 that opens a short needs its margin (0.021 × 49 990 = 1 049.79), which 50 does not cover.
+        let s2 = F.signal(2, .sell, amount: "2000")
+        let flip = try denial(decideForTest(s2, log), s2)
+        #expect(flip.code == "insufficient_free_balance" && flip.figures["margin_qty"] == "0.021")
+    }
+
+    @Test("insufficient_free_balance: an open loss is not free (an open gain is not counted on)")
+    func openLossIsNotFree() throws {
+        let s = F.signal(1)
+        var losing = try TestLog.market(balance: nil)
+        try losing.record(F.wallet(balance: "2000", unrealisedPnl: "-1100"))
+        let denied = try denial(decideForTest(s, losing), s)
+        #expect(denied.code == "insufficient_free_balance" && denied.figures["free_balance"] == "900")
+        var winning = try TestLog.market(balance: nil)
+        try winning.record(F.wallet(balance: "900", unrealisedPnl: "5000"))
+        #expect(try denial(decideForTest(s, winning), s).figures["free_balance"] == "900")
+    }
+
     @Test("no_reference_price: no book, ticker or snapshot price")
     func noReference() throws {
         var log = TestLog()
