@@ -46,6 +46,8 @@ public enum SyncEvents {
         put("leavesQty", x.leavesQty)
         put("orderPrice", x.orderPrice)
         put("orderQty", x.orderQty)
+        put("closedSize", x.closedSize)
+        put("execPnl", x.execPnl)
         if let c = x.feeCurrency { f["feeCurrency"] = c }
         if let t = x.orderType { f["orderType"] = t }
         let name = "sync/execution/\(x.symbol)/\(x.execId)"

@@ -233,7 +233,7 @@ public struct OrderManagerState: Sendable {
             let x = p.execution
             guard let link = linkID(orderId: x.orderId ?? "", orderLinkId: x.orderLinkId) else { break }
             if let c = orders[link]?.applyExecution(x, at: t), let fill = c.fill {
-                addRealized(x, at: t)
+                addRealized(x, category: orders[link]!.category, at: t)
                 if let et = x.execTime { lastExecTime[fill.category ?? orders[link]!.category.rawValue] = max(lastExecTime[fill.category ?? orders[link]!.category.rawValue] ?? 0, et) }
                 out.append(executed(link, fill, cause: e))
                 out.append(lifecycleOf(link, c, cause: e, reason: nil))
@@ -250,10 +250,18 @@ public struct OrderManagerState: Sendable {
         return nil
     }
 
-    mutating func addRealized(_ x: ExecutionReport, at t: Timestamp) {
+    mutating func addRealized(_ x: ExecutionReport, category: RESTCategory, at t: Timestamp) {
         let d = Self.day(t.microsecondsSinceEpoch)
         if dailyRealized.day != d { dailyRealized = (d, 0) }
-        dailyRealized.pnl += (x.execPnl ?? 0) - (x.execFee ?? 0)
+        dailyRealized.pnl += (x.execPnl ?? 0) - Self.quoteFee(x, rules: instrument(category, x.symbol))
+    }
+
+    /// A fill's fee in the quote coin: a spot buy pays its fee in the base coin (valued at the
+    /// fill's price); otherwise the fee is in the quote (settle) coin already.
+    static func quoteFee(_ x: ExecutionReport, rules: InstrumentRules?) -> Decimal {
+        let fee = x.execFee ?? 0
+        guard let coin = x.feeCurrency, !coin.isEmpty, let rules, coin == rules.baseCoin, coin != rules.quoteCoin else { return fee }
+        return fee * (x.execPrice ?? 0)
     }
 
     // MARK: re-pricing

@@ -469,3 +469,20 @@ struct RequestSequenceTests {
         #expect(groups == [["cancel old-1", "cancel old-2", "create a-0"], ["create b-0"], ["cancel resting-9"], ["create c-0"]])
     }
 }
+
+@Suite("Executions recovered by the sync")
+struct SyncExecutionTests {
+    @Test("a REST execution's realized PnL and closed size reach the ExchangeExecution the sync logs (the daily loss counts them)")
+    func execPnlKept() throws {
+        let json = """
+            {"symbol":"BTCUSDT","orderId":"o-1","orderLinkId":"l-1","side":"Sell","orderType":"Market","execId":"x-1",
+             "execPrice":"50000","execQty":"0.01","execValue":"500","execFee":"0.3","feeRate":"0.0006","feeCurrency":"USDT",
+             "execType":"Trade","execTime":"1700000000000","isMaker":false,"closedSize":"0.01","execPnl":"-12.5","seq":1}
+            """
+        let x = try JSONDecoder().decode(RESTExecution.self, from: Data(json.utf8))
+        #expect(x.execPnl == Decimal(string: "-12.5") && x.closedSize == Decimal(string: "0.01"))
+        let event = try SyncEvents.execution(x, category: .linear, receiveTime: Timestamp(microsecondsSinceEpoch: 1))
+        let report = try CanonicalJSON.decoder.decode(ExchangeExecution.self, from: Data(event.data)).execution
+        #expect(report.execPnl == Decimal(string: "-12.5") && report.execFee == Decimal(string: "0.3"))
+    }
+}

@@ -85,6 +85,8 @@ public struct RESTExecution: Codable, Sendable, Hashable {
     @RESTOptionalDecimal public var orderQty: Decimal?
     @RESTOptionalDecimal public var leavesQty: Decimal?
     @RESTOptionalDecimal public var closedSize: Decimal?
+    /// The realized PnL of a closing fill (linear), when the answer gives it.
+    @RESTOptionalDecimal public var execPnl: Decimal?
     @RESTOptionalDecimal public var markPrice: Decimal?
     @RESTOptionalDecimal public var indexPrice: Decimal?
     public var stopOrderType: String?

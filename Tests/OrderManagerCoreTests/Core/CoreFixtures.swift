@@ -56,10 +56,11 @@ enum CoreFixtures {
     /// An `execution` item (a fill).
     static func execution(link: String?, execId: String, orderId: String = "oid-1", symbol: String = "BTCUSDT",
                           side: String = "Buy", qty: String, price: String, fee: String? = nil, pnl: String? = nil,
-                          leavesQty: String? = nil, execTime: Int64? = nil, isMaker: Bool? = nil) throws -> ExecutionReport {
+                          leavesQty: String? = nil, execTime: Int64? = nil, isMaker: Bool? = nil,
+                          feeCurrency: String = "USDT") throws -> ExecutionReport {
         var fields: [String] = ["\"category\":\"linear\"", "\"symbol\":\"\(symbol)\"", "\"execId\":\"\(execId)\"",
                                 "\"orderId\":\"\(orderId)\"", "\"side\":\"\(side)\"", "\"execType\":\"Trade\"",
-                                "\"execQty\":\"\(qty)\"", "\"execPrice\":\"\(price)\"", "\"feeCurrency\":\"USDT\""]
+                                "\"execQty\":\"\(qty)\"", "\"execPrice\":\"\(price)\"", "\"feeCurrency\":\"\(feeCurrency)\""]
         func add(_ key: String, _ value: String?) { if let value { fields.append("\"\(key)\":\"\(value)\"") } }
         add("orderLinkId", link)
         add("execFee", fee)

@@ -142,6 +142,27 @@ struct RiskManagerTests {
         allowed(decideForTest(F.signal(2, time: tomorrow), log, receivedAt: tomorrow))
     }
 
+    @Test("daily_loss_limit: a fee paid in the base coin counts at the fill's price, not as quote coin")
+    func dailyLossBaseCoinFee() throws {
+        var log = try TestLog.market(config: F.config { $0.risk.dailyLossLimit = 100 })
+        let link = "cccccccccccccccccccccccccccccccc-0"
+        try log.record(F.requested(link, side: .buy, type: .market, price: nil), at: 1)
+        try log.record(F.accepted(link), at: 2)
+        // 0.00001 BTC of fee is 0.4999 USDT at 49 990, not 0.00001 USDT nor 1 USDT per BTC unit.
+        try log.record(ExchangeExecution(execution: F.execution(link: link, execId: "e1", side: "Buy", qty: "0.01", price: "49990",
+                                                                  fee: "0.00001", leavesQty: "0", feeCurrency: "BTC")), at: 3)
+        #expect(log.state.realizedLossToday(now: F.at(1_000).microsecondsSinceEpoch) == num("0.4999"))
+        // A fee of 0.002 BTC (99.98 USDT) and a 1 USDT loss pass the limit.
+        let link2 = "dddddddddddddddddddddddddddddddd-0"
+        try log.record(F.requested(link2, side: .sell, type: .market, price: nil), at: 4)
+        try log.record(F.accepted(link2), at: 5)
+        try log.record(ExchangeExecution(execution: F.execution(link: link2, execId: "e2", side: "Sell", qty: "0.01", price: "49990",
+                                                                  fee: "0.002", pnl: "-1", leavesQty: "0", feeCurrency: "BTC")), at: 6)
+        let s = F.signal(1)
+        let denied = try denial(decideForTest(s, log), s)
+        #expect(denied.code == "daily_loss_limit" && denied.figures["realized_loss_today"] == "101.4799")
+    }
+
     @Test("max_order_notional")
     func orderNotional() throws {
         let s = F.signal(1)
