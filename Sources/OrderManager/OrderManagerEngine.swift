@@ -76,6 +76,10 @@ public actor OrderManagerEngine {
     /// Requests sent and not answered yet, per `orderLinkId`: the sync leaves their orders to
     /// the answer.
     private(set) var requestsInFlight: [String: Int] = [:]
+    /// The `OrderRequested` of each create sent from a signal batch, until answered: its answer
+    /// may come before the state has folded the intent (the batch is folded after sending), and
+    /// still names its cause, signal and trace.
+    var sentCreates: [String: SentIntent] = [:]
     private var nextTaskID = 0
     let readBatch: Int
 
@@ -253,6 +257,9 @@ public actor OrderManagerEngine {
         var send: [OrderRequest] = []
         for (event, outcome) in zip(all.flatMap(\.events), result.outcomes) {
             guard Self.storedByUs(outcome, event.eventID, unseenIntents), let request = OrderRequest(event) else { continue }
+            if case .create(let r) = request {
+                sentCreates[r.orderLinkId] = SentIntent(eventID: event.eventID, signalID: r.signalID, traceID: r.traceID)
+            }
             send.append(request)
         }
         if !send.isEmpty { dispatch(send) }
@@ -369,7 +376,12 @@ public actor OrderManagerEngine {
     func finished(_ id: Int) { inFlight[id] = nil }
 
     func answered(_ link: String) {
-        if let n = requestsInFlight[link], n > 1 { requestsInFlight[link] = n - 1 } else { requestsInFlight[link] = nil }
+        if let n = requestsInFlight[link], n > 1 {
+            requestsInFlight[link] = n - 1
+        } else {
+            requestsInFlight[link] = nil
+            sentCreates[link] = nil
+        }
     }
 
     /// Sends requests in the background, concurrently (the rate limiter paces them).
@@ -415,4 +427,11 @@ public actor OrderManagerEngine {
         }
         return groups
     }
+}
+
+/// What an answer names when the state has not folded its intent yet.
+struct SentIntent: Sendable {
+    var eventID: UUID
+    var signalID: String
+    var traceID: String?
 }

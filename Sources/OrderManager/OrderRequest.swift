@@ -178,7 +178,10 @@ extension OrderManagerEngine {
         case is OrderOutcomeUnknown: counters.unknown += 1
         default: break
         }
-        guard let event = Self.outcomeEvent(payload, link: link, kind: kind, record: state.order(link), at: clock()) else { return }
+        let rec = state.order(link)
+        // Not folded yet (a create answered before its batch was folded): what was sent names it.
+        let sent = rec == nil ? sentCreates[link] : nil
+        guard let event = Self.outcomeEvent(payload, link: link, kind: kind, record: rec, at: clock(), sent: sent) else { return }
         var delay = 100
         while !Task.isCancelled {
             do {
@@ -197,6 +200,11 @@ extension OrderManagerEngine {
     /// caused by the intent it answers.
     public static func outcomeEvent<E: EventPayload>(_ payload: E, link: String, kind: String, record rec: OrderRecord?,
                                                      at now: Timestamp) -> NewEvent? {
+        outcomeEvent(payload, link: link, kind: kind, record: rec, at: now, sent: nil)
+    }
+
+    static func outcomeEvent<E: EventPayload>(_ payload: E, link: String, kind: String, record rec: OrderRecord?,
+                                              at now: Timestamp, sent: SentIntent?) -> NewEvent? {
         let version = rec?.amendCount ?? 0
         let id = DeterministicID.derived(from: "\(link)/\(kind)/\(E.eventType)/\(version)/\(now.microsecondsSinceEpoch)", kind: "outcome")
         // Caused by the intent it answers (the create's for a not-placed or expired order).
@@ -206,9 +214,9 @@ extension OrderManagerEngine {
         case let u as OrderOutcomeUnknown: (u.action, u.amendIndex)
         default: (.create, nil)
         }
-        let cause = rec?.intent(answering: answered.0, amendIndex: answered.1)
-        let meta = EventMetadata(correlationID: rec?.signalID, causationID: cause?.lowercasedString, traceID: rec?.traceID,
-                                 source: OrderEvents.source, receiveTime: now)
+        let cause = rec?.intent(answering: answered.0, amendIndex: answered.1) ?? sent?.eventID
+        let meta = EventMetadata(correlationID: rec?.signalID ?? sent?.signalID, causationID: cause?.lowercasedString,
+                                 traceID: rec?.traceID ?? sent?.traceID, source: OrderEvents.source, receiveTime: now)
         return try? NewEvent(eventID: id, payload: payload, metadata: meta)
     }
 

@@ -179,7 +179,7 @@ extension OrderManagerEngine {
         }
         try await follow()
         for category in categories {
-            let open = try await rest.openOrders(category: category, limit: 50, settleCoin: category == .linear ? "USDT" : nil).list
+            let open = try await rest.allOpenOrders(category: category, settleCoin: category == .linear ? "USDT" : nil)
             summary.openOrders += open.count
             for o in open {
                 if let rec = state.order(o.orderLinkId), !rec.external {
@@ -201,7 +201,8 @@ extension OrderManagerEngine {
             }
             // Executions of ours since the last one seen.
             let since = state.lastExecutionTime(category: category).map { $0 - 1 }
-            let fills = try await rest.executions(category: category, startTime: since, limit: 100).list
+            // Every page and 7-day window: fills missed while down may be more than one page.
+            let fills = try await rest.allExecutions(category: category, startTime: since, nowMs: now.microsecondsSinceEpoch / 1000)
             summary.executionsFetched += fills.count
             var events: [StreamAppend] = []
             for x in fills where state.order(x.orderLinkId) != nil && !(state.order(x.orderLinkId)!.execIDs.contains(x.execId)) {

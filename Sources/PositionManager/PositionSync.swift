@@ -35,7 +35,7 @@ extension PositionManagerEngine {
         var appends: [StreamAppend] = []
         for category in [RESTCategory.linear, .spot] {
             let since = state.lastExecutionMs[category.rawValue].map { $0 - 1 }
-            let list = try await rest.executions(category: category, startTime: since, limit: 100).list
+            let list = try await rest.allExecutions(category: category, startTime: since, nowMs: now.microsecondsSinceEpoch / 1000)
             summary.executionsFetched += list.count
             for x in list.sorted(by: { ($0.execTime, $0.execId) < ($1.execTime, $1.execId) })
             where !state.hasExecution(category: category.rawValue, symbol: x.symbol, execId: x.execId) {

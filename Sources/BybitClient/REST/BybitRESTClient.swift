@@ -189,6 +189,32 @@ public actor BybitRESTClient {
                        as: RESTPage<RESTExecution>.self).result
     }
 
+    /// `GET /v5/order/realtime`, every page (50 per page, Bybit's most).
+    public func allOpenOrders(category: RESTCategory, settleCoin: String? = nil) async throws -> [RESTOrder] {
+        try await allPages { cursor in .openOrders(category: category, settleCoin: settleCoin, cursor: cursor, limit: 50) }
+    }
+
+    /// Bybit answers `/v5/execution/list` for at most 7 days at a time.
+    public static let executionWindowMs: Int64 = 7 * 86_400_000
+
+    /// `GET /v5/execution/list`, every page, from `startTime` (ms) on: whole 7-day windows up
+    /// to `nowMs`, then the last window open-ended (Bybit's own 7 days from its start). Without
+    /// `startTime`, Bybit's default: the last 7 days.
+    public func allExecutions(category: RESTCategory, startTime: Int64?, nowMs: Int64) async throws -> [RESTExecution] {
+        var out: [RESTExecution] = []
+        var from = startTime
+        while let start = from, start + Self.executionWindowMs <= nowMs {
+            let end = start + Self.executionWindowMs - 1
+            out += try await allPages { cursor in
+                .executions(category: category, startTime: start, endTime: end, cursor: cursor, limit: 100)
+            }
+            from = end + 1
+        }
+        let last = from
+        out += try await allPages { cursor in .executions(category: category, startTime: last, cursor: cursor, limit: 100) }
+        return out
+    }
+
     // MARK: Account
 
     /// `GET /v5/position/list`, all pages.

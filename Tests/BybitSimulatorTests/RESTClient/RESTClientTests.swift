@@ -270,6 +270,34 @@ struct RESTClientTests {
         }
     }
 
+    @Test("executions: every page of every 7-day window from startTime, the last window open-ended")
+    func executionWindows() async throws {
+        let start: Int64 = 1_700_000_000_000
+        let week: Int64 = 7 * 86_400_000
+        try await withRESTStub(script: { req in
+            guard req.path == "/v5/execution/list" else { return nil }
+            let q = req.rawQuery
+            if q.contains("cursor=p2") { return .ok(executionsPage(["e2"], next: "")) }
+            if q.contains("endTime=\(start + week - 1)&") { return .ok(executionsPage(["e1"], next: "p2")) }
+            if q.contains("endTime=\(start + 2 * week - 1)&") { return .ok(executionsPage(["e3"], next: "")) }
+            return .ok(executionsPage(["e4"], next: ""))
+        }) { stub in
+            let client = makeRESTClient(stub)
+            let fills = try await client.allExecutions(category: .linear, startTime: start, nowMs: start + 15 * 86_400_000)
+            #expect(fills.map(\.execId) == ["e1", "e2", "e3", "e4"])
+            let queries = await stub.log.on("/v5/execution/list").map(\.rawQuery)
+            #expect(queries == [
+                "category=linear&endTime=\(start + week - 1)&limit=100&startTime=\(start)",
+                "category=linear&cursor=p2&endTime=\(start + week - 1)&limit=100&startTime=\(start)",
+                "category=linear&endTime=\(start + 2 * week - 1)&limit=100&startTime=\(start + week)",
+                "category=linear&limit=100&startTime=\(start + 2 * week)",
+            ])
+            // Without a start: one open-ended window (Bybit's last 7 days).
+            _ = try await client.allExecutions(category: .spot, startTime: nil, nowMs: start)
+            #expect(await stub.log.on("/v5/execution/list").last?.rawQuery == "category=spot&limit=100")
+        }
+    }
+
     @Test("HTTP 403 → BybitHTTPError, then requests fail fast without reaching the server")
     func forbidden() async throws {
         try await withRESTStub(script: { req in
@@ -320,6 +348,13 @@ final class LockedReset: @unchecked Sendable {
 private func instrumentsPage(_ n: Int, next: String) -> String {
     let items = (1...2).map { i in
         #"{"symbol":"SYM\#(n)\#(i)USDT","contractType":"LinearPerpetual","status":"Trading","baseCoin":"SYM","quoteCoin":"USDT","priceFilter":{"minPrice":"0.1","maxPrice":"1000","tickSize":"0.1"},"lotSizeFilter":{"qtyStep":"0.01","minOrderQty":"0.01","maxOrderQty":"100","maxMktOrderQty":"50","minNotionalValue":"5"}}"#
+    }
+    return #"{"category":"linear","list":[\#(items.joined(separator: ","))],"nextPageCursor":"\#(next)"}"#
+}
+
+private func executionsPage(_ ids: [String], next: String) -> String {
+    let items = ids.map { id in
+        #"{"symbol":"BTCUSDT","orderId":"o-\#(id)","orderLinkId":"","side":"Buy","execId":"\#(id)","execPrice":"50000","execQty":"0.01","execType":"Trade","execTime":"1700000000000","isMaker":false}"#
     }
     return #"{"category":"linear","list":[\#(items.joined(separator: ","))],"nextPageCursor":"\#(next)"}"#
 }
