@@ -101,11 +101,26 @@ public final class FrameIngest: BybitStreamDelegate {
             }
             return (output, items)
         }
+        var resync = output.resync
         if let buffer, !items.isEmpty {
             let lost = buffer.enqueue(items)
-            if lost > 0 { state.withLock { $0.counters.dropped += Int64(lost) } }
+            if lost > 0 {
+                // A book update that never reaches the log leaves the log's book (and every fold
+                // of it) behind: the book starts again from a fresh snapshot, its next updates
+                // marked unsynced until then.
+                let books = Set(items.suffix(lost).lazy.filter { $0.event.type == OrderBookUpdated.eventType }.map(\.stream))
+                let topics = state.withLock { s -> [String] in
+                    s.counters.dropped += Int64(lost)
+                    return books.isEmpty ? [] : s.decoder.forgetBooks(ofStreams: books)
+                }
+                if !topics.isEmpty {
+                    logger.error("book updates dropped (the log's queue is full): resubscribing for fresh snapshots",
+                                 metadata: ["topics": "\(topics.joined(separator: ","))", "dropped": "\(lost)"])
+                    resync += topics.filter { !resync.contains($0) }
+                }
+            }
         }
-        return StreamFeedback(control: output.control.flatMap(Self.sessionControl), resync: output.resync)
+        return StreamFeedback(control: output.control.flatMap(Self.sessionControl), resync: resync)
     }
 
     private func marker<P: EventPayload>(_ payload: P, stream: BybitStream.Info, at: Timestamp) {

@@ -1,6 +1,8 @@
 import Bybit
+import BybitClient
 import EventLog
 import Foundation
+import Logging
 import Recording
 import Testing
 import TradelogCore
@@ -8,6 +10,33 @@ import TradelogCore
 
 @Suite("Gateway pieces without I/O")
 struct GatewayUnitTests {
+    @Test("a book update dropped by a full queue: the book is forgotten and resubscribed, its next updates unsynced until a snapshot")
+    func droppedBookUpdatesResync() async throws {
+        let buffer = IngestBuffer(capacity: 2)
+        let ingest = FrameIngest(channel: .linear, gatewayName: "t", connectionStream: "gateway.connections-t", buffer: buffer,
+                                 recorder: nil, logger: Logger(label: "test"))
+        let info = BybitStream.Info(connectionID: "linear-1", channel: .linear)
+        func frame(_ type: String, u: Int) -> [UInt8] {
+            Array(#"{"topic":"orderbook.50.BTCUSDT","type":"\#(type)","ts":\#(1_700_000_000_000 + u),"data":{"s":"BTCUSDT","b":[["64999","\#(u)"]],"a":[["65001","2"]],"u":\#(u),"seq":\#(100 + u)},"cts":1700000000001}"#.utf8)
+        }
+        let at = Timestamp(microsecondsSinceEpoch: 1_700_000_000_000_000)
+        #expect(await ingest.streamFrame(info, bytes: frame("snapshot", u: 10), at: at).resync.isEmpty, "fits in the queue")
+        #expect(await ingest.streamFrame(info, bytes: frame("delta", u: 11), at: at).resync.isEmpty, "fits in the queue")
+        let dropped = await ingest.streamFrame(info, bytes: frame("delta", u: 12), at: at)
+        #expect(dropped.resync == ["orderbook.50.BTCUSDT"] && ingest.counters.dropped == 1)
+        // The queue drains; the next delta is logged unsynced (with an invalidation), not applied to a book the log lacks.
+        buffer.remove(2)
+        _ = await ingest.streamFrame(info, bytes: frame("delta", u: 13), at: at)
+        let next = await buffer.peek(max: 10)
+        let book = try #require(next.first { $0.event.type == OrderBookUpdated.eventType })
+        #expect(String(decoding: book.event.data, as: UTF8.self).contains("\"synced\":false"))
+        // The snapshot after the resubscribe is synced again.
+        buffer.remove(next.count)
+        _ = await ingest.streamFrame(info, bytes: frame("snapshot", u: 20), at: at)
+        let fresh = await buffer.peek(max: 10)
+        #expect(fresh.contains { String(decoding: $0.event.data, as: UTF8.self).contains("\"synced\":true") })
+    }
+
     @Test("the seed's channel types map to Bybit v5 topics; funding and liquidation use the topics that exist")
     func requests() throws {
         func topic(_ r: SubscriptionRequest) throws -> String { try r.resolve().get().topic }

@@ -62,6 +62,18 @@ public struct FrameDecoder: Sendable {
         if let slot = topics.slot(forTopic: topic) { topics[slot].book = nil }
     }
 
+    /// Drops the books whose events go to `streams` and returns their topics (to resubscribe):
+    /// when some of their updates never reached the log, the log's book is behind this one, and
+    /// both must start again from a snapshot.
+    public mutating func forgetBooks(ofStreams streams: Set<String>) -> [String] {
+        var forgotten: [String] = []
+        for i in topics.entries.indices where topics[i].book != nil && streams.contains(topics[i].stream) {
+            topics[i].book = nil
+            forgotten.append(topics[i].topic)
+        }
+        return forgotten
+    }
+
     /// Drops all books and ticker state (after a reconnect); counters are kept.
     public mutating func reset() {
         topics.resetState()
