@@ -151,4 +151,21 @@ public struct GatewayDataDropped: EventPayload, Equatable {
     public var lastReceive: Timestamp?
     public var categories: [String: Int]
     public var capacity: Int
+
+    public init(events: Int, firstReceive: Timestamp?, lastReceive: Timestamp?, categories: [String: Int], capacity: Int) {
+        self.events = events
+        self.firstReceive = firstReceive
+        self.lastReceive = lastReceive
+        self.categories = categories
+        self.capacity = capacity
+    }
+
+    /// Whether the dropped events include the account's own (orders, fills, positions, wallet):
+    /// the order and position managers then sync with the exchange.
+    public var includesPrivateData: Bool { categories.keys.contains { $0.hasPrefix("exchange.") } }
+
+    /// Whether a logged event is a drop report that includes the account's own events.
+    public static func dropsPrivateData(_ e: RecordedEvent) -> Bool {
+        e.type == eventType && ((try? CanonicalJSON.decoder.decode(Self.self, from: Data(e.data)))?.includesPrivateData ?? false)
+    }
 }

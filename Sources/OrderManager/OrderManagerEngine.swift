@@ -2,6 +2,7 @@ import Bybit
 import BybitClient
 import EventLog
 import Foundation
+import Gateway
 import Logging
 import OrderManagerCore
 import PostgresClient
@@ -73,6 +74,7 @@ public actor OrderManagerEngine {
     private var followWaiters: [CheckedContinuation<Void, Never>] = []
     /// Request batches still running, by id; each removes itself when done.
     private var inFlight: [Int: Task<Void, Never>] = [:]
+    var syncAfterDrop: Task<Void, Never>?
     /// Requests sent and not answered yet, per `orderLinkId`: the sync leaves their orders to
     /// the answer.
     private(set) var requestsInFlight: [String: Int] = [:]
@@ -107,7 +109,13 @@ public actor OrderManagerEngine {
         while true {
             let events = try await log.read(after: state.position, limit: readBatch)
             total += events.count
-            for e in events { unstored += state.apply(e) }
+            var dropped = false
+            for e in events {
+                unstored += state.apply(e)
+                if e.type == GatewayDataDropped.eventType, GatewayDataDropped.dropsPrivateData(e) { dropped = true }
+            }
+            // The gateway lost order or fill frames: what they said is fetched from the exchange.
+            if dropped, live { scheduleSyncAfterDrop() }
             if !unstored.isEmpty {
                 try await appendDerived(unstored)
                 unstored = []
@@ -115,6 +123,22 @@ public actor OrderManagerEngine {
             if events.count < readBatch { return total }
         }
     }
+
+    /// One sync at a time after the gateway reported dropped private frames.
+    func scheduleSyncAfterDrop() {
+        guard syncAfterDrop == nil else { return }
+        logger.warning("the gateway dropped order or fill frames; syncing with the exchange")
+        syncAfterDrop = Task {
+            do {
+                _ = try await self.sync(trigger: "gateway-drop", categories: self.state.instrumentCategoriesLoaded.sorted { $0.rawValue < $1.rawValue })
+            } catch {
+                self.logger.warning("sync after dropped frames failed; the next start or POST /api/v1/sync retries", metadata: ["error": "\(error)"])
+            }
+            self.syncAfterDropDone()
+        }
+    }
+
+    func syncAfterDropDone() { syncAfterDrop = nil }
 
     /// The fold must not interleave with itself across its suspension points (FIFO).
     func lockFollow() async {

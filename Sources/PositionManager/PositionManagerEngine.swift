@@ -2,6 +2,7 @@ import Bybit
 import BybitClient
 import EventLog
 import Foundation
+import Gateway
 import Logging
 import OrderManagerCore
 import PositionManagerCore
@@ -66,7 +67,8 @@ public actor PositionManagerEngine {
         self.logger = logger
     }
 
-    static let readTypes = PositionManagerState.foldedTypes.sorted()
+    /// What the fold reads, and the gateway's drop reports (dropped private frames start a sync).
+    static let readTypes = (PositionManagerState.foldedTypes + [GatewayDataDropped.eventType]).sorted()
 
     /// Folds the log from the state's position to the head. Returns how many events were folded.
     @discardableResult
@@ -76,7 +78,16 @@ public actor PositionManagerEngine {
         var total = 0
         while true {
             let events = try await log.read(after: state.position, limit: readBatch, types: Self.readTypes)
-            for e in events { unstored += state.apply(e) }
+            var dropped = false
+            for e in events {
+                unstored += state.apply(e)
+                if e.type == GatewayDataDropped.eventType, GatewayDataDropped.dropsPrivateData(e) { dropped = true }
+            }
+            // The gateway lost fill or position frames: the exchange's figures are fetched.
+            if dropped, live, rest != nil {
+                logger.warning("the gateway dropped fill or position frames; syncing with the exchange")
+                scheduleSync(trigger: "gateway-drop")
+            }
             total += events.count
             counters.eventsFolded += events.count
             if !unstored.isEmpty {
@@ -108,7 +119,7 @@ public actor PositionManagerEngine {
         if live, rest != nil { scheduleSync() }
     }
 
-    func scheduleSync() {
+    func scheduleSync(trigger: String = "discrepancy") {
         guard autoSync == nil else { return }
         autoSync = Task {
             if let last = self.lastSyncAt {
@@ -116,10 +127,10 @@ public actor PositionManagerEngine {
                 if wait > .zero { try? await Task.sleep(for: wait) }
             }
             do {
-                _ = try await self.sync(trigger: "discrepancy")
+                _ = try await self.sync(trigger: trigger)
             } catch {
-                self.logger.warning("sync after a discrepancy failed; the next discrepancy or POST /api/v1/positions/sync retries",
-                                    metadata: ["error": "\(error)"])
+                self.logger.warning("automatic sync failed; the next discrepancy or POST /api/v1/positions/sync retries",
+                                    metadata: ["trigger": "\(trigger)", "error": "\(error)"])
             }
             self.autoSyncDone()
         }

@@ -4,6 +4,7 @@ import BybitClient
 import BybitSimulator
 import EventLog
 import Foundation
+import Gateway
 @testable import OrderManager
 import OrderManagerCore
 import PostgresClient
@@ -192,6 +193,34 @@ struct OrderManagerIntegrationTests {
             let (id2, body2) = OMStack.signal(amount: "300")
             try await stack.publish([body2])
             #expect(try await stack.waitOrder(OrderEvents.orderLinkID(signalID: id2, leg: 0), [OrderManagerCore.OrderStatus.filled])?.status == .filled)
+        }
+    }
+
+    @Test("the gateway's report of dropped order or fill frames starts a sync in the order and position managers; dropped market data does not")
+    func syncAfterDroppedPrivateFrames() async throws {
+        try await OMStack.with { stack in
+            func report(_ categories: [String: Int], at: Int64) throws -> NewEvent {
+                try NewEvent(eventID: DeterministicID.derived(from: "drop-test/\(at)"), payload: GatewayDataDropped(
+                    events: categories.values.reduce(0, +), firstReceive: Timestamp(microsecondsSinceEpoch: at),
+                    lastReceive: Timestamp(microsecondsSinceEpoch: at), categories: categories, capacity: 10),
+                    metadata: EventMetadata(source: "gateway", receiveTime: Timestamp(microsecondsSinceEpoch: at)))
+            }
+            let omSyncs = "SELECT count(*) FROM events WHERE type = 'OrderSyncCompleted' AND data->>'trigger' = 'gateway-drop'"
+            let pmSyncs = "SELECT count(*) FROM events WHERE type = 'PositionSyncCompleted' AND data->>'trigger' = 'gateway-drop'"
+            _ = try await stack.log.append(to: "gateway.health-test", [try report(["market.linear.orderbook": 5], at: 1)])
+            _ = try await stack.engine.follow()
+            _ = try await stack.positions.follow()
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await stack.scalar(omSyncs) == "0", "market data only: no sync")
+            #expect(try await stack.scalar(pmSyncs) == "0", "market data only: no sync")
+            _ = try await stack.log.append(to: "gateway.health-test", [try report(["exchange.execution": 2, "market.linear.trade": 9], at: 2)])
+            #expect(try await TestDatabase.eventually(timeout: .seconds(20)) {
+                _ = try await stack.engine.follow()
+                _ = try await stack.positions.follow()
+                let om = try await stack.scalar(omSyncs)
+                let pm = try await stack.scalar(pmSyncs)
+                return om == "1" && pm == "1"
+            })
         }
     }
 
