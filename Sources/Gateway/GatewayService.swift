@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import PostgresClient
 import Recording
 import ServiceLifecycle
 import Synchronization
@@ -124,7 +125,19 @@ public actor GatewayService: Service, SubscriptionManaging {
     }
 
     public func run() async throws {
-        try await restoreSubscriptions()
+        // PostgreSQL unavailable at start: wait for it (as the writer does), not take the process down.
+        var delayMs = 500
+        while true {
+            do {
+                try await restoreSubscriptions()
+                break
+            } catch let error as PGError where error.isConnectionProblem {
+                logger.warning("cannot read the gateway's subscriptions from the log; retrying",
+                               metadata: ["error": "\(error)", "retry.in.ms": "\(delayMs)"])
+                try await Task.sleep(for: .milliseconds(delayMs))
+                delayMs = min(delayMs * 2, 15_000)
+            }
+        }
         let writerTask = Task { await writer.run() }
         for channel in set.channels { ensureStream(channel) }
         logger.info("gateway started", metadata: [
@@ -199,6 +212,8 @@ public actor GatewayService: Service, SubscriptionManaging {
     // MARK: - Subscriptions
 
     private func restoreSubscriptions() async throws {
+        set = SubscriptionSet()
+        subscriptionVersion = 0
         var from: Int64 = 1
         while true {
             let events = try await log.readStream(configuration.subscriptionStream, fromVersion: from, limit: 1_000)

@@ -198,6 +198,29 @@ struct GatewayIntegrationTests {
         }
     }
 
+    @Test("PostgreSQL unavailable when the gateway starts: it waits and retries, then starts once the database is there")
+    func startsOnceTheDatabaseIsThere() async throws {
+        let admin = PGConnection(settings: TestDatabase.baseSettings)
+        let name = "tradelog_test_late_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        let settings = TestDatabase.baseSettings.with(database: name)
+        defer { Task { try? await admin.execute("DROP DATABASE IF EXISTS \(PGConnection.quoteIdentifier(name)) WITH (FORCE)"); await admin.close() } }
+        try await Self.simulator().withRunning { port in
+            let config = try Self.configuration(port: port, subscriptions: ["linear:publicTrade.BTCUSDT"])
+            try await Self.withGateway(config, settings) { _, log in
+                // The database does not exist yet: the gateway keeps trying instead of failing the process.
+                try await Task.sleep(for: .milliseconds(1500))
+                try await admin.execute("CREATE DATABASE \(PGConnection.quoteIdentifier(name))")
+                let conn = PGConnection(settings: settings)
+                _ = try await Migrator(directory: TestDatabase.schemaDirectory).migrate(on: conn)
+                await conn.close()
+                #expect(try await TestDatabase.eventually(timeout: .seconds(30)) {
+                    try await Self.events(log, stream: config.subscriptionStream).map(\.type) == ["SubscriptionAdded"]
+                })
+                #expect(try await TestDatabase.eventually(timeout: .seconds(30)) { try await log.streamVersion("market.linear.trade-BTCUSDT") > 0 })
+            }
+        }
+    }
+
     @Test("subscriptions through the API need X-API-Key, validate, are stored as events and restored after a restart")
     func api() async throws {
         try await TestDatabase.with { settings in
