@@ -355,6 +355,14 @@ public actor GatewayService: Service, SubscriptionManaging {
         config.maximumBackoffMs = configuration.maximumBackoffMs
         config.session.pingIntervalMs = configuration.pingIntervalMs
         config.session.deadAfterMs = configuration.deadAfterMs
+        if channel == .private, let rest {
+            // The auth's expiry is on Bybit's clock: measured once (GET /v5/market/time), then as the REST client keeps it.
+            config.serverClockOffsetMs = { @Sendable in
+                let known = await rest.clockOffsetMs
+                if known != 0 { return known }
+                return (try? await rest.syncClock()) ?? 0
+            }
+        }
         let ingest = FrameIngest(channel: channel, gatewayName: configuration.name,
                                  connectionStream: configuration.connectionStream,
                                  buffer: buffer, recorder: recorder, logger: logger,

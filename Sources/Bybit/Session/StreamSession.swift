@@ -73,14 +73,19 @@ public struct StreamSession: Sendable {
     public var pendingTopics: [String] { pending.keys.sorted().flatMap { pending[$0]!.topics } }
 
     /// The socket is open: authenticate (private) or subscribe everything desired.
-    public mutating func connected(nowMs: Int64) -> [Action] {
+    /// - Parameters:
+    ///   - nowMs: the local clock (heartbeats are timed on it).
+    ///   - serverOffsetMs: Bybit's clock less the local one (as the REST client measured it):
+    ///     the auth's `expires` is on Bybit's clock, so a local clock behind it does not make
+    ///     every auth expire before it arrives.
+    public mutating func connected(nowMs: Int64, serverOffsetMs: Int64 = 0) -> [Action] {
         active.removeAll()
         pending.removeAll()
         lastReceiveMs = nowMs
         lastPingMs = nowMs
         if configuration.channel == .private, let credentials {
             phase = .authenticating
-            let expires = nowMs + configuration.authExpiryMs
+            let expires = nowMs + serverOffsetMs + configuration.authExpiryMs
             let signature = credentials.signer.webSocketAuthSignature(expires: expires)
             let reqID = takeRequestID()
             pending[reqID] = ("auth", [])

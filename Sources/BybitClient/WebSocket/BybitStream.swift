@@ -62,6 +62,8 @@ public actor BybitStream {
         public var maxFrameSize: Int = 16 << 20
         /// A name that makes connection ids unique across streams of one process.
         public var label: String
+        /// Bybit's clock less the local one, asked before each private auth (nil: 0).
+        public var serverClockOffsetMs: (@Sendable () async -> Int64)?
 
         public init(channel: BybitChannel, url: String, label: String? = nil) {
             self.channel = channel
@@ -169,7 +171,8 @@ public actor BybitStream {
         let now = Timestamp.now()
         logger.info("bybit stream connected", metadata: ["ws.connection": "\(info.connectionID)", "ws.url": "\(configuration.url)"])
         await delegate.streamConnected(info, url: configuration.url, at: now)
-        await perform(session.connected(nowMs: now.microsecondsSinceEpoch / 1000))
+        let offset = configuration.channel == .private ? await configuration.serverClockOffsetMs?() ?? 0 : 0
+        await perform(session.connected(nowMs: now.microsecondsSinceEpoch / 1000, serverOffsetMs: offset))
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.heartbeat() }

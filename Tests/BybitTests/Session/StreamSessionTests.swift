@@ -115,6 +115,11 @@ struct StreamSessionTests {
         // All-in-one and categorised topics never share a request.
         #expect(subs.count == 2)
         #expect(subs[1].contains("order.linear") && !subs[0].contains("order.linear"))
+        // A local clock 30 s behind Bybit's: the expiry is on Bybit's clock.
+        var behind = StreamSession(configuration: .init(channel: .private), credentials: creds)
+        let late = sends(behind.connected(nowMs: 1_699_999_960_000, serverOffsetMs: 30_000))
+        let lateArgs = (try JSONSerialization.jsonObject(with: Data(late[0].utf8)) as! [String: Any])["args"] as! [Any]
+        #expect((lateArgs[1] as? NSNumber)?.int64Value == 1_700_000_000_000)
         var bad = StreamSession(configuration: .init(channel: .private), credentials: creds)
         _ = bad.connected(nowMs: 0)
         let refused = bad.received(.authAck(success: false, message: "Params Error"), nowMs: 1)
