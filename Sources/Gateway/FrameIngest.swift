@@ -19,6 +19,8 @@ public final class FrameIngest: BybitStreamDelegate {
         public var dropped: Int64 = 0
         public var connects: Int64 = 0
         public var authFailures: Int64 = 0
+        /// `ExchangeWalletUpdated` events queued (a REST wallet snapshot older than one is stale).
+        public var walletUpdates: Int64 = 0
     }
 
     public let channel: BybitChannel
@@ -95,6 +97,7 @@ public final class FrameIngest: BybitStreamDelegate {
             items.reserveCapacity(output.events.count)
             for e in output.events {
                 if e.type == "UnparsedFrame" || e.type == "UnknownTopicFrame" { s.counters.unparsed += 1 }
+                if e.type == ExchangeWalletUpdated.eventType { s.counters.walletUpdates += 1 }
                 items.append(.init(stream: e.stream, event: NewEvent(
                     eventID: e.eventID, type: e.type, data: e.data,
                     metadata: EventMetadata(source: source, exchangeTime: e.exchangeTime, receiveTime: at))))

@@ -30,6 +30,8 @@ public actor GatewayService: Service, SubscriptionManaging {
     private let rest: BybitRESTClient?
     private var set = SubscriptionSet()
     private var subscriptionVersion: Int64 = 0
+    /// Wallet loads started (one per private auth); an older load stops when a newer starts.
+    private var walletLoads = 0
     private var streams: [BybitChannel: BybitStream] = [:]
     private var ingests: [BybitChannel: FrameIngest] = [:]
     private var streamTasks: [BybitChannel: Task<Void, Never>] = [:]
@@ -96,17 +98,43 @@ public actor GatewayService: Service, SubscriptionManaging {
     /// The REST path of the wallet balance (a replay finds the gateway's loads by it).
     public static let walletPath = BybitRESTRequest.walletBalance(accountType: "UNIFIED").path
 
+    /// Loads the wallet after each private auth: retried with backoff (Bybit pushes no wallet
+    /// on subscribe, so a failed load would leave the balance unknown until the next auth),
+    /// until a later auth starts its own load. A snapshot requested before a wallet frame
+    /// arrived is older than that frame and is fetched again (the folds apply a snapshot as
+    /// the whole wallet).
     private func loadWalletSnapshot() async {
         guard let rest, set.contains(SubscriptionKey(channel: .private, topic: "wallet")) else { return }
-        do {
-            let balance = try await rest.walletBalance(accountType: "UNIFIED")
-            let at = walletClock.take().map(Timestamp.init(microsecondsSinceEpoch:)) ?? Timestamp.now()
-            let items = try Self.walletSnapshotEvents(balance, at: at)
-                .map { IngestBuffer.Item(stream: $0.stream, event: $0.event) }
-            buffer.enqueue(items)
-            logger.info("wallet snapshot loaded over REST", metadata: ["gateway.accounts": "\(balance.list.count)"])
-        } catch {
-            logger.error("could not load the wallet snapshot over REST", metadata: ["bybit.error": "\(error)"])
+        walletLoads += 1
+        let generation = walletLoads
+        var delayMs = 1_000
+        var raced = 0
+        while !Task.isCancelled && generation == walletLoads {
+            let updatesBefore = ingests[.private]?.counters.walletUpdates ?? 0
+            do {
+                let balance = try await rest.walletBalance(accountType: "UNIFIED")
+                let at = walletClock.take().map(Timestamp.init(microsecondsSinceEpoch:)) ?? Timestamp.now()
+                guard generation == walletLoads else { return }
+                if (ingests[.private]?.counters.walletUpdates ?? 0) != updatesBefore {
+                    raced += 1
+                    // Frames keep coming: they are newer than any snapshot, and complete per account.
+                    if raced >= 3 {
+                        logger.notice("wallet snapshot skipped: wallet frames arrived during each load (they are newer)")
+                        return
+                    }
+                    continue
+                }
+                let items = try Self.walletSnapshotEvents(balance, at: at)
+                    .map { IngestBuffer.Item(stream: $0.stream, event: $0.event) }
+                buffer.enqueue(items)
+                logger.info("wallet snapshot loaded over REST", metadata: ["gateway.accounts": "\(balance.list.count)"])
+                return
+            } catch {
+                logger.error("could not load the wallet snapshot over REST; retrying",
+                             metadata: ["bybit.error": "\(error)", "retry.in.ms": "\(delayMs)"])
+                try? await Task.sleep(for: .milliseconds(delayMs))
+                delayMs = min(delayMs * 2, 60_000)
+            }
         }
     }
 

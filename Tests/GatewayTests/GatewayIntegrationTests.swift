@@ -409,6 +409,26 @@ struct GatewayIntegrationTests {
         }
     }
 
+    @Test("a wallet load that fails is retried: the snapshot is stored after Bybit answers again")
+    func walletLoadRetried() async throws {
+        try await TestDatabase.with { settings in
+            let sim = Self.simulator()
+            try await sim.withRunning { port in
+                // The first load fails with an answer the REST client does not retry itself (as when
+                // its own retries of an outage are used up).
+                try await sim.failNext(path: "/v5/account/wallet-balance", retCode: 10001)
+                let creds = BybitCredentials(apiKey: Self.account.apiKey, secret: Self.account.secret)
+                let config = try Self.configuration(port: port, subscriptions: ["private:wallet"], credentials: creds)
+                try await Self.withGateway(config, settings) { _, log in
+                    let loaded = try await TestDatabase.eventually(timeout: .seconds(20)) {
+                        try await Self.events(log, stream: "exchange.wallet-UNIFIED").contains { $0.type == "ExchangeWalletSnapshot" }
+                    }
+                    #expect(loaded)
+                }
+            }
+        }
+    }
+
     @Test("a private stream with a good key authenticates, subscribes, loads the wallet over REST, and records order and execution frames")
     func goodKey() async throws {
         try await TestDatabase.with { settings in
