@@ -214,8 +214,8 @@ public actor GatewayService: Service, SubscriptionManaging {
         }
         if !drained {
             writer.abandon()
-            logger.critical("gateway stopped with events not in the log (PostgreSQL unavailable)", metadata: [
-                "gateway.lost": "\(buffer.count)"])
+            logger.critical("gateway stopped with events not in the log (the log did not take them within the drain time, or the shutdown was cut short)", metadata: [
+                "gateway.lost": "\(buffer.count)", "gateway.drain_timeout": "\(drainTimeout)"])
         }
         if ownsRecorder { try recorder?.close() }
         let stats = writer.stats

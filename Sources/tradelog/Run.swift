@@ -55,11 +55,15 @@ struct Run: AsyncParsableCommand {
         let recording = try record.map { path in
             try RecordingSink(path: path, info: ["source": "tradelog run", "services": only ?? "all"])
         }
+        // The gateway is registered last so that it stops first (a group stops its services in
+        // reverse order): it stops taking frames and drains its queue into the log while the
+        // shutdown budget is whole, not after the other services have used it.
+        var gateway: GatewayService?
         if only == nil || only == "gateway" {
             let configuration = try GatewayConfiguration.fromEnvironment()
-            services.append(.init(service: try GatewayService(
+            gateway = try GatewayService(
                 configuration: configuration, log: EventLog(settings: settings.with(applicationName: "tradelog:gateway")), logger: logger,
-                recording: recording)))
+                recording: recording)
         }
         // The order manager consumes the signals itself (deciding in the same append); without
         // API credentials `run` keeps the plain intake, which only logs them.
@@ -92,11 +96,13 @@ struct Run: AsyncParsableCommand {
         if only == nil || only == "retention" {
             services.append(.init(service: RetentionService(policy: try RetentionPolicy.fromEnvironment(), settings: settings, logger: logger)))
         }
+        if let gateway { services.append(.init(service: gateway)) }
         logger.info("tradelog running", metadata: ["pg.url": "\(settings.redactedURL)", "services": "\(only ?? known.joined(separator: ","))"])
         var configuration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        // A service that cannot finish (a peer that never answers) is cancelled after 30 s.
-        configuration.maximumGracefulShutdownDuration = .seconds(30)
+        // A service that cannot finish (a peer that never answers) is cancelled after 45 s (the
+        // gateway's drain into the log may take its 30 s first).
+        configuration.maximumGracefulShutdownDuration = .seconds(45)
         let group = ServiceGroup(configuration: configuration)
         defer {
             if let recording {
