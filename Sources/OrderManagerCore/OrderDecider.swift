@@ -58,6 +58,11 @@ public enum OrderDecider {
                                                         snapshotPrice: snapshot?.price) else {
             return deny(Refusal("no_reference_price", "no book, ticker or snapshot price for \(s.asset)"))
         }
+        if reference.source == .snapshot, !state.config.allowSnapshotReference {
+            return deny(Refusal("no_market_price", "no book or ticker from the exchange for \(s.asset): the signal's snapshot price "
+                                + "\(reference.price) does not size an order (TRADELOG_OM_SNAPSHOT_REFERENCE=true allows it)",
+                                ["snapshot_price": "\(reference.price)"]))
+        }
         let spread = ReferencePricer.spreadBps(book: book, ticker: ticker, snapshotSpread: snapshot?.spread, snapshotPrice: snapshot?.price)
         var type = OrderTypeSelector.select(side: side, confidence: s.confidence, volatility: snapshot?.volatility, spreadBps: spread,
                                             book: book, ticker: ticker, tickSize: rules.tickSize, thresholds: state.config.orderTypes)

@@ -60,6 +60,10 @@ public struct OrderManagerConfig: Codable, Sendable, Hashable {
     public var maxReprices = 2
     /// An intent found unsent at start older than this (wall clock) is expired instead of sent.
     public var maxIntentAgeMs: Int64 = 60_000
+    /// Whether an order may be sized on the signal's own snapshot price when the exchange gave
+    /// no price for the instrument (no book, no ticker): off, a model's price may be stale or an
+    /// example, and a market order sized on it can be many times the amount.
+    public var allowSnapshotReference = false
 
     public init() {}
 
@@ -94,6 +98,12 @@ extension OrderManagerConfig {
                                          problem: "\(v.debugDescription) is not one of mainnet, testnet, demo, simulator")
             }
             c.venue = venue
+        }
+        if let v = env["TRADELOG_OM_SNAPSHOT_REFERENCE"] {
+            guard let b = ["true": true, "false": false, "1": true, "0": false][v.lowercased()] else {
+                throw ConfigurationError(field: "TRADELOG_OM_SNAPSHOT_REFERENCE", source: source, problem: "\(v.debugDescription) is not true or false")
+            }
+            c.allowSnapshotReference = b
         }
         if let v = env["TRADELOG_OM_WARMUP"] {
             guard let p = WarmupPolicy(rawValue: v) else {

@@ -240,6 +240,8 @@ struct OrderPolicyIntegrationTests {
     func rounding() async throws {
         var config = OMStack.config()
         config.categories = ["ETHUSDT": .spot]
+        // No spot quote is subscribed: the spot orders are sized on the signals' snapshot price.
+        config.allowSnapshotReference = true
         try await OMStack.with(config: config, simulator: Self.fixtureInstruments) { stack in
             // Linear: 200 USDT at an ask near 65 000 → 0.003077 → 0.003 (qtyStep 0.001, rounded down).
             let (l1, l1Body) = OMStack.signal(type: "buy", amount: "200")

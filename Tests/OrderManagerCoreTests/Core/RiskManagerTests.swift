@@ -300,15 +300,21 @@ struct RiskManagerTests {
         #expect(try denial(decideForTest(s, winning), s).figures["free_balance"] == "900")
     }
 
-    @Test("no_reference_price: no book, ticker or snapshot price")
+    @Test("no_reference_price: no book, ticker or snapshot price; no_market_price: only the signal's snapshot, unless allowed")
     func noReference() throws {
         var log = TestLog()
         try log.record(InstrumentsLoaded(category: .linear, instruments: [F.linearBTC]))
         try log.record(F.wallet(balance: "100000"))
         let s = F.signal(1)
         #expect(try denial(decideForTest(s, log), s).code == "no_reference_price")
-        // The snapshot price is the last resort.
-        let d = decideForTest(F.signal(2, snapshotPrice: "50000"), log)
+        // The signal's own snapshot price does not size an order unless allowed (the last resort then).
+        let s2 = F.signal(2, snapshotPrice: "50000")
+        let blind = try denial(decideForTest(s2, log), s2)
+        #expect(blind.code == "no_market_price" && blind.figures == ["snapshot_price": "50000"])
+        var allowing = TestLog(config: F.config { $0.allowSnapshotReference = true })
+        try allowing.record(InstrumentsLoaded(category: .linear, instruments: [F.linearBTC]))
+        try allowing.record(F.wallet(balance: "100000"))
+        let d = decideForTest(s2, allowing)
         allowed(d)
         #expect(d.payloads(OrderDecided.self).first?.referenceSource == .snapshot)
     }
