@@ -106,10 +106,11 @@ public enum OrderDecider {
         let resting = state.openOrders(category: category, symbol: s.asset).map {
             RestingOrder(orderLinkId: $0.orderLinkId, side: $0.side, orderType: $0.orderType, qty: $0.qty,
                          leavesQty: $0.remainingQty, price: $0.price,
-                         settled: $0.pending == nil && $0.status != .requested && $0.status != .unknown, sequence: $0.sequence)
+                         settled: $0.pending == nil && $0.status != .requested && $0.status != .unknown, sequence: $0.sequence,
+                         reduceOnly: $0.reduceOnly == true)
         }
         let actions = OpenOrderPolicy.decide(side: side, orderType: type.orderType, qty: sized.qty, price: type.price,
-                                             resting: resting, maxQty: rules.maxOrderQty)
+                                             resting: resting, maxQty: rules.maxOrderQty, reduceOnly: reduceOnly == true)
         if case .refuse(let code, let detail) = actions.first {
             return deny(Refusal(code, detail, ["resting_orders": "\(resting.count)"]))
         }

@@ -14,9 +14,12 @@ public struct RestingOrder: Codable, Hashable, Sendable {
     public var settled: Bool
     /// Event order of creation (ascending = older); the policy amends the newest.
     public var sequence: Int64
+    /// Sent with `reduceOnly` (only such an order may grow while trading is REDUCE_ONLY).
+    public var reduceOnly: Bool
 
     public init(orderLinkId: String, side: RESTSide, orderType: RESTOrderType, qty: Decimal, leavesQty: Decimal,
-                price: Decimal?, settled: Bool, sequence: Int64) {
+                price: Decimal?, settled: Bool, sequence: Int64, reduceOnly: Bool = false) {
+        self.reduceOnly = reduceOnly
         self.orderLinkId = orderLinkId
         self.side = side
         self.orderType = orderType
@@ -48,9 +51,12 @@ public enum OpenOrderPolicy {
     /// 6. same-side resting and the new order is Market → create ("same_side_add")
     ///
     /// A settled order with nothing left (`leavesQty` ≤ 0) is not resting and is ignored.
+    /// With `reduceOnly` (trading is REDUCE_ONLY), row 5 amends only an order sent with
+    /// `reduceOnly`: one that was not could open a position once the one it was reducing is gone,
+    /// so a new reduce-only order is created beside it ("same_side_add").
     /// A new Limit with same-side resting orders but none of them Limit is row 6's "same_side_add".
     public static func decide(side: RESTSide, orderType: RESTOrderType, qty: Decimal, price: Decimal?,
-                              resting: [RestingOrder], maxQty: Decimal?) -> [OpenOrderAction] {
+                              resting: [RestingOrder], maxQty: Decimal?, reduceOnly: Bool = false) -> [OpenOrderAction] {
         let open = resting.filter { !$0.settled || $0.leavesQty > 0 }
             .sorted { ($0.sequence, $0.orderLinkId) < ($1.sequence, $1.orderLinkId) }
         guard !open.isEmpty else { return [.create(reason: "no_resting_orders")] }
@@ -67,7 +73,7 @@ public enum OpenOrderPolicy {
         guard !sameSide.isEmpty else {
             return cancels + [.create(reason: cancels.isEmpty ? "no_resting_orders" : "opposite_cancelled")]
         }
-        if orderType == .limit, let newest = sameSide.last(where: { $0.orderType == .limit }) {
+        if orderType == .limit, let newest = sameSide.last(where: { $0.orderType == .limit }), !reduceOnly || newest.reduceOnly {
             let total = newest.qty + qty
             if let maxQty, total > maxQty { return cancels + [.create(reason: "same_side_add")] }
             return cancels + [.amend(orderLinkId: newest.orderLinkId, qty: total, price: price, reason: "same_side_amend")]

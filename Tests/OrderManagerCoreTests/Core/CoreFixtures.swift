@@ -129,11 +129,11 @@ enum CoreFixtures {
     static func requested(_ link: String, side: RESTSide = .buy, type: RESTOrderType = .limit, qty: String = "0.01",
                           price: String? = "50000", marketUnit: RESTMarketUnit? = nil, symbol: String = "BTCUSDT",
                           category: RESTCategory = .linear, snapshot: String? = "50000", receivedAt: Timestamp? = at(0),
-                          signalID: String = "sig-1") -> OrderRequested {
+                          signalID: String = "sig-1", reduceOnly: Bool? = nil) -> OrderRequested {
         OrderRequested(
             orderLinkId: link, signalID: signalID, strategyID: "strat-1", traceID: "trace-1", leg: 0, category: category,
             symbol: symbol, side: side, orderType: type, timeInForce: type == .limit ? .postOnly : .ioc, qty: num(qty),
-            price: price.map(num), marketUnit: marketUnit, reduceOnly: nil, requestedAmount: num("500"),
+            price: price.map(num), marketUnit: marketUnit, reduceOnly: reduceOnly, requestedAmount: num("500"),
             referencePrice: num(price ?? snapshot ?? "50000"), snapshotPrice: snapshot.map(num), signalReceivedAt: receivedAt,
             reason: "no_resting_orders")
     }

@@ -51,16 +51,26 @@ private typealias G = GapFixtures
 struct ReduceOnlyCapTests {
     let resting = "11111111111111111111111111111111-0"
 
-    /// Linear long 0.01 BTC in REDUCE_ONLY with a resting reduce sell limit of `restingQty` at 50 010.
-    func longWithRestingSell(_ restingQty: String, rules: InstrumentRules = F.linearBTC) throws -> TestLog {
+    /// Linear long 0.01 BTC in REDUCE_ONLY with a resting reduce sell limit of `restingQty` at 50 010
+    /// (sent with `reduceOnly`, unless `reduceOnly` is false: placed before trading became REDUCE_ONLY).
+    func longWithRestingSell(_ restingQty: String, rules: InstrumentRules = F.linearBTC, reduceOnly: Bool = true) throws -> TestLog {
         var log = TestLog()
         try log.record(InstrumentsLoaded(category: .linear, instruments: [rules]))
         try log.record(F.book(bids: [("49990", "5")], asks: [("50010", "5")]))
         try log.record(F.wallet(balance: "100000"))
         try log.record(F.position(side: "Buy", size: "0.01"))
         try log.record(TradingStateChanged(state: .reduceOnly, previous: .active, reason: "api"))
-        try G.rest(&log, F.requested(resting, side: .sell, qty: restingQty, price: "50010"), at: 10)
+        try G.rest(&log, F.requested(resting, side: .sell, qty: restingQty, price: "50010", reduceOnly: reduceOnly ? true : nil), at: 10)
         return log
+    }
+
+    @Test("a resting sell placed without reduceOnly is not amended while REDUCE_ONLY: a reduce-only order goes beside it")
+    func plainRestingNotAmended() throws {
+        let log = try longWithRestingSell("0.006", reduceOnly: false)
+        let d = decideForTest(F.signal(1, .sell, amount: "5000", confidence: "0.5"), log)
+        #expect(d.refusal == nil && d.requests.map(\.action) == [.create])
+        let req = try #require(d.payloads(OrderRequested.self).first)
+        #expect(req.reduceOnly == true && req.reason == "same_side_add" && req.qty == num("0.004"))
     }
 
     @Test("a same-side limit amend adds only what the resting order leaves of the position")

@@ -18,6 +18,20 @@ struct OpenOrderPolicyTests {
         OpenOrderPolicy.decide(side: side, orderType: type, qty: d(qty), price: price.map(d), resting: resting, maxQty: maxQty.map(d))
     }
 
+    @Test("row 5 while REDUCE_ONLY: only an order sent with reduceOnly is amended; another gets a new reduce-only order beside it")
+    func row5ReduceOnly() {
+        let plain = order("a", .sell, seq: 1)
+        var reducing = order("b", .sell, seq: 2)
+        reducing.reduceOnly = true
+        func decideReducing(_ resting: [RestingOrder]) -> [OpenOrderAction] {
+            OpenOrderPolicy.decide(side: .sell, orderType: .limit, qty: d("2"), price: d("101"), resting: resting, maxQty: nil,
+                                   reduceOnly: true)
+        }
+        #expect(decideReducing([plain]) == [.create(reason: "same_side_add")])
+        #expect(decideReducing([plain, reducing]) == [.amend(orderLinkId: "b", qty: d("3"), price: d("101"), reason: "same_side_amend")])
+        #expect(decideReducing([reducing, order("c", .sell, seq: 3)]) == [.create(reason: "same_side_add")], "the newest is not reduce-only")
+    }
+
     @Test("row 1: no resting orders → create no_resting_orders")
     func row1() {
         #expect(decide(.buy, resting: [], maxQty: "10") == [.create(reason: "no_resting_orders")])
