@@ -29,7 +29,10 @@ public final class FrameIngest: BybitStreamDelegate {
     private let buffer: IngestBuffer?
     private let recorder: RecordingSink?
     private let logger: Logger
-    private let state: Mutex<(decoder: FrameDecoder, counters: Counters)>
+    /// `owed`: books forgotten because some of their updates were dropped; each is resubscribed
+    /// once the queue takes frames again (not on every dropped frame: no resubscribe storm while
+    /// the log is away), and the decoder's own resyncs for them wait until then.
+    private let state: Mutex<(decoder: FrameDecoder, counters: Counters, owed: Set<String>)>
     private let onAuthenticated: (@Sendable () async -> Void)?
 
     public init(channel: BybitChannel, gatewayName: String, connectionStream: String,
@@ -42,7 +45,7 @@ public final class FrameIngest: BybitStreamDelegate {
         self.buffer = buffer
         self.recorder = recorder
         self.logger = logger
-        state = Mutex((FrameDecoder(channel: channel), Counters()))
+        state = Mutex((FrameDecoder(channel: channel), Counters(), []))
     }
 
     public var counters: Counters { state.withLock { $0.counters } }
@@ -51,6 +54,7 @@ public final class FrameIngest: BybitStreamDelegate {
         // A new socket starts with new snapshots: forget the books of the old one.
         state.withLock {
             $0.decoder.reset()
+            $0.owed = []
             $0.counters.connects += 1
         }
         recorder?.append(RecordEntry(t: at.microsecondsSinceEpoch, kind: .connect, conn: stream.connectionID,
@@ -107,21 +111,26 @@ public final class FrameIngest: BybitStreamDelegate {
         var resync = output.resync
         if let buffer, !items.isEmpty {
             let lost = buffer.enqueue(items)
-            if lost > 0 {
-                // A book update that never reaches the log leaves the log's book (and every fold
-                // of it) behind: the book starts again from a fresh snapshot, its next updates
-                // marked unsynced until then.
-                let books = Set(items.suffix(lost).lazy.filter { $0.event.type == OrderBookUpdated.eventType }.map(\.stream))
-                let topics = state.withLock { s -> [String] in
-                    s.counters.dropped += Int64(lost)
-                    return books.isEmpty ? [] : s.decoder.forgetBooks(ofStreams: books)
-                }
-                if !topics.isEmpty {
-                    logger.error("book updates dropped (the log's queue is full): resubscribing for fresh snapshots",
-                                 metadata: ["topics": "\(topics.joined(separator: ","))", "dropped": "\(lost)"])
-                    resync += topics.filter { !resync.contains($0) }
-                }
+            // A book update that never reaches the log leaves the log's book (and every fold of
+            // it) behind: the book is forgotten (its next updates are logged unsynced) and starts
+            // again from a fresh snapshot, asked for once the queue takes frames again.
+            let books = lost == 0 ? [] : Set(items.suffix(lost).lazy.filter { $0.event.type == OrderBookUpdated.eventType }.map(\.stream))
+            let (newlyOwed, due) = state.withLock { s -> ([String], [String]) in
+                s.counters.dropped += Int64(lost)
+                let forgotten = books.isEmpty ? [] : s.decoder.forgetBooks(ofStreams: books)
+                let fresh = forgotten.filter { !s.owed.contains($0) }
+                s.owed.formUnion(forgotten)
+                guard lost == 0, !s.owed.isEmpty else { return (fresh, []) }
+                defer { s.owed = [] }
+                return (fresh, s.owed.sorted())
             }
+            if !newlyOwed.isEmpty {
+                logger.error("book updates dropped (the log's queue is full): the books start again from fresh snapshots",
+                             metadata: ["topics": "\(newlyOwed.joined(separator: ","))", "dropped": "\(lost)"])
+            }
+            let owed = state.withLock { $0.owed }
+            resync = resync.filter { !owed.contains($0) }
+            resync += due.filter { !resync.contains($0) }
         }
         return StreamFeedback(control: output.control.flatMap(Self.sessionControl), resync: resync)
     }

@@ -32,6 +32,7 @@ public actor GatewayService: Service, SubscriptionManaging {
     private var subscriptionVersion: Int64 = 0
     /// Wallet loads started (one per private auth); an older load stops when a newer starts.
     private var walletLoads = 0
+    private var walletTask: Task<Void, Never>?
     private var streams: [BybitChannel: BybitStream] = [:]
     private var ingests: [BybitChannel: FrameIngest] = [:]
     private var streamTasks: [BybitChannel: Task<Void, Never>] = [:]
@@ -103,6 +104,12 @@ public actor GatewayService: Service, SubscriptionManaging {
     /// until a later auth starts its own load. A snapshot requested before a wallet frame
     /// arrived is older than that frame and is fetched again (the folds apply a snapshot as
     /// the whole wallet).
+    /// One wallet load at a time: a new auth replaces the previous load; shutdown cancels it.
+    private func startWalletLoad() {
+        walletTask?.cancel()
+        walletTask = Task { await self.loadWalletSnapshot() }
+    }
+
     private func loadWalletSnapshot() async {
         guard let rest, set.contains(SubscriptionKey(channel: .private, topic: "wallet")) else { return }
         walletLoads += 1
@@ -156,10 +163,12 @@ public actor GatewayService: Service, SubscriptionManaging {
         // PostgreSQL unavailable at start: wait for it (as the writer does), not take the process down.
         var delayMs = 500
         while true {
+            if Task.isShuttingDownGracefully { return }
             do {
                 try await restoreSubscriptions()
                 break
-            } catch let error as PGError where error.isConnectionProblem {
+            } catch let error as PGError where error.isConnectionProblem || error.sqlState == "3D000" || error.sqlState == "42P01" {
+                // Unreachable, or the database or its log not there yet (being created or migrated).
                 logger.warning("cannot read the gateway's subscriptions from the log; retrying",
                                metadata: ["error": "\(error)", "retry.in.ms": "\(delayMs)"])
                 try await Task.sleep(for: .milliseconds(delayMs))
@@ -200,6 +209,7 @@ public actor GatewayService: Service, SubscriptionManaging {
         try? await gracefulShutdown()
 
         logger.info("gateway stopping")
+        walletTask?.cancel()
         await apiGroup?.triggerGracefulShutdown()
         _ = try? await apiTask?.value
         for task in streamTasks.values { task.cancel() }
@@ -384,11 +394,11 @@ public actor GatewayService: Service, SubscriptionManaging {
         config.session.pingIntervalMs = configuration.pingIntervalMs
         config.session.deadAfterMs = configuration.deadAfterMs
         if channel == .private, let rest {
-            // The auth's expiry is on Bybit's clock: measured once (GET /v5/market/time), then as the REST client keeps it.
+            // The auth's expiry is on Bybit's clock (GET /v5/market/time before each auth; the last offset if that fails).
             config.serverClockOffsetMs = { @Sendable in
-                let known = await rest.clockOffsetMs
-                if known != 0 { return known }
-                return (try? await rest.syncClock()) ?? 0
+                // Measured again before every auth (one GET): a local clock that stepped since counts.
+                if let measured = try? await rest.syncClock() { return measured }
+                return await rest.clockOffsetMs
             }
         }
         let ingest = FrameIngest(channel: channel, gatewayName: configuration.name,
@@ -396,7 +406,7 @@ public actor GatewayService: Service, SubscriptionManaging {
                                  buffer: buffer, recorder: recorder, logger: logger,
                                  onAuthenticated: channel == .private ? { @Sendable [weak self] in
                                      guard let self else { return }
-                                     Task { await self.loadWalletSnapshot() }
+                                     await self.startWalletLoad()
                                  } : nil)
         let stream = BybitStream(configuration: config, credentials: channel == .private ? configuration.credentials : nil,
                                  delegate: ingest, logger: logger)

@@ -67,22 +67,23 @@ public struct RecordEntry: Codable, Sendable, Hashable {
     /// An inbound signal: its body as text when it is UTF-8, else in base64.
     public static func signal(body: [UInt8], t: Int64, channel: String = "amqp") -> RecordEntry {
         var entry = RecordEntry(t: t, kind: .signal, channel: channel)
-        if let text = String(validating: body, as: UTF8.self) {
-            entry.text = text
-        } else {
-            entry.base64 = Data(body).base64EncodedString()
-        }
+        entry.setBody(body)
         return entry
+    }
+
+    /// `text` when the bytes are UTF-8, else `base64`.
+    mutating func setBody(_ bytes: [UInt8]) {
+        if let text = String(validating: bytes, as: UTF8.self) {
+            self.text = text
+        } else {
+            base64 = Data(bytes).base64EncodedString()
+        }
     }
 
     /// A received frame: its text when it is UTF-8, else its bytes in base64.
     public static func frame(bytes: [UInt8], t: Int64, conn: String, channel: String) -> RecordEntry {
         var entry = RecordEntry(t: t, kind: .frame, conn: conn, channel: channel)
-        if let text = String(validating: bytes, as: UTF8.self) {
-            entry.text = text
-        } else {
-            entry.base64 = Data(bytes).base64EncodedString()
-        }
+        entry.setBody(bytes)
         return entry
     }
 

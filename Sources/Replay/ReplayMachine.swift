@@ -201,7 +201,9 @@ public struct ReplayMachine {
         case .rest:
             counters.restEntries += 1
             // A live recording: the gateway loaded the wallet here (after each private auth).
-            if entry.path == GatewayService.walletPath { walletSnapshot(at: at) }
+            // (Only an answered load: the gateway retries failed ones, and stores nothing for them.)
+            if entry.path == GatewayService.walletPath, entry.status == nil || entry.status == 200,
+               entry.text.map({ $0.contains("\"retCode\":0") }) ?? true { walletSnapshot(at: at) }
         case .connect:
             counters.connects += 1
             guard let conn = entry.conn, let channel = entry.channel.flatMap(BybitChannel.init(rawValue:)) else { break }
@@ -238,9 +240,13 @@ public struct ReplayMachine {
             if var frame = entry.text {
                 // The frame's bytes as the string holds them (no copy).
                 output = frame.withUTF8 { connections[c].decoder!.decode(UnsafeRawBufferPointer($0), receivedAt: at) }
-            } else {
+            } else if let bytes = entry.body {
                 // Received bytes that were not UTF-8, recorded in base64.
-                output = connections[c].decoder!.decode(entry.body ?? [], receivedAt: at)
+                output = connections[c].decoder!.decode(bytes, receivedAt: at)
+            } else {
+                // Malformed base64: nothing to decode.
+                counters.undecodableFrames += 1
+                break
             }
             counters.resyncs += output.resync.count
             let source = connections[c].source

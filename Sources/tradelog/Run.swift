@@ -42,8 +42,21 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "tradelog")
         let settings = db.settings("tradelog")
         let probe = PGConnection(settings: settings)
-        guard try await probe.scalar("SELECT to_regclass('log_head') IS NOT NULL") == "t" else {
-            throw ValidationError("database \(settings.redactedURL) has no event log yet: run `tradelog migrate` first")
+        // PostgreSQL not up yet (a machine starting): wait for it, logged; a database without the
+        // log is a mistake to report at once.
+        var delayMs = 500
+        while true {
+            do {
+                guard try await probe.scalar("SELECT to_regclass('log_head') IS NOT NULL") == "t" else {
+                    throw ValidationError("database \(settings.redactedURL) has no event log yet: run `tradelog migrate` first")
+                }
+                break
+            } catch let error as PGError where error.isConnectionProblem {
+                logger.warning("PostgreSQL unavailable; retrying", metadata: ["pg.url": "\(settings.redactedURL)", "error": "\(error)",
+                                                                              "retry.in.ms": "\(delayMs)"])
+                try await Task.sleep(for: .milliseconds(delayMs))
+                delayMs = min(delayMs * 2, 15_000)
+            }
         }
         await probe.close()
 

@@ -163,14 +163,16 @@ public struct FrameDecoder: Sendable {
         rawEvent(frame, type: UnknownTopicFrame.eventType, label: ("topic", topic), receivedAt: receivedAt)
     }
 
-    /// `{byteCount, reason|topic, text, truncated}`; the id hashes the bytes and receive
+    /// `{base64?, byteCount, reason|topic, text, truncated}` (`base64`: the kept bytes, when the
+    /// text cannot hold them exactly); the id hashes the bytes and receive
     /// time, so a replayed recording (same bytes, same recorded time) gives the same id.
     private func rawEvent(
         _ frame: UnsafeRawBufferPointer, type: String, label: (key: String, value: String), receivedAt: Timestamp
     ) -> DecodedEvent {
         var cut = min(frame.count, Self.maxRawTextBytes)
-        // Do not split a UTF-8 sequence.
-        while cut < frame.count && cut > 0 && frame[cut] & 0xC0 == 0x80 { cut -= 1 }
+        // Do not split a UTF-8 sequence (at most 3 continuation bytes; bytes that are not UTF-8 go to base64 anyway).
+        var back = 0
+        while back < 3 && cut < frame.count && cut > 0 && frame[cut] & 0xC0 == 0x80 { cut -= 1; back += 1 }
         let truncated = cut < frame.count
         let kept = UnsafeRawBufferPointer(rebasing: frame[0..<cut])
         // Text PostgreSQL cannot hold as it is (U+0000, or bytes that are not UTF-8): the exact
@@ -184,6 +186,8 @@ public struct FrameDecoder: Sendable {
         w.beginObject()
         if !exact { w.key("base64"); w.string(Data(kept).base64EncodedString()) }
         w.key("byteCount"); w.int(frame.count)
+        // The label (a parse error, a topic) comes from the frame too: no U+0000 in it either.
+        let label = (key: label.key, value: label.value.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"))
         if label.key == "reason" {
             w.key("reason"); w.string(label.value)
             text(&w)

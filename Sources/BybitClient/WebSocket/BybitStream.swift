@@ -172,7 +172,8 @@ public actor BybitStream {
         logger.info("bybit stream connected", metadata: ["ws.connection": "\(info.connectionID)", "ws.url": "\(configuration.url)"])
         await delegate.streamConnected(info, url: configuration.url, at: now)
         let offset = configuration.channel == .private ? await configuration.serverClockOffsetMs?() ?? 0 : 0
-        await perform(session.connected(nowMs: now.microsecondsSinceEpoch / 1000, serverOffsetMs: offset))
+        // Read again: measuring the offset may have taken a while, and the auth's expiry counts from now.
+        await perform(session.connected(nowMs: Timestamp.now().microsecondsSinceEpoch / 1000, serverOffsetMs: offset))
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.heartbeat() }
