@@ -433,7 +433,8 @@ public actor OrderManagerEngine {
 
     /// The requests grouped by the signal that caused them (in their order: a decision lists
     /// cancels before amends before creates), each group sent in turn, the groups side by
-    /// side; a request of no signal (a re-price, a timeout cancel, a resend) goes alone.
+    /// side; a request without a signal id goes alone. (Re-prices and timeout cancels carry
+    /// their order's signal; they come in batches of their own, one per order.)
     static func sequences(_ requests: [OrderRequest]) -> [[OrderRequest]] {
         var groups: [[OrderRequest]] = []
         var slot: [String: Int] = [:]

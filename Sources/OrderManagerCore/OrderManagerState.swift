@@ -261,7 +261,7 @@ public struct OrderManagerState: Sendable {
     static func quoteFee(_ x: ExecutionReport, rules: InstrumentRules?) -> Decimal {
         let fee = x.execFee ?? 0
         guard let coin = x.feeCurrency, !coin.isEmpty, let rules, coin == rules.baseCoin, coin != rules.quoteCoin else { return fee }
-        return fee * (x.execPrice ?? 0)
+        return fee * (x.execPrice ?? x.orderPrice ?? 0)
     }
 
     // MARK: re-pricing

@@ -148,7 +148,9 @@ public enum RiskManager {
         guard let free else {
             return (Refusal("wallet_unknown", "no wallet state in the log yet: the free balance cannot be checked", figures), figures)
         }
-        if free - need.amount < minimum {
+        // An order that needs nothing (it only closes the position) passes whatever is free: an
+        // open loss may have taken the free balance below the minimum, and closing is what helps.
+        if need.amount > 0, free - need.amount < minimum {
             return (Refusal("insufficient_free_balance",
                             "free \(need.coin) \(free) less the order's \(need.amount) is below \(minimum)", figures), figures)
         }

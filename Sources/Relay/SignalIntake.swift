@@ -155,6 +155,11 @@ public final class SignalIntake: Service, Sendable {
                 await consumer.close()
                 await deadLetters.close()
                 if Task.isCancelled { break }
+                // The sink stopped being ready during a batch (its own refusal): a pause, not a failure.
+                if await !sink.isReady() {
+                    logger.info("signal intake paused: the order manager is not live; unacked signals go back to the queue")
+                    continue
+                }
                 let delay = backoff.next()
                 logger.warning("signal intake interrupted; unacked signals go back to the queue",
                                metadata: ["error": "\(error)", "retry.in.ms": "\(delay)"])

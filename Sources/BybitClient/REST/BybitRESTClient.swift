@@ -205,13 +205,13 @@ public actor BybitRESTClient {
         var from = startTime
         while let start = from, start + Self.executionWindowMs <= nowMs {
             let end = start + Self.executionWindowMs - 1
-            out += try await allPages { cursor in
+            out += try await allPages(failAtPageLimit: true) { cursor in
                 .executions(category: category, startTime: start, endTime: end, cursor: cursor, limit: 100)
             }
             from = end + 1
         }
         let last = from
-        out += try await allPages { cursor in .executions(category: category, startTime: last, cursor: cursor, limit: 100) }
+        out += try await allPages(failAtPageLimit: true) { cursor in .executions(category: category, startTime: last, cursor: cursor, limit: 100) }
         return out
     }
 
@@ -231,7 +231,7 @@ public actor BybitRESTClient {
 
     /// Fetches pages until `nextPageCursor` is empty (or repeats, or `maxPages` is reached).
     func allPages<Item: Codable & Sendable & Hashable>(
-        _ build: (String?) -> BybitRESTRequest
+        failAtPageLimit: Bool = false, _ build: (String?) -> BybitRESTRequest
     ) async throws -> [Item] {
         var items: [Item] = []
         var cursor: String?
@@ -242,7 +242,18 @@ public actor BybitRESTClient {
             guard let next = page.nextPageCursor, seen.insert(next).inserted else { return items }
             cursor = next
         }
+        if failAtPageLimit {
+            // Lists come newest first: what is cut is the oldest, which a caller going on from the
+            // newest would never fetch again.
+            throw BybitPaginationLimit(maxPages: configuration.maxPages)
+        }
         logger.warning("bybit pagination stopped at the page limit", metadata: ["bybit.max_pages": "\(configuration.maxPages)"])
         return items
     }
+}
+
+/// A list longer than the client's page limit, where stopping would lose its oldest items.
+public struct BybitPaginationLimit: Error, CustomStringConvertible {
+    public var maxPages: Int
+    public var description: String { "more than \(maxPages) pages: the oldest items would be missed (raise maxPages)" }
 }

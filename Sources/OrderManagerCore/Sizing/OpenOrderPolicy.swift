@@ -51,9 +51,9 @@ public enum OpenOrderPolicy {
     /// 6. same-side resting and the new order is Market → create ("same_side_add")
     ///
     /// A settled order with nothing left (`leavesQty` ≤ 0) is not resting and is ignored.
-    /// With `reduceOnly` (trading is REDUCE_ONLY), row 5 amends only an order sent with
-    /// `reduceOnly`: one that was not could open a position once the one it was reducing is gone,
-    /// so a new reduce-only order is created beside it ("same_side_add").
+    /// With `reduceOnly` (trading is REDUCE_ONLY), row 5 amends the newest limit sent with
+    /// `reduceOnly`: one that was not could open a position once the one it was reducing is gone;
+    /// without such an order a new reduce-only order is created ("same_side_add").
     /// A new Limit with same-side resting orders but none of them Limit is row 6's "same_side_add".
     public static func decide(side: RESTSide, orderType: RESTOrderType, qty: Decimal, price: Decimal?,
                               resting: [RestingOrder], maxQty: Decimal?, reduceOnly: Bool = false) -> [OpenOrderAction] {
@@ -73,7 +73,7 @@ public enum OpenOrderPolicy {
         guard !sameSide.isEmpty else {
             return cancels + [.create(reason: cancels.isEmpty ? "no_resting_orders" : "opposite_cancelled")]
         }
-        if orderType == .limit, let newest = sameSide.last(where: { $0.orderType == .limit }), !reduceOnly || newest.reduceOnly {
+        if orderType == .limit, let newest = sameSide.last(where: { $0.orderType == .limit && (!reduceOnly || $0.reduceOnly) }) {
             let total = newest.qty + qty
             if let maxQty, total > maxQty { return cancels + [.create(reason: "same_side_add")] }
             return cancels + [.amend(orderLinkId: newest.orderLinkId, qty: total, price: price, reason: "same_side_amend")]

@@ -282,6 +282,11 @@ struct RiskManagerTests {
         allowed(close)
         let decided = try #require(close.payloads(OrderDecided.self).first)
         #expect(decided.qty == num("0.018") && decided.riskFigures["margin"] == "0" && decided.riskFigures["margin_qty"] == "0")
+        // An open loss larger than the wallet (free below 0, below any minimum): closing still passes.
+        var underwater = try TestLog.market(config: F.config { $0.risk.minFreeBalance = 100 }, balance: nil)
+        try underwater.record(F.wallet(balance: "900", unrealisedPnl: "-1000"))
+        try underwater.record(F.position(side: "Buy", size: "0.019"))
+        allowed(decideForTest(F.signal(3, .sell, amount: "900"), underwater))
         // 0.04: the 0.021 that opens a short needs its margin (0.021 × 49 990 = 1 049.79), which 50 does not cover.
         let s2 = F.signal(2, .sell, amount: "2000")
         let flip = try denial(decideForTest(s2, log), s2)

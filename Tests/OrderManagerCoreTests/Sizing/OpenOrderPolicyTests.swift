@@ -18,7 +18,7 @@ struct OpenOrderPolicyTests {
         OpenOrderPolicy.decide(side: side, orderType: type, qty: d(qty), price: price.map(d), resting: resting, maxQty: maxQty.map(d))
     }
 
-    @Test("row 5 while REDUCE_ONLY: only an order sent with reduceOnly is amended; another gets a new reduce-only order beside it")
+    @Test("row 5 while REDUCE_ONLY: only an order sent with reduceOnly is amended (the newest such); without one, a new reduce-only order")
     func row5ReduceOnly() {
         let plain = order("a", .sell, seq: 1)
         var reducing = order("b", .sell, seq: 2)
@@ -29,7 +29,8 @@ struct OpenOrderPolicyTests {
         }
         #expect(decideReducing([plain]) == [.create(reason: "same_side_add")])
         #expect(decideReducing([plain, reducing]) == [.amend(orderLinkId: "b", qty: d("3"), price: d("101"), reason: "same_side_amend")])
-        #expect(decideReducing([reducing, order("c", .sell, seq: 3)]) == [.create(reason: "same_side_add")], "the newest is not reduce-only")
+        #expect(decideReducing([reducing, order("c", .sell, seq: 3)])
+                == [.amend(orderLinkId: "b", qty: d("3"), price: d("101"), reason: "same_side_amend")], "the newest reduce-only one")
     }
 
     @Test("row 1: no resting orders → create no_resting_orders")
