@@ -27,6 +27,8 @@ public enum LogFollowing {
                 if useNotifications { try await listener.listen(EventLog.notifyChannel) }
                 try await follow()
                 try await startUp()
+                // A long start-up (a sync of many pages) may have outlived the lease.
+                try await checkLease(name, on: lease, connects: connects)
                 backoff.reset()
                 var leaseChecked = ContinuousClock.now
                 while !Task.isCancelled {

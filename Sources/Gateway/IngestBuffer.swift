@@ -164,8 +164,13 @@ public struct GatewayDataDropped: EventPayload, Equatable {
     /// the order and position managers then sync with the exchange.
     public var includesPrivateData: Bool { categories.keys.contains { $0.hasPrefix("exchange.") } }
 
-    /// Whether a logged event is a drop report that includes the account's own events.
-    public static func dropsPrivateData(_ e: RecordedEvent) -> Bool {
-        e.type == eventType && ((try? CanonicalJSON.decoder.decode(Self.self, from: Data(e.data)))?.includesPrivateData ?? false)
+    /// When a logged drop report that includes the account's own events says the drops began
+    /// (ms, a minute early: the exchange's times run ahead of our receive times by the transit,
+    /// and clocks differ); nil for any other event.
+    public static func privateDropStartMs(_ e: RecordedEvent) -> Int64? {
+        guard e.type == eventType, let report = try? CanonicalJSON.decoder.decode(Self.self, from: Data(e.data)),
+              report.includesPrivateData else { return nil }
+        let first = report.firstReceive ?? report.lastReceive ?? e.metadata.receiveTime ?? e.recordedAt
+        return first.microsecondsSinceEpoch / 1000 - 60_000
     }
 }

@@ -75,6 +75,8 @@ public actor OrderManagerEngine {
     /// Request batches still running, by id; each removes itself when done.
     private var inFlight: [Int: Task<Void, Never>] = [:]
     var syncAfterDrop: Task<Void, Never>?
+    /// The earliest start of drops not synced yet (ms).
+    var dropSyncFrom: Int64?
     /// Requests sent and not answered yet, per `orderLinkId`: the sync leaves their orders to
     /// the answer.
     private(set) var requestsInFlight: [String: Int] = [:]
@@ -109,13 +111,13 @@ public actor OrderManagerEngine {
         while true {
             let events = try await log.read(after: state.position, limit: readBatch)
             total += events.count
-            var dropped = false
+            var dropsFrom: Int64?
             for e in events {
                 unstored += state.apply(e)
-                if e.type == GatewayDataDropped.eventType, GatewayDataDropped.dropsPrivateData(e) { dropped = true }
+                if let from = GatewayDataDropped.privateDropStartMs(e) { dropsFrom = min(dropsFrom ?? from, from) }
             }
             // The gateway lost order or fill frames: what they said is fetched from the exchange.
-            if dropped, live { scheduleSyncAfterDrop() }
+            if let dropsFrom, live { scheduleSyncAfterDrop(fromMs: dropsFrom) }
             if !unstored.isEmpty {
                 try await appendDerived(unstored)
                 unstored = []
@@ -124,21 +126,38 @@ public actor OrderManagerEngine {
         }
     }
 
-    /// One sync at a time after the gateway reported dropped private frames.
-    func scheduleSyncAfterDrop() {
+    /// One sync at a time after the gateway reported dropped private frames, fetching executions
+    /// from when the drops began; a report that comes during a sync makes it run again, a failed
+    /// sync is retried (5 times, backing off).
+    func scheduleSyncAfterDrop(fromMs: Int64) {
+        dropSyncFrom = min(dropSyncFrom ?? fromMs, fromMs)
         guard syncAfterDrop == nil else { return }
         logger.warning("the gateway dropped order or fill frames; syncing with the exchange")
-        syncAfterDrop = Task {
-            do {
-                _ = try await self.sync(trigger: "gateway-drop", categories: self.state.instrumentCategoriesLoaded.sorted { $0.rawValue < $1.rawValue })
-            } catch {
-                self.logger.warning("sync after dropped frames failed; the next start or POST /api/v1/sync retries", metadata: ["error": "\(error)"])
-            }
-            self.syncAfterDropDone()
-        }
+        syncAfterDrop = Task { await self.syncAfterDrops() }
     }
 
-    func syncAfterDropDone() { syncAfterDrop = nil }
+    func syncAfterDrops() async {
+        var failures = 0
+        while live, !Task.isCancelled, let from = dropSyncFrom {
+            dropSyncFrom = nil
+            do {
+                _ = try await sync(trigger: "gateway-drop", categories: state.instrumentCategoriesLoaded.sorted { $0.rawValue < $1.rawValue },
+                                   executionsSinceMs: from)
+                failures = 0
+            } catch {
+                dropSyncFrom = min(dropSyncFrom ?? from, from)
+                failures += 1
+                guard failures < 5 else {
+                    logger.error("sync after dropped frames failed 5 times; the next start or POST /api/v1/sync settles it",
+                                 metadata: ["error": "\(error)"])
+                    break
+                }
+                logger.warning("sync after dropped frames failed; retrying", metadata: ["error": "\(error)", "attempt": "\(failures)"])
+                try? await Task.sleep(for: .seconds(2 << failures))
+            }
+        }
+        syncAfterDrop = nil
+    }
 
     /// The fold must not interleave with itself across its suspension points (FIFO).
     func lockFollow() async {
@@ -267,6 +286,8 @@ public actor OrderManagerEngine {
                 if decision.refusal != nil { counters.refused += 1 }
             }
         }
+        // Still live after the lookup and the fold (the lease may have gone meanwhile).
+        guard live else { throw OrderManagerNotLive() }
         let result: AppendResult
         do {
             result = try await log.append(all)
@@ -279,7 +300,9 @@ public actor OrderManagerEngine {
         // process stored after all, its commit landing after the lookup (the same decision
         // gives the same ids): never sent yet.
         var send: [OrderRequest] = []
-        for (event, outcome) in zip(all.flatMap(\.events), result.outcomes) {
+        // Stored, but no longer live (the lease went during the append): the intents are left
+        // to the start-up sync of whichever process runs next, which settles unsent intents.
+        for (event, outcome) in zip(all.flatMap(\.events), result.outcomes) where live {
             guard Self.storedByUs(outcome, event.eventID, unseenIntents), let request = OrderRequest(event) else { continue }
             if case .create(let r) = request {
                 sentCreates[r.orderLinkId] = SentIntent(eventID: event.eventID, signalID: r.signalID, traceID: r.traceID)

@@ -109,7 +109,10 @@ extension OrderManagerEngine {
 
     /// Until the next ``goLive()``: no signal is decided (``handle(_:)`` throws
     /// ``OrderManagerNotLive``), no derived request is sent.
-    public func goStandby() { live = false }
+    public func goStandby() {
+        live = false
+        syncAfterDrop?.cancel()
+    }
 
     public var isLive: Bool { live }
 }

@@ -116,7 +116,9 @@ extension OrderManagerEngine {
     /// settles every intent without an outcome (resending unsent young ones), records open
     /// orders' differences and orders placed elsewhere, and fetches executions.
     @discardableResult
-    public func sync(trigger: String, categories: [RESTCategory]) async throws -> OrderSyncCompleted {
+    /// - Parameter executionsSinceMs: fetch executions from this time (ms) at the latest, even if
+    ///   later ones were folded (the gateway dropped frames from then on).
+    public func sync(trigger: String, categories: [RESTCategory], executionsSinceMs: Int64? = nil) async throws -> OrderSyncCompleted {
         // One sync at a time: two would settle, and resend, the same intents.
         await lockSync()
         defer { unlockSync() }
@@ -181,6 +183,17 @@ extension OrderManagerEngine {
         for category in categories {
             let open = try await rest.allOpenOrders(category: category, settleCoin: category == .linear ? "USDT" : nil)
             summary.openOrders += open.count
+            // Ours that the exchange no longer lists as open (their last update was lost, or came
+            // while we were down): asked for one by one, their state recorded.
+            let listed = Set(open.map(\.orderLinkId))
+            for rec in state.restingOrders where rec.category == category && !listed.contains(rec.orderLinkId)
+                && rec.pending == nil && requestsInFlight[rec.orderLinkId] == nil {
+                if let o = try await query(category, symbol: rec.symbol, link: rec.orderLinkId),
+                   OrderStatus(bybit: o.orderStatus) != rec.status || (o.cumExecQty ?? 0) != rec.executedQty {
+                    await recordExchangeOrder(o, category: category)
+                    summary.differences += 1
+                }
+            }
             for o in open {
                 if let rec = state.order(o.orderLinkId), !rec.external {
                     let differs = OrderStatus(bybit: o.orderStatus) != rec.status || (o.cumExecQty ?? 0) != rec.executedQty
@@ -200,7 +213,8 @@ extension OrderManagerEngine {
                 }
             }
             // Executions of ours since the last one seen.
-            let since = state.lastExecutionTime(category: category).map { $0 - 1 }
+            var since = state.lastExecutionTime(category: category).map { $0 - 1 }
+            if let from = executionsSinceMs { since = min(since ?? from, from) }
             // Every page and 7-day window: fills missed while down may be more than one page.
             let fills = try await rest.allExecutions(category: category, startTime: since, nowMs: now.microsecondsSinceEpoch / 1000)
             summary.executionsFetched += fills.count

@@ -67,6 +67,10 @@ public actor PositionManagerEngine {
         self.logger = logger
     }
 
+    /// The earliest start of drops not synced yet (ms).
+    var dropSyncFrom: Int64?
+    var dropSyncFailures = 0
+
     /// What the fold reads, and the gateway's drop reports (dropped private frames start a sync).
     static let readTypes = (PositionManagerState.foldedTypes + [GatewayDataDropped.eventType]).sorted()
 
@@ -78,14 +82,16 @@ public actor PositionManagerEngine {
         var total = 0
         while true {
             let events = try await log.read(after: state.position, limit: readBatch, types: Self.readTypes)
-            var dropped = false
+            var dropsFrom: Int64?
             for e in events {
                 unstored += state.apply(e)
-                if e.type == GatewayDataDropped.eventType, GatewayDataDropped.dropsPrivateData(e) { dropped = true }
+                if let from = GatewayDataDropped.privateDropStartMs(e) { dropsFrom = min(dropsFrom ?? from, from) }
             }
-            // The gateway lost fill or position frames: the exchange's figures are fetched.
-            if dropped, live, rest != nil {
+            // The gateway lost fill or position frames: the exchange's figures are fetched, and
+            // executions from when the drops began.
+            if let dropsFrom, live, rest != nil {
                 logger.warning("the gateway dropped fill or position frames; syncing with the exchange")
+                dropSyncFrom = min(dropSyncFrom ?? dropsFrom, dropsFrom)
                 scheduleSync(trigger: "gateway-drop")
             }
             total += events.count
@@ -126,9 +132,12 @@ public actor PositionManagerEngine {
                 let wait = last + self.autoSyncEvery - ContinuousClock.now
                 if wait > .zero { try? await Task.sleep(for: wait) }
             }
+            let from = self.takeDropSyncFrom()
             do {
-                _ = try await self.sync(trigger: trigger)
+                _ = try await self.sync(trigger: from == nil ? trigger : "gateway-drop", executionsSinceMs: from)
+                if from != nil { self.dropSyncSucceeded() }
             } catch {
+                self.restoreDropSyncFrom(from)
                 self.logger.warning("automatic sync failed; the next discrepancy or POST /api/v1/positions/sync retries",
                                     metadata: ["trigger": "\(trigger)", "error": "\(error)"])
             }
@@ -136,7 +145,30 @@ public actor PositionManagerEngine {
         }
     }
 
-    func autoSyncDone() { autoSync = nil }
+    func autoSyncDone() {
+        autoSync = nil
+        // Drops reported during that sync (or left by its failure): once more.
+        if dropSyncFrom != nil, live, rest != nil { scheduleSync(trigger: "gateway-drop") }
+    }
+
+    func dropSyncSucceeded() { dropSyncFailures = 0 }
+
+    func takeDropSyncFrom() -> Int64? {
+        defer { dropSyncFrom = nil }
+        return dropSyncFrom
+    }
+
+    /// A failed sync after drops is tried again (every `autoSyncEvery`), 5 times at most.
+    func restoreDropSyncFrom(_ from: Int64?) {
+        guard let from else { return }
+        dropSyncFailures += 1
+        guard dropSyncFailures < 5 else {
+            logger.error("sync after dropped frames failed 5 times; the next start or POST /api/v1/positions/sync settles it")
+            dropSyncFailures = 0
+            return
+        }
+        dropSyncFrom = min(dropSyncFrom ?? from, from)
+    }
 
     /// From now on, a new discrepancy starts a sync.
     public func goLive() { live = true }

@@ -24,7 +24,9 @@ extension PositionManagerEngine {
     /// and funding, since our last), then every open linear position the exchange lists as a
     /// position event, then `PositionSyncCompleted`. The fold adopts the exchange's figures
     /// wherever they still differ, which resolves the open discrepancies.
-    public func sync(trigger: String) async throws -> PositionSyncSummary {
+    /// - Parameter executionsSinceMs: fetch executions from this time (ms) at the latest, even if
+    ///   later ones were folded (the gateway dropped frames from then on).
+    public func sync(trigger: String, executionsSinceMs: Int64? = nil) async throws -> PositionSyncSummary {
         guard let rest else { throw PositionManagerError.noCredentials }
         syncStarted()
         try await follow()
@@ -34,7 +36,8 @@ extension PositionManagerEngine {
                                           exchangePositions: 0, openDiscrepancies: [])
         var appends: [StreamAppend] = []
         for category in [RESTCategory.linear, .spot] {
-            let since = state.lastExecutionMs[category.rawValue].map { $0 - 1 }
+            var since = state.lastExecutionMs[category.rawValue].map { $0 - 1 }
+            if let from = executionsSinceMs { since = min(since ?? from, from) }
             let list = try await rest.allExecutions(category: category, startTime: since, nowMs: now.microsecondsSinceEpoch / 1000)
             summary.executionsFetched += list.count
             for x in list.sorted(by: { ($0.execTime, $0.execId) < ($1.execTime, $1.execId) })

@@ -44,6 +44,7 @@ struct OMStack: Sendable {
     let rest: BybitRESTClient
     let positions: PositionManagerEngine
     let positionService: PositionManagerService
+    let gateway: GatewayService
 
     static func simulator(_ configure: (@Sendable (inout SimulatorConfiguration) -> Void)? = nil) -> BybitSimulator {
         var c = SimulatorConfiguration()
@@ -133,7 +134,7 @@ struct OMStack: Sendable {
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: groupLogger))
         let running = Task { try await group.run() }
         let stack = OMStack(settings: settings, amqp: amqp, simulator: simulator, port: port, engine: engine, service: service,
-                            log: log, rest: rest, positions: pm, positionService: pmService)
+                            log: log, rest: rest, positions: pm, positionService: pmService, gateway: gateway)
         do {
             try await stack.waitReady()
             try await body(stack)

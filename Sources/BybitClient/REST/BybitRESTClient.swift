@@ -194,6 +194,9 @@ public actor BybitRESTClient {
         try await allPages { cursor in .openOrders(category: category, settleCoin: settleCoin, cursor: cursor, limit: 50) }
     }
 
+    /// How far back Bybit keeps executions (two years).
+    public static let executionHistoryMs: Int64 = 730 * 86_400_000
+
     /// Bybit answers `/v5/execution/list` for at most 7 days at a time.
     public static let executionWindowMs: Int64 = 7 * 86_400_000
 
@@ -202,7 +205,8 @@ public actor BybitRESTClient {
     /// `startTime`, Bybit's default: the last 7 days.
     public func allExecutions(category: RESTCategory, startTime: Int64?, nowMs: Int64) async throws -> [RESTExecution] {
         var out: [RESTExecution] = []
-        var from = startTime
+        // Bybit keeps two years of executions: an older start would only walk empty windows.
+        var from = startTime.map { max($0, nowMs - Self.executionHistoryMs) }
         while let start = from, start + Self.executionWindowMs <= nowMs {
             let end = start + Self.executionWindowMs - 1
             out += try await allPages(failAtPageLimit: true) { cursor in
