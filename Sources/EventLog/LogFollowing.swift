@@ -4,16 +4,17 @@ import TradelogCore
 
 /// What every process that follows the log needs: one active instance per name (an
 /// advisory-lock lease), and waking up on the log's NOTIFY. Shared by ``Subscription``, the
-/// relay, and the order and position managers (``processorLoop(name:what:settings:useNotifications:idleWait:backoff:logger:startUp:follow:)``).
+/// relay, and the order and position managers (``processorLoop(name:what:settings:useNotifications:idleWait:backoff:logger:startUp:follow:interrupted:)``).
 public enum LogFollowing {
     /// The life of a processor that follows the log: win the lease `tradelog:NAME`, LISTEN
-    /// for appends, catch up (`follow`), start up (`startUp`: load, sync, go live), then
+    /// for appends, catch up (`follow`), start up (`startUp`: load, sync, confirm the lease, go live), then
     /// `follow` on every NOTIFY or every `idleWait`. An error drops the lease and starts over
     /// after a growing delay, logged; cancellation ends it.
     public static func processorLoop(
         name: String, what: String, settings: PGSettings, useNotifications: Bool, idleWait: Duration,
         backoff initial: ReconnectBackoff, logger: Logger,
-        startUp: () async throws -> Void, follow: () async throws -> Void, interrupted: () async -> Void = {}
+        startUp: (_ confirmLease: () async throws -> Void) async throws -> Void, follow: () async throws -> Void,
+        interrupted: () async -> Void = {}
     ) async {
         let lease = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):lease:\(name)"), logger: logger)
         let listener = PGConnection(settings: settings.with(applicationName: "\(settings.applicationName):listen:\(name)"), logger: logger)
@@ -26,9 +27,9 @@ public enum LogFollowing {
                 let connects = try await acquireLease("tradelog:\(name)", on: lease, retryEvery: .seconds(1), logger: logger, what: what)
                 if useNotifications { try await listener.listen(EventLog.notifyChannel) }
                 try await follow()
-                try await startUp()
-                // A long start-up (a sync of many pages) may have outlived the lease.
-                try await checkLease(name, on: lease, connects: connects)
+                // `confirmLease` before going live: a long start-up (a sync of many pages) may
+                // have outlived the lease.
+                try await startUp { try await checkLease(name, on: lease, connects: connects) }
                 backoff.reset()
                 var leaseChecked = ContinuousClock.now
                 while !Task.isCancelled {

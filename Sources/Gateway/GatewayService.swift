@@ -33,6 +33,8 @@ public actor GatewayService: Service, SubscriptionManaging {
     /// Wallet loads started (one per private auth); an older load stops when a newer starts.
     private var walletLoads = 0
     private var walletTask: Task<Void, Never>?
+    /// Set at shutdown: no new wallet load starts.
+    private var stopping = false
     private var streams: [BybitChannel: BybitStream] = [:]
     private var ingests: [BybitChannel: FrameIngest] = [:]
     private var streamTasks: [BybitChannel: Task<Void, Never>] = [:]
@@ -106,6 +108,7 @@ public actor GatewayService: Service, SubscriptionManaging {
     /// the whole wallet).
     /// One wallet load at a time: a new auth replaces the previous load; shutdown cancels it.
     private func startWalletLoad() {
+        guard !stopping else { return }
         walletTask?.cancel()
         walletTask = Task { await self.loadWalletSnapshot() }
     }
@@ -209,6 +212,7 @@ public actor GatewayService: Service, SubscriptionManaging {
         try? await gracefulShutdown()
 
         logger.info("gateway stopping")
+        stopping = true
         walletTask?.cancel()
         await apiGroup?.triggerGracefulShutdown()
         _ = try? await apiTask?.value

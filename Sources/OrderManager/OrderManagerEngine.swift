@@ -75,8 +75,10 @@ public actor OrderManagerEngine {
     /// Request batches still running, by id; each removes itself when done.
     private var inFlight: [Int: Task<Void, Never>] = [:]
     var syncAfterDrop: Task<Void, Never>?
-    /// The earliest start of drops not synced yet (ms).
+    /// The earliest start of drops not synced yet (ms), and how many reports were folded (a
+    /// sync clears the start only if no report came while it ran).
     var dropSyncFrom: Int64?
+    var dropReports = 0
     /// Requests sent and not answered yet, per `orderLinkId`: the sync leaves their orders to
     /// the answer.
     private(set) var requestsInFlight: [String: Int] = [:]
@@ -117,7 +119,13 @@ public actor OrderManagerEngine {
                 if let from = GatewayDataDropped.privateDropStartMs(e) { dropsFrom = min(dropsFrom ?? from, from) }
             }
             // The gateway lost order or fill frames: what they said is fetched from the exchange.
-            if let dropsFrom, live { scheduleSyncAfterDrop(fromMs: dropsFrom) }
+            // Kept while not live too (the report often comes while the managers recover from
+            // the same outage): the start-up sync covers it then.
+            if let dropsFrom {
+                dropSyncFrom = min(dropSyncFrom ?? dropsFrom, dropsFrom)
+                dropReports += 1
+                if live { scheduleSyncAfterDrop() }
+            }
             if !unstored.isEmpty {
                 try await appendDerived(unstored)
                 unstored = []
@@ -127,10 +135,10 @@ public actor OrderManagerEngine {
     }
 
     /// One sync at a time after the gateway reported dropped private frames, fetching executions
-    /// from when the drops began; a report that comes during a sync makes it run again, a failed
-    /// sync is retried (5 times, backing off).
-    func scheduleSyncAfterDrop(fromMs: Int64) {
-        dropSyncFrom = min(dropSyncFrom ?? fromMs, fromMs)
+    /// from when the drops began (every sync covers ``dropSyncFrom`` and clears it once it
+    /// succeeds); a report that comes during a sync makes it run again, a failed sync is retried
+    /// (5 times, backing off; after that the next sync, at start or by POST /api/v1/sync, covers it).
+    func scheduleSyncAfterDrop() {
         guard syncAfterDrop == nil else { return }
         logger.warning("the gateway dropped order or fill frames; syncing with the exchange")
         syncAfterDrop = Task { await self.syncAfterDrops() }
@@ -138,17 +146,14 @@ public actor OrderManagerEngine {
 
     func syncAfterDrops() async {
         var failures = 0
-        while live, !Task.isCancelled, let from = dropSyncFrom {
-            dropSyncFrom = nil
+        while live, !Task.isCancelled, dropSyncFrom != nil {
             do {
-                _ = try await sync(trigger: "gateway-drop", categories: state.instrumentCategoriesLoaded.sorted { $0.rawValue < $1.rawValue },
-                                   executionsSinceMs: from)
+                _ = try await sync(trigger: "gateway-drop", categories: state.instrumentCategoriesLoaded.sorted { $0.rawValue < $1.rawValue })
                 failures = 0
             } catch {
-                dropSyncFrom = min(dropSyncFrom ?? from, from)
                 failures += 1
                 guard failures < 5 else {
-                    logger.error("sync after dropped frames failed 5 times; the next start or POST /api/v1/sync settles it",
+                    logger.error("sync after dropped frames failed 5 times; the next sync (at start or POST /api/v1/sync) covers the drops",
                                  metadata: ["error": "\(error)"])
                     break
                 }

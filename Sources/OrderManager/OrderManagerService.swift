@@ -75,9 +75,10 @@ public final class OrderManagerService: Service, Sendable {
         await LogFollowing.processorLoop(
             name: options.name, what: "order manager", settings: settings, useNotifications: options.useNotifications,
             idleWait: options.idleWait, backoff: options.backoff, logger: logger,
-            startUp: {
+            startUp: { confirmLease in
                 try await engine.loadInstruments(categories: options.categories)
                 let summary = try await engine.sync(trigger: "start", categories: options.categories)
+                try await confirmLease()
                 await engine.goLive()
                 readyBox.set()
                 let position = await engine.state.position
@@ -105,7 +106,11 @@ final class ReadyFlag: Sendable {
 
 extension OrderManagerEngine {
     /// From now on, signals are decided and the requests derived by the fold are sent.
-    public func goLive() { live = true }
+    public func goLive() {
+        live = true
+        // Drops reported while the start-up sync ran (it left them for another sync).
+        if dropSyncFrom != nil { scheduleSyncAfterDrop() }
+    }
 
     /// Until the next ``goLive()``: no signal is decided (``handle(_:)`` throws
     /// ``OrderManagerNotLive``), no derived request is sent.

@@ -116,13 +116,15 @@ extension OrderManagerEngine {
     /// settles every intent without an outcome (resending unsent young ones), records open
     /// orders' differences and orders placed elsewhere, and fetches executions.
     @discardableResult
-    /// - Parameter executionsSinceMs: fetch executions from this time (ms) at the latest, even if
-    ///   later ones were folded (the gateway dropped frames from then on).
-    public func sync(trigger: String, categories: [RESTCategory], executionsSinceMs: Int64? = nil) async throws -> OrderSyncCompleted {
+    /// Executions are fetched from the last fill folded, or from when the gateway's reported
+    /// drops began (``dropSyncFrom``, cleared once a sync covering it succeeds), whichever is earlier.
+    public func sync(trigger: String, categories: [RESTCategory]) async throws -> OrderSyncCompleted {
         // One sync at a time: two would settle, and resend, the same intents.
         await lockSync()
         defer { unlockSync() }
         try await follow()
+        let executionsSinceMs = dropSyncFrom
+        let reportsCovered = dropReports
         var summary = OrderSyncCompleted(trigger: trigger, settledIntents: 0, resent: 0, openOrders: 0, external: 0,
                                          executionsFetched: 0, differences: 0)
         let now = clock()
@@ -186,13 +188,15 @@ extension OrderManagerEngine {
             // Ours that the exchange no longer lists as open (their last update was lost, or came
             // while we were down): asked for one by one, their state recorded.
             let listed = Set(open.map(\.orderLinkId))
-            for rec in state.restingOrders where rec.category == category && !listed.contains(rec.orderLinkId)
-                && rec.pending == nil && requestsInFlight[rec.orderLinkId] == nil {
-                if let o = try await query(category, symbol: rec.symbol, link: rec.orderLinkId),
-                   OrderStatus(bybit: o.orderStatus) != rec.status || (o.cumExecQty ?? 0) != rec.executedQty {
-                    await recordExchangeOrder(o, category: category)
-                    summary.differences += 1
-                }
+            for before in state.restingOrders where before.category == category && !listed.contains(before.orderLinkId)
+                && before.pending == nil && requestsInFlight[before.orderLinkId] == nil {
+                guard let o = try await query(category, symbol: before.symbol, link: before.orderLinkId) else { continue }
+                // Folded again after the query: a frame or a request of meanwhile wins.
+                try await follow()
+                guard let rec = state.order(before.orderLinkId), rec.pending == nil, requestsInFlight[rec.orderLinkId] == nil,
+                      OrderStatus(bybit: o.orderStatus) != rec.status || (o.cumExecQty ?? 0) != rec.executedQty else { continue }
+                await recordExchangeOrder(o, category: category)
+                summary.differences += 1
             }
             for o in open {
                 if let rec = state.order(o.orderLinkId), !rec.external {
@@ -228,6 +232,8 @@ extension OrderManagerEngine {
                 summary.differences += r.appendedCount
             }
         }
+        // Covered, unless another report came during this sync (it reruns).
+        if dropReports == reportsCovered { dropSyncFrom = nil }
         let id = DeterministicID.derived(from: "sync/\(trigger)/\(now.microsecondsSinceEpoch)", kind: "sync-completed")
         let event = try NewEvent(eventID: id, payload: summary, metadata: EventMetadata(source: OrderEvents.source, receiveTime: now))
         _ = try await log.append(to: "ordermanager.sync-\(now.microsecondsSinceEpoch / 1000)", [event])

@@ -67,8 +67,11 @@ public actor PositionManagerEngine {
         self.logger = logger
     }
 
-    /// The earliest start of drops not synced yet (ms).
+    /// The earliest start of drops not synced yet (ms; every sync covers it and clears it once
+    /// it succeeds, unless another report came meanwhile), the reports folded, and the automatic
+    /// syncs after drops that failed in a row.
     var dropSyncFrom: Int64?
+    var dropReports = 0
     var dropSyncFailures = 0
 
     /// What the fold reads, and the gateway's drop reports (dropped private frames start a sync).
@@ -89,10 +92,14 @@ public actor PositionManagerEngine {
             }
             // The gateway lost fill or position frames: the exchange's figures are fetched, and
             // executions from when the drops began.
-            if let dropsFrom, live, rest != nil {
-                logger.warning("the gateway dropped fill or position frames; syncing with the exchange")
+            // Kept while not live too: the start-up sync covers it then.
+            if let dropsFrom {
                 dropSyncFrom = min(dropSyncFrom ?? dropsFrom, dropsFrom)
-                scheduleSync(trigger: "gateway-drop")
+                dropReports += 1
+                if live, rest != nil {
+                    logger.warning("the gateway dropped fill or position frames; syncing with the exchange")
+                    scheduleSync(trigger: "gateway-drop")
+                }
             }
             total += events.count
             counters.eventsFolded += events.count
@@ -132,12 +139,12 @@ public actor PositionManagerEngine {
                 let wait = last + self.autoSyncEvery - ContinuousClock.now
                 if wait > .zero { try? await Task.sleep(for: wait) }
             }
-            let from = self.takeDropSyncFrom()
+            let afterDrops = self.dropSyncFrom != nil
             do {
-                _ = try await self.sync(trigger: from == nil ? trigger : "gateway-drop", executionsSinceMs: from)
-                if from != nil { self.dropSyncSucceeded() }
+                _ = try await self.sync(trigger: afterDrops ? "gateway-drop" : trigger)
+                self.dropSyncSucceeded()
             } catch {
-                self.restoreDropSyncFrom(from)
+                if afterDrops { self.dropSyncFailed() }
                 self.logger.warning("automatic sync failed; the next discrepancy or POST /api/v1/positions/sync retries",
                                     metadata: ["trigger": "\(trigger)", "error": "\(error)"])
             }
@@ -147,31 +154,26 @@ public actor PositionManagerEngine {
 
     func autoSyncDone() {
         autoSync = nil
-        // Drops reported during that sync (or left by its failure): once more.
-        if dropSyncFrom != nil, live, rest != nil { scheduleSync(trigger: "gateway-drop") }
+        // Drops reported during that sync, or left by its failure: once more (every
+        // `autoSyncEvery`; after 5 failures in a row, the next sync covers them).
+        if dropSyncFrom != nil, dropSyncFailures < 5, live, rest != nil { scheduleSync(trigger: "gateway-drop") }
     }
 
     func dropSyncSucceeded() { dropSyncFailures = 0 }
 
-    func takeDropSyncFrom() -> Int64? {
-        defer { dropSyncFrom = nil }
-        return dropSyncFrom
-    }
-
-    /// A failed sync after drops is tried again (every `autoSyncEvery`), 5 times at most.
-    func restoreDropSyncFrom(_ from: Int64?) {
-        guard let from else { return }
+    func dropSyncFailed() {
         dropSyncFailures += 1
-        guard dropSyncFailures < 5 else {
-            logger.error("sync after dropped frames failed 5 times; the next start or POST /api/v1/positions/sync settles it")
-            dropSyncFailures = 0
-            return
+        if dropSyncFailures == 5 {
+            logger.error("sync after dropped frames failed 5 times; the next sync (at start or POST /api/v1/positions/sync) covers the drops")
         }
-        dropSyncFrom = min(dropSyncFrom ?? from, from)
     }
 
     /// From now on, a new discrepancy starts a sync.
-    public func goLive() { live = true }
+    public func goLive() {
+        live = true
+        // Drops reported while the start-up sync ran (it left them for another sync).
+        if dropSyncFrom != nil, rest != nil { scheduleSync(trigger: "gateway-drop") }
+    }
 
     /// Until the next ``goLive()`` (the loop lost its lease or its connection): no automatic sync.
     public func goStandby() { live = false }

@@ -46,14 +46,17 @@ public final class PositionManagerService: Service, Sendable {
         await LogFollowing.processorLoop(
             name: options.name, what: "position manager", settings: settings, useNotifications: options.useNotifications,
             idleWait: options.idleWait, backoff: options.backoff, logger: logger,
-            startUp: {
-                if !synced, engine.rest != nil {
+            startUp: { confirmLease in
+                // Once per process, and again after a restart of the loop when drops were reported meanwhile.
+                let dropsPending = await engine.dropSyncFrom != nil
+                if !synced || dropsPending, engine.rest != nil {
                     let s = try await engine.sync(trigger: "start")
                     logger.info("position manager synced", metadata: [
                         "executions.fetched": "\(s.executionsFetched)", "positions": "\(s.exchangePositions)",
                     ])
                 }
                 synced = true
+                try await confirmLease()
                 await engine.goLive()
                 ready.withLock { $0 = true }
             },

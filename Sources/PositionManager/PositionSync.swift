@@ -24,12 +24,14 @@ extension PositionManagerEngine {
     /// and funding, since our last), then every open linear position the exchange lists as a
     /// position event, then `PositionSyncCompleted`. The fold adopts the exchange's figures
     /// wherever they still differ, which resolves the open discrepancies.
-    /// - Parameter executionsSinceMs: fetch executions from this time (ms) at the latest, even if
-    ///   later ones were folded (the gateway dropped frames from then on).
-    public func sync(trigger: String, executionsSinceMs: Int64? = nil) async throws -> PositionSyncSummary {
+    /// Executions are fetched from the last fill folded, or from when the gateway's reported
+    /// drops began (``dropSyncFrom``, cleared once a sync covering it succeeds), whichever is earlier.
+    public func sync(trigger: String) async throws -> PositionSyncSummary {
         guard let rest else { throw PositionManagerError.noCredentials }
         syncStarted()
         try await follow()
+        let executionsSinceMs = dropSyncFrom
+        let reportsCovered = dropReports
         let now = clock()
         let syncID = "\(now.microsecondsSinceEpoch / 1000)"
         var summary = PositionSyncSummary(syncID: syncID, trigger: trigger, executionsFetched: 0, executionsAppended: 0,
@@ -63,6 +65,8 @@ extension PositionManagerEngine {
         let result = try await log.append(appends)
         summary.executionsAppended = appends.count - keys.count - 1
         _ = result
+        // Covered, unless another report came during this sync (it reruns).
+        if dropReports == reportsCovered { dropSyncFrom = nil }
         try await follow()
         summary.openDiscrepancies = state.openDiscrepancies.map(\.description)
         return summary

@@ -225,7 +225,35 @@ struct OrderManagerIntegrationTests {
         }
     }
 
-    @Test("a fill whose frame was dropped is fetched by the sync the drop report starts, even after a later fill was logged; so is an order the exchange closed meanwhile")
+    @Test("a drop report folded while the managers are not live (recovering from the same outage) is synced once they are")
+    func dropReportWhileNotLive() async throws {
+        try await OMStack.with { stack in
+            await stack.engine.goStandby()
+            await stack.positions.goStandby()
+            let now = Timestamp.now()
+            let report = try NewEvent(eventID: DeterministicID.derived(from: "drop-not-live"), payload: GatewayDataDropped(
+                events: 1, firstReceive: now, lastReceive: now, categories: ["exchange.execution": 1], capacity: 10),
+                metadata: EventMetadata(source: "gateway", receiveTime: now))
+            _ = try await stack.log.append(to: "gateway.health-test", [report])
+            _ = try await stack.engine.follow()
+            _ = try await stack.positions.follow()
+            let omSyncs = "SELECT count(*) FROM events WHERE type = 'OrderSyncCompleted' AND data->>'trigger' = 'gateway-drop'"
+            let pmSyncs = "SELECT count(*) FROM events WHERE type = 'PositionSyncCompleted' AND data->>'trigger' = 'gateway-drop'"
+            try await Task.sleep(for: .milliseconds(700))
+            #expect(try await stack.scalar(omSyncs) == "0", "not live: nothing synced yet")
+            #expect(await stack.engine.dropSyncFrom != nil, "the drops are remembered")
+            await stack.engine.goLive()
+            await stack.positions.goLive()
+            #expect(try await TestDatabase.eventually(timeout: .seconds(60)) {
+                let om = try await stack.scalar(omSyncs)
+                let pm = try await stack.scalar(pmSyncs)
+                return om != "0" && pm != "0"
+            })
+            #expect(try await TestDatabase.eventually(timeout: .seconds(10)) { await stack.engine.dropSyncFrom == nil }, "covered")
+        }
+    }
+
+    @Test("a fill whose frame was dropped is fetched by the sync the drop report starts, even after a later fill was logged")
     func dropSyncRecoversMissedFill() async throws {
         try await OMStack.with { stack in
             let (a, aBody) = OMStack.signal(amount: "400")

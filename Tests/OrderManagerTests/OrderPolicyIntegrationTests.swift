@@ -236,6 +236,26 @@ struct OrderPolicyIntegrationTests {
         ]
     }
 
+    @Test("a resting order the exchange cancelled while its frames were lost: the sync queries it (no longer listed as open) and records it cancelled")
+    func syncFindsVanishedOrder() async throws {
+        try await OMStack.with(config: Self.limitConfig(), simulator: Self.still) { stack in
+            let (a, aBody) = OMStack.signal(type: "buy", amount: "200", confidence: "0.5")
+            try await stack.publish([aBody])
+            let aLink = OrderEvents.orderLinkID(signalID: a, leg: 0)
+            #expect(try await stack.waitOrder(aLink, [.new])?.status == .new)
+            #expect(try await settled(stack, aLink))
+            // Its frames are not taken any more; it is cancelled at the exchange (by hand, elsewhere).
+            _ = try await stack.gateway.remove(id: "private:order", requestedBy: "test")
+            _ = try await stack.rest.cancelOrder(RESTCancelOrder(category: .linear, symbol: "BTCUSDT", orderLinkId: aLink))
+            try await Task.sleep(for: .milliseconds(500))
+            _ = try await stack.engine.follow()
+            #expect(await stack.engine.state.order(aLink)?.status == .new, "the cancel never reached the log")
+            let summary = try await stack.engine.sync(trigger: "test", categories: [.linear])
+            #expect(summary.differences >= 1)
+            #expect(try await stack.waitOrder(aLink, [.cancelled], timeout: .seconds(10))?.status == .cancelled)
+        }
+    }
+
     @Test("quantity rounding and minimums: linear BTCUSDT and spot ETHUSDT with the fixtures' filters")
     func rounding() async throws {
         var config = OMStack.config()

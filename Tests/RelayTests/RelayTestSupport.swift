@@ -149,8 +149,8 @@ enum QueueReader {
         var globalPosition: Int64
     }
 
-    static func drain(_ queue: String, _ settings: AMQPSettings) async throws -> [Message] {
-        try await drainDeliveries(queue, settings).map { d in
+    static func drain(_ queue: String, _ settings: AMQPSettings, atLeast: Int = 0) async throws -> [Message] {
+        try await drainDeliveries(queue, settings, atLeast: atLeast).map { d in
             let body = try JSONSerialization.jsonObject(with: Data(d.body)) as? [String: Any]
             return Message(messageID: d.messageID ?? "", globalPosition: (body?["global_position"] as? NSNumber)?.int64Value ?? -1)
         }
@@ -161,16 +161,23 @@ enum QueueReader {
         try await drainDeliveries(queue, settings).map { ($0.body, $0.headers) }
     }
 
-    /// Every delivery left in a queue (declared first if missing), consumed and acked.
-    static func drainDeliveries(_ queue: String, _ settings: AMQPSettings) async throws -> [AMQPDelivery] {
+    /// Every delivery left in a queue (declared first if missing), consumed and acked: until
+    /// 500 ms pass without one, or, with `atLeast`, until that many came or 20 s pass without
+    /// one (a broker slowed by a loaded machine pauses longer than 500 ms).
+    static func drainDeliveries(_ queue: String, _ settings: AMQPSettings, atLeast: Int = 0) async throws -> [AMQPDelivery] {
         let c = AMQPConnection(settings: settings, name: "test-reader")
         try await c.open(confirms: false)
         try await c.declare(queue: queue, arguments: queue.hasSuffix(".dlq") ? QueueArguments(durable: true) : .documented)
         try await c.consume(queue: queue, prefetch: 1000)
         var out: [AMQPDelivery] = []
+        var quiet = ContinuousClock.now
         while true {
             let batch = try await c.nextDeliveries(max: 1000, timeout: .milliseconds(500))
-            if batch.isEmpty { break }
+            if batch.isEmpty {
+                if out.count >= atLeast || ContinuousClock.now - quiet > .seconds(20) { break }
+                continue
+            }
+            quiet = ContinuousClock.now
             out += batch
             try await c.ack(batch.last!.deliveryTag, multiple: true)
         }
@@ -209,7 +216,7 @@ enum QueueReader {
             let types = RelayRoutes.standard.eventTypes(for: queue)
             let expected = Dictionary(uniqueKeysWithValues: events.filter { types.contains($0.type) }
                 .map { ($0.globalPosition, $0.eventID.lowercasedString) })
-            let check = checkDelivery(try await drain(queue, settings), expected: expected)
+            let check = checkDelivery(try await drain(queue, settings, atLeast: expected.count), expected: expected)
             #expect(check.missing.isEmpty, "\(queue): \(check.missing.count) missing")
             #expect(check.outOfOrder == 0 && check.badDuplicates == 0, "\(queue)")
             counts[queue] = expected.count

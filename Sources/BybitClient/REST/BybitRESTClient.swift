@@ -209,14 +209,31 @@ public actor BybitRESTClient {
         var from = startTime.map { max($0, nowMs - Self.executionHistoryMs) }
         while let start = from, start + Self.executionWindowMs <= nowMs {
             let end = start + Self.executionWindowMs - 1
-            out += try await allPages(failAtPageLimit: true) { cursor in
-                .executions(category: category, startTime: start, endTime: end, cursor: cursor, limit: 100)
-            }
+            out += try await executions(category: category, from: start, to: end)
             from = end + 1
         }
         let last = from
-        out += try await allPages(failAtPageLimit: true) { cursor in .executions(category: category, startTime: last, cursor: cursor, limit: 100) }
+        do {
+            out += try await allPages(failAtPageLimit: true) { cursor in .executions(category: category, startTime: last, cursor: cursor, limit: 100) }
+        } catch is BybitPaginationLimit where last != nil {
+            // More than the page limit in the open window: fetched as a closed one, split as needed.
+            out += try await executions(category: category, from: last!, to: last! + Self.executionWindowMs - 1)
+        }
         return out
+    }
+
+    /// Every execution in `[from, to]` (ms): a window with more than the page limit is split in
+    /// two (lists come newest first, so stopping at the limit would lose the oldest).
+    func executions(category: RESTCategory, from: Int64, to: Int64) async throws -> [RESTExecution] {
+        do {
+            return try await allPages(failAtPageLimit: true) { cursor in
+                .executions(category: category, startTime: from, endTime: to, cursor: cursor, limit: 100)
+            }
+        } catch is BybitPaginationLimit where to - from >= 1_000 {
+            let middle = from + (to - from) / 2
+            return try await executions(category: category, from: from, to: middle)
+                + executions(category: category, from: middle + 1, to: to)
+        }
     }
 
     // MARK: Account

@@ -169,7 +169,7 @@ struct RESTClientTests {
             switch (req.path, req.indexOnPath) {
             case ("/v5/market/tickers", 0): return StubReply(status: 503, body: "unavailable")
             case ("/v5/market/tickers", _): return .ok(sampleTickers)
-            case ("/v5/market/orderbook", 0): return StubReply(body: "{}", delayMs: 4000)
+            case ("/v5/market/orderbook", 0): return StubReply(body: "{}", delayMs: 10_000)
             case ("/v5/market/orderbook", _):
                 return .ok(#"{"s":"BTCUSDT","a":[["101","2"]],"b":[["100","1"]],"ts":1716863719031,"u":7,"seq":9,"cts":1716863718905}"#)
             default: return nil
@@ -177,7 +177,7 @@ struct RESTClientTests {
         }) { stub in
             // The timeout is long enough that the 503 always arrives in time on a loaded machine,
             // and short enough to cut the delayed orderbook reply.
-            let client = makeRESTClient(stub, timeout: .milliseconds(1500), onResponse: collector.add)
+            let client = makeRESTClient(stub, timeout: .milliseconds(3000), onResponse: collector.add)
             let tickers = try await client.tickers(category: .spot, symbol: "BTCUSDT")
             #expect(tickers.count == 1 && tickers[0].ask1Price == 101)
             #expect(await stub.log.count("/v5/market/tickers") == 2)
