@@ -200,6 +200,9 @@ struct OrderBench {
         config.risk.maxOpenOrdersPerAsset = 1_000_000
         config.risk.dailyLossLimit = 1_000_000_000
         config.risk.maxGrossExposure = 1_000_000_000
+        // The bench subscribes no market data (it times the decision and the request, not the
+        // books): its signals are sized on their snapshot price.
+        config.allowSnapshotReference = true
         var restConfig = BybitRESTConfiguration()
         restConfig.rateLimits.ipLimit = 1_000_000
         let log = EventLog(settings: settings)
