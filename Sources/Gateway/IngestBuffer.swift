@@ -174,3 +174,39 @@ public struct GatewayDataDropped: EventPayload, Equatable {
         return first.microsecondsSinceEpoch / 1000 - 60_000
     }
 }
+
+/// The drops of private frames that the gateway reported and no sync has covered yet: the
+/// order and position managers fetch executions from ``fromMs`` at the latest. A sync takes a
+/// ``mark`` when it starts and clears the drops with ``covered(_:)`` once it succeeds, unless
+/// another report came meanwhile.
+public struct PendingDrops: Sendable {
+    public struct Mark: Sendable {
+        public let fromMs: Int64?
+        let reports: Int
+    }
+
+    /// When the earliest uncovered drops began (ms, a minute early), nil when none are pending.
+    public private(set) var fromMs: Int64?
+    private var reports = 0
+
+    public init() {}
+
+    /// Notes the drop reports with private data among `events`; whether there was one.
+    public mutating func note(_ events: [RecordedEvent]) -> Bool {
+        var found = false
+        for e in events {
+            guard let from = GatewayDataDropped.privateDropStartMs(e) else { continue }
+            fromMs = min(fromMs ?? from, from)
+            reports += 1
+            found = true
+        }
+        return found
+    }
+
+    public var mark: Mark { Mark(fromMs: fromMs, reports: reports) }
+
+    /// A sync that started at `mark` succeeded: the drops are covered unless a report came since.
+    public mutating func covered(_ mark: Mark) {
+        if reports == mark.reports { fromMs = nil }
+    }
+}

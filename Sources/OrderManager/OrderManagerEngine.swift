@@ -75,10 +75,9 @@ public actor OrderManagerEngine {
     /// Request batches still running, by id; each removes itself when done.
     private var inFlight: [Int: Task<Void, Never>] = [:]
     var syncAfterDrop: Task<Void, Never>?
-    /// The earliest start of drops not synced yet (ms), and how many reports were folded (a
-    /// sync clears the start only if no report came while it ran).
-    var dropSyncFrom: Int64?
-    var dropReports = 0
+    /// Drops of private frames the gateway reported that no sync has covered yet.
+    var pendingDrops = PendingDrops()
+    var dropSyncFrom: Int64? { pendingDrops.fromMs }
     /// Requests sent and not answered yet, per `orderLinkId`: the sync leaves their orders to
     /// the answer.
     private(set) var requestsInFlight: [String: Int] = [:]
@@ -113,19 +112,11 @@ public actor OrderManagerEngine {
         while true {
             let events = try await log.read(after: state.position, limit: readBatch)
             total += events.count
-            var dropsFrom: Int64?
-            for e in events {
-                unstored += state.apply(e)
-                if let from = GatewayDataDropped.privateDropStartMs(e) { dropsFrom = min(dropsFrom ?? from, from) }
-            }
+            for e in events { unstored += state.apply(e) }
             // The gateway lost order or fill frames: what they said is fetched from the exchange.
             // Kept while not live too (the report often comes while the managers recover from
             // the same outage): the start-up sync covers it then.
-            if let dropsFrom {
-                dropSyncFrom = min(dropSyncFrom ?? dropsFrom, dropsFrom)
-                dropReports += 1
-                if live { scheduleSyncAfterDrop() }
-            }
+            if pendingDrops.note(events), live { scheduleSyncAfterDrop() }
             if !unstored.isEmpty {
                 try await appendDerived(unstored)
                 unstored = []

@@ -123,8 +123,8 @@ extension OrderManagerEngine {
         await lockSync()
         defer { unlockSync() }
         try await follow()
-        let executionsSinceMs = dropSyncFrom
-        let reportsCovered = dropReports
+        let drops = pendingDrops.mark
+        let executionsSinceMs = drops.fromMs
         var summary = OrderSyncCompleted(trigger: trigger, settledIntents: 0, resent: 0, openOrders: 0, external: 0,
                                          executionsFetched: 0, differences: 0)
         let now = clock()
@@ -233,7 +233,7 @@ extension OrderManagerEngine {
             }
         }
         // Covered, unless another report came during this sync (it reruns).
-        if dropReports == reportsCovered { dropSyncFrom = nil }
+        pendingDrops.covered(drops)
         let id = DeterministicID.derived(from: "sync/\(trigger)/\(now.microsecondsSinceEpoch)", kind: "sync-completed")
         let event = try NewEvent(eventID: id, payload: summary, metadata: EventMetadata(source: OrderEvents.source, receiveTime: now))
         _ = try await log.append(to: "ordermanager.sync-\(now.microsecondsSinceEpoch / 1000)", [event])

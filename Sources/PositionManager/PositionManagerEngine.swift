@@ -70,8 +70,8 @@ public actor PositionManagerEngine {
     /// The earliest start of drops not synced yet (ms; every sync covers it and clears it once
     /// it succeeds, unless another report came meanwhile), the reports folded, and the automatic
     /// syncs after drops that failed in a row.
-    var dropSyncFrom: Int64?
-    var dropReports = 0
+    var pendingDrops = PendingDrops()
+    var dropSyncFrom: Int64? { pendingDrops.fromMs }
     var dropSyncFailures = 0
 
     /// What the fold reads, and the gateway's drop reports (dropped private frames start a sync).
@@ -85,21 +85,13 @@ public actor PositionManagerEngine {
         var total = 0
         while true {
             let events = try await log.read(after: state.position, limit: readBatch, types: Self.readTypes)
-            var dropsFrom: Int64?
-            for e in events {
-                unstored += state.apply(e)
-                if let from = GatewayDataDropped.privateDropStartMs(e) { dropsFrom = min(dropsFrom ?? from, from) }
-            }
+            for e in events { unstored += state.apply(e) }
             // The gateway lost fill or position frames: the exchange's figures are fetched, and
-            // executions from when the drops began.
-            // Kept while not live too: the start-up sync covers it then.
-            if let dropsFrom {
-                dropSyncFrom = min(dropSyncFrom ?? dropsFrom, dropsFrom)
-                dropReports += 1
-                if live, rest != nil {
-                    logger.warning("the gateway dropped fill or position frames; syncing with the exchange")
-                    scheduleSync(trigger: "gateway-drop")
-                }
+            // executions from when the drops began. Kept while not live too: the start-up sync
+            // covers it then.
+            if pendingDrops.note(events), live, rest != nil {
+                logger.warning("the gateway dropped fill or position frames; syncing with the exchange")
+                scheduleSync(trigger: "gateway-drop")
             }
             total += events.count
             counters.eventsFolded += events.count

@@ -30,8 +30,8 @@ extension PositionManagerEngine {
         guard let rest else { throw PositionManagerError.noCredentials }
         syncStarted()
         try await follow()
-        let executionsSinceMs = dropSyncFrom
-        let reportsCovered = dropReports
+        let drops = pendingDrops.mark
+        let executionsSinceMs = drops.fromMs
         let now = clock()
         let syncID = "\(now.microsecondsSinceEpoch / 1000)"
         var summary = PositionSyncSummary(syncID: syncID, trigger: trigger, executionsFetched: 0, executionsAppended: 0,
@@ -66,7 +66,7 @@ extension PositionManagerEngine {
         summary.executionsAppended = appends.count - keys.count - 1
         _ = result
         // Covered, unless another report came during this sync (it reruns).
-        if dropReports == reportsCovered { dropSyncFrom = nil }
+        pendingDrops.covered(drops)
         try await follow()
         summary.openDiscrepancies = state.openDiscrepancies.map(\.description)
         return summary
