@@ -96,6 +96,16 @@ public struct PositionLedger: Sendable, Hashable, Codable {
         return realized
     }
 
+    /// Adds `qty` (> 0) at `price` to the size and the open cost as they are, without a fill, a
+    /// fee or a realization: coins held from outside the log (a spot balance from before it
+    /// began). Added to the position and to one strategy's share, it keeps the shares summing to
+    /// the position (size, cost and so unrealized PnL).
+    public mutating func hold(_ qty: Decimal, at price: Decimal) {
+        signedSize = ExactDecimal.sum(signedSize, qty)
+        openCost = ExactDecimal.sum(openCost, ExactDecimal.product(qty, price))
+        settle()
+    }
+
     /// A funding payment (positive paid, negative received): PnL moves, size does not.
     public mutating func payFunding(_ amount: Decimal) { funding = ExactDecimal.sum(funding, amount) }
 

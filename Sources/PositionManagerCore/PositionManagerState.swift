@@ -229,12 +229,31 @@ public struct PositionManagerState: Sendable {
         var r = record(key)
         var fee = x.execFee ?? 0
         for extra in x.extraFees ?? [] where extra.feeCoin == nil || extra.feeCoin == x.feeCurrency { fee += extra.fee ?? 0 }
-        // A spot buy pays its fee in the base coin: valued at the fill's price.
-        if category == "spot", let coin = x.feeCurrency, coin == r.baseCoin { fee *= price }
+        let buy = side == "Buy"
+        // The coins the holding gains or loses. A spot buy pays its fee in the base coin: it
+        // receives `qty − fee` (Bybit's wallet and the simulator's alike); a base-coin fee on a
+        // sale leaves with the sold coins. The fee itself counts at the fill's price, so the
+        // holding's cost is what its coins cost and PnL counts the fee once.
+        var moved = qty
+        if category == "spot", let coin = x.feeCurrency, coin == r.baseCoin {
+            let held = buy ? ExactDecimal.difference(qty, fee) : ExactDecimal.sum(qty, fee)
+            if held > 0 { moved = held }
+            fee = ExactDecimal.product(fee, price)
+        }
         let attribution = x.orderLinkId.flatMap { strategyByLink[$0] }
         let strategy = attribution?.strategy ?? (kind.map { "exchange:\($0)" } ?? Self.external)
-        r.ledger.fill(buy: side == "Buy", qty: qty, price: price, fee: fee)
-        r.strategies[strategy, default: PositionLedger()].fill(buy: side == "Buy", qty: qty, price: price, fee: fee)
+        // A spot holding is never short: a sale of more than the log bought sells coins held
+        // from outside it (a balance from before the log began, a deposit). They join the
+        // holding as the external strategy's, at the sale's price (their cost is unknown), and
+        // are then sold: the sale realizes nothing on them, and the strategies' shares still
+        // sum to the holding.
+        if category == "spot", !buy, moved > r.ledger.signedSize {
+            let outside = ExactDecimal.difference(moved, max(r.ledger.signedSize, 0))
+            r.ledger.hold(outside, at: price)
+            r.strategies[Self.external, default: PositionLedger()].hold(outside, at: price)
+        }
+        r.ledger.fill(buy: buy, qty: moved, price: price, fee: fee)
+        r.strategies[strategy, default: PositionLedger()].fill(buy: buy, qty: moved, price: price, fee: fee)
         if let m = x.markPrice, m > 0 { marks[MarketName(category, x.symbol)] = m }
         records[key] = r
         reconcile(key, now: out.now, into: &out)

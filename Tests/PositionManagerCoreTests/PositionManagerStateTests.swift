@@ -114,18 +114,49 @@ struct PositionManagerStateTests {
         #expect(log.all(PositionUpdated.self).suffix(2).map(\.reason) == ["sync", "sync"])
     }
 
-    @Test("spot: a buy's base-coin fee is valued at the fill price; marks come from the last price")
+    @Test("spot: a buy's base-coin fee leaves the holding and is valued at the fill price; marks come from the last price")
     func spot() throws {
         var log = PMLog()
         log.execution("Buy", "0.5", at: "3000", fee: "0.0005", symbol: "ETHUSDT", category: "spot", feeCurrency: "ETH")
         log.execution("Sell", "0.2", at: "3100", fee: "0.62", symbol: "ETHUSDT", category: "spot", ms: 10)
         log.ticker("ETHUSDT", mark: "3050", category: "spot", ms: 2000)
         let v = try #require(log.state.view(PositionKey(category: "spot", symbol: "ETHUSDT")))
-        #expect(v.signedSize == num("0.3") && v.fees == num("1.5") + num("0.62") && v.closedPnl == 20)
-        #expect(v.unrealizedPnl == 15 && v.exchange == nil)
+        // The buy received 0.4995 ETH (as the wallet does), costing 3000 each; its fee is 1.5 USDT.
+        #expect(v.signedSize == num("0.2995") && v.averageEntryPrice == 3000)
+        #expect(v.fees == num("1.5") + num("0.62") && v.closedPnl == 20)
+        #expect(v.unrealizedPnl == num("14.975") && v.exchange == nil)
         // Spot holdings are in the wallet already: their unrealized PnL stays out of the equity's.
         let p = log.state.portfolio
-        #expect(p.spotUnrealizedPnl == 15 && p.unrealizedPnl == 0 && p.totalPnl == 20 - num("2.12") + 15)
+        #expect(p.spotUnrealizedPnl == num("14.975") && p.unrealizedPnl == 0)
+        // 1500 USDT paid; 619.38 received for 0.2 ETH; 0.2995 ETH held, worth 913.475.
+        #expect(p.totalPnl == num("619.38") + num("913.475") - 1500)
+    }
+
+    @Test("spot: a sale of coins held from before the log is not a short; it realizes nothing on them")
+    func spotSaleOfOutsideCoins() throws {
+        var log = PMLog()
+        try log.order(link: "l-1", strategy: "trend", signal: "s-1", symbol: "ETHUSDT")
+        try log.order(link: "l-2", strategy: "meanrev", signal: "s-2", symbol: "ETHUSDT")
+        let key = PositionKey(category: "spot", symbol: "ETHUSDT")
+        // 0.3 ETH sold; the log bought none (the wallet held them before it began).
+        log.execution("Sell", "0.3", at: "3000", fee: "0.9", symbol: "ETHUSDT", category: "spot", link: "l-1", ms: 10)
+        var v = try #require(log.state.view(key))
+        #expect(v.signedSize == 0 && v.side == "None" && v.closedPnl == 0 && v.fees == num("0.9"))
+        // The strategy sold the external holding: the shares still sum to the (flat) holding.
+        #expect(v.strategies.map(\.strategyID) == [PositionManagerState.external, "trend"])
+        #expect(v.strategies.map(\.signedSize) == [num("0.3"), num("-0.3")])
+        // Another strategy buys 0.5 at 2900; the first sells 1: 0.5 from the holding (realizing
+        // 0.5 × 200), 0.5 from outside at the sale's price (realizing nothing).
+        log.execution("Buy", "0.5", at: "2900", fee: "0", symbol: "ETHUSDT", category: "spot", link: "l-2", feeCurrency: "ETH", ms: 20)
+        log.execution("Sell", "1", at: "3100", fee: "0", symbol: "ETHUSDT", category: "spot", link: "l-1", ms: 30)
+        log.ticker("ETHUSDT", mark: "3200", category: "spot", ms: 2000)
+        v = try #require(log.state.view(key))
+        #expect(v.signedSize == 0 && v.closedPnl == 100 && v.unrealizedPnl == 0)
+        #expect(v.strategies.reduce(Decimal(0)) { $0 + $1.signedSize } == 0)
+        // The shares net across strategies: their PnL sums to the position's (net of the 0.9 fee).
+        #expect(v.strategies.reduce(Decimal(0)) { $0 + $1.unrealizedPnl + $1.realizedPnl } == num("99.1"))
+        #expect(v.realizedPnl + v.unrealizedPnl == num("99.1"))
+        #expect(log.all(PositionUpdated.self).allSatisfy { $0.position.signedSize >= 0 })
     }
 
     @Test("exposure: gross and net over open positions at their marks")
