@@ -50,6 +50,7 @@ public enum SyncEvents {
         put("execPnl", x.execPnl)
         if let c = x.feeCurrency { f["feeCurrency"] = c }
         if let t = x.orderType { f["orderType"] = t }
+        if let s = x.seq { f["seq"] = s }
         let name = "sync/execution/\(x.symbol)/\(x.execId)"
         if x.execType != "Trade" {
             return try event(ExchangeNonTradeExecution.self, f, name: name, exchangeMs: x.execTime, receiveTime: receiveTime, source: source)

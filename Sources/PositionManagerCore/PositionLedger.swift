@@ -106,6 +106,12 @@ public struct PositionLedger: Sendable, Hashable, Codable {
         settle()
     }
 
+    /// A fill whose size is already in the position (adopted from the exchange): its fee only.
+    public mutating func countFill(fee: Decimal) {
+        fills += 1
+        fees = ExactDecimal.sum(fees, fee)
+    }
+
     /// A funding payment (positive paid, negative received): PnL moves, size does not.
     public mutating func payFunding(_ amount: Decimal) { funding = ExactDecimal.sum(funding, amount) }
 

@@ -22,6 +22,20 @@ struct PositionRecord: Sendable {
     /// Since when (event time) ours and the exchange's differ; nil when they agree.
     var pendingSince: Timestamp?
     var openDiscrepancy = false
+    /// The exchange position a sync last adopted: its cross sequence and update time (ms). A
+    /// fill of ours folded later that is not newer is already in the adopted size.
+    var adoptedSeq: Int64?
+    var adoptedThroughMs: Int64?
+
+    /// Whether execution `x` (not folded before) is part of the size the last sync adopted:
+    /// its cross sequence is not past the adopted position's (Bybit gives a fill and the
+    /// position update it causes the same `seq`); without a sequence, its time is not past the
+    /// position's update time.
+    func adopted(_ x: ExecutionReport) -> Bool {
+        if let s = x.seq, s >= 0, let a = adoptedSeq, a >= 0 { return s <= a }
+        if let t = x.execTime, let a = adoptedThroughMs { return t <= a }
+        return false
+    }
 }
 
 /// The position manager's state, a pure fold of the log (DESIGN invariant 5): positions from
@@ -252,7 +266,15 @@ public struct PositionManagerState: Sendable {
             r.ledger.hold(outside, at: price)
             r.strategies[Self.external, default: PositionLedger()].hold(outside, at: price)
         }
-        r.ledger.fill(buy: buy, qty: moved, price: price, fee: fee)
+        if category == "linear", r.adopted(x) {
+            // A fill the exchange's position already held when a sync adopted it (its WebSocket
+            // copy came late, or it happened while the sync read the exchange): the size stays.
+            // The adoption booked it to the external share; it moves to its strategy's.
+            r.ledger.countFill(fee: fee)
+            r.strategies[Self.external, default: PositionLedger()].fill(buy: !buy, qty: moved, price: price, fee: 0)
+        } else {
+            r.ledger.fill(buy: buy, qty: moved, price: price, fee: fee)
+        }
         r.strategies[strategy, default: PositionLedger()].fill(buy: buy, qty: moved, price: price, fee: fee)
         if let m = x.markPrice, m > 0 { marks[MarketName(category, x.symbol)] = m }
         records[key] = r
@@ -349,6 +371,8 @@ public struct PositionManagerState: Sendable {
                 r.strategies[Self.external, default: PositionLedger()].fill(buy: diff > 0, qty: abs(diff), price: price, fee: 0)
             }
             r.ledger.adopt(signedSize: ex.signedSize, entryPrice: ex.entryPrice)
+            r.adoptedSeq = ex.seq
+            r.adoptedThroughMs = ex.updatedTime.map { $0.microsecondsSinceEpoch / 1000 }
             r.openDiscrepancy = false
             r.pendingSince = nil
             records[key] = r

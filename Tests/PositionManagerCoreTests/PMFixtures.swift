@@ -70,25 +70,27 @@ struct PMLog {
     @discardableResult
     mutating func execution(_ side: String, _ qty: String, at price: String, fee: String = "0", symbol: String = "BTCUSDT",
                             category: String = "linear", link: String = "", execType: String = "Trade", feeCurrency: String = "USDT",
-                            mark: String = "", ms: Int64 = 0, execId: String? = nil) -> [DerivedPositionEvent] {
+                            mark: String = "", ms: Int64 = 0, execId: String? = nil, seq: Int64? = nil) -> [DerivedPositionEvent] {
         execCount += 1
         let id = execId ?? "exec-\(execCount)"
+        let seqField = seq.map { ",\"seq\":\($0)" } ?? ""
         return frame("""
             {"topic":"execution","id":"f-\(id)","creationTime":\(Self.t0Ms + ms),"data":[{"category":"\(category)","symbol":"\(symbol)",\
             "execId":"\(id)","execType":"\(execType)","execPrice":"\(price)","execQty":"\(qty)","execFee":"\(fee)",\
             "feeCurrency":"\(feeCurrency)","orderId":"o-\(id)","orderLinkId":"\(link)","side":"\(side)","markPrice":"\(mark)",\
-            "execTime":"\(Self.t0Ms + ms)","seq":\(execCount)}]}
+            "execTime":"\(Self.t0Ms + ms)"\(seqField)}]}
             """, at: ms)
     }
 
     /// A `position` frame of linear `symbol`.
     @discardableResult
     mutating func exchangePosition(_ side: String, _ size: String, entry: String, symbol: String = "BTCUSDT", mark: String = "",
-                                   liq: String = "", leverage: String = "10", cum: String = "0", ms: Int64 = 0) -> [DerivedPositionEvent] {
+                                   liq: String = "", leverage: String = "10", cum: String = "0", ms: Int64 = 0,
+                                   seq: Int64? = nil) -> [DerivedPositionEvent] {
         frame("""
             {"topic":"position","id":"p-\(position)","creationTime":\(Self.t0Ms + ms),"data":[{"category":"linear","symbol":"\(symbol)",\
             "positionIdx":0,"side":"\(side)","size":"\(size)","entryPrice":"\(entry)","markPrice":"\(mark)","liqPrice":"\(liq)",\
-            "leverage":"\(leverage)","cumRealisedPnl":"\(cum)","updatedTime":"\(Self.t0Ms + ms)","seq":\(position)}]}
+            "leverage":"\(leverage)","cumRealisedPnl":"\(cum)","updatedTime":"\(Self.t0Ms + ms)","seq":\(seq ?? position)}]}
             """, at: ms)
     }
 

@@ -114,6 +114,33 @@ struct PositionManagerStateTests {
         #expect(log.all(PositionUpdated.self).suffix(2).map(\.reason) == ["sync", "sync"])
     }
 
+    @Test("a fill the adopted exchange position already held, folded after the sync, does not count twice")
+    func lateFillAfterAdoption() throws {
+        var log = PMLog()
+        try log.record(InstrumentsLoaded(category: .linear, instruments: [PMLog.btcRules]), at: 0)
+        try log.order(link: "l-1", strategy: "momentum", signal: "s-1")
+        log.execution("Buy", "0.002", at: "50000", link: "l-1", ms: 100, seq: 10)
+        // The exchange holds a second fill (seq 12) whose WebSocket copy is late; a sync adopts it.
+        log.exchangePosition("Buy", "0.003", entry: "50100", ms: 200, seq: 12)
+        try log.record(PositionSyncCompleted(syncID: "s1", trigger: "discrepancy", categories: ["linear"],
+                                             positions: ["linear.BTCUSDT.0"], executionsFetched: 0), at: 300)
+        #expect(log.state.view(btc)!.signedSize == num("0.003"))
+        // The late copy: the size stays; the fill moves from the external share to its strategy.
+        log.execution("Buy", "0.001", at: "50300", fee: "0.03", link: "l-1", ms: 400, seq: 12)
+        var v = try #require(log.state.view(btc))
+        #expect(v.signedSize == num("0.003") && v.averageEntryPrice == 50100 && v.fees == num("0.03") && v.fills == 2)
+        #expect(v.strategies.map(\.strategyID) == [PositionManagerState.external, "momentum"])
+        #expect(v.strategies.map(\.signedSize) == [0, num("0.003")])
+        #expect(log.all(PositionDiscrepancy.self).count == 1 && !v.discrepancy)
+        // A newer fill counts; one without a sequence counts by its time against the position's update.
+        log.execution("Buy", "0.001", at: "50000", link: "l-1", ms: 500, seq: 13)
+        log.execution("Buy", "0.001", at: "50000", link: "l-1", ms: 150)
+        v = try #require(log.state.view(btc))
+        #expect(v.signedSize == num("0.004") && v.strategies.reduce(Decimal(0)) { $0 + $1.signedSize } == v.signedSize)
+        log.execution("Buy", "0.001", at: "50000", link: "l-1", ms: 600)
+        #expect(log.state.view(btc)!.signedSize == num("0.005"))
+    }
+
     @Test("spot: a buy's base-coin fee leaves the holding and is valued at the fill price; marks come from the last price")
     func spot() throws {
         var log = PMLog()

@@ -317,6 +317,8 @@ public struct MatchingEngine: Sendable {
         var fee: Fixed
         var feeCoin: String
         var pnl = Fixed.zero, closed = Fixed.zero
+        // Bybit's cross sequence: a fill and the position update it causes share one `seq`.
+        let seq = account.nextMessageSeq()
         switch order.category {
         case .spot:
             var base = account.coin(i.baseCoin), quote = account.coin(i.quoteCoin)
@@ -341,7 +343,7 @@ public struct MatchingEngine: Sendable {
             pos.cumRealisedPnl += pnl - fee
             pos.curRealisedPnl += pnl - fee
             pos.updatedTime = now
-            pos.seq = account.nextMessageSeq()
+            pos.seq = seq
             account.positions[order.symbol] = pos
             var settle = account.coin(i.quoteCoin)
             settle.walletBalance += pnl - fee
@@ -360,7 +362,7 @@ public struct MatchingEngine: Sendable {
             orderId: order.orderId, orderLinkId: order.orderLinkId, side: order.side, orderKind: order.kind,
             orderPrice: order.price, orderQty: order.qty, execPrice: price, execQty: qty, execValue: value, execFee: fee,
             feeRate: rate, feeCurrency: feeCoin, isMaker: maker, leavesQty: order.leavesQty, closedSize: closed,
-            execPnl: pnl, markPrice: market.markPrice, execTime: now, seq: account.nextMessageSeq(),
+            execPnl: pnl, markPrice: market.markPrice, execTime: now, seq: seq,
             marketUnit: order.marketUnit)
         account.executions.append(exec)
         return exec

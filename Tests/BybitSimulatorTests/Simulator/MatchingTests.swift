@@ -122,6 +122,8 @@ struct MatchingTests {
         #expect(u.executions[0].closedSize == fx("1"))
         let p = a.positions["BTCUSDT"]!
         #expect(p.signedSize.isZero && p.side == "")
+        // Bybit's cross sequence: the fill and the position update it caused share one seq.
+        #expect(u.executions[0].seq == p.seq)
         let fees = fx("35.75275") + fx("64990") * fx("0.00055")
         #expect(p.cumRealisedPnl == fx("-15") - fees)
         #expect(a.coins["USDT"]!.walletBalance == fx("100000") - fx("15") - fees)
