@@ -22,7 +22,7 @@ func withRESTStub<T>(serverSkewMs: Int64 = 0, reportedTimeSkewMs: Int64 = 0,
 /// A client on the shared HTTPClient, with short retry delays.
 func makeRESTClient(_ stub: RESTStubServer, credentials: BybitCredentials? = nil, useStubCredentials: Bool = true,
                     clock: RESTClientClock = .system, timeout: Duration = .seconds(5), recvWindowMs: Int = 5000,
-                    onResponse: (@Sendable (RESTExchange) -> Void)? = nil) -> BybitRESTClient {
+                    maxPages: Int = 100, onResponse: (@Sendable (RESTExchange) -> Void)? = nil) -> BybitRESTClient {
     var logger = Logger(label: "rest-client-test")
     logger.logLevel = .critical
     return BybitRESTClient(
@@ -31,7 +31,7 @@ func makeRESTClient(_ stub: RESTStubServer, credentials: BybitCredentials? = nil
         httpClient: HTTPClient.shared,
         configuration: BybitRESTConfiguration(
             recvWindowMs: recvWindowMs, requestTimeout: timeout,
-            retryPolicy: RESTRetryPolicy(maxReadAttempts: 3, baseDelayMs: 20, maxDelayMs: 100)),
+            retryPolicy: RESTRetryPolicy(maxReadAttempts: 3, baseDelayMs: 20, maxDelayMs: 100), maxPages: maxPages),
         logger: logger, clock: clock, onResponse: onResponse)
 }
 

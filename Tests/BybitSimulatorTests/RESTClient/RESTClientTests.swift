@@ -298,6 +298,41 @@ struct RESTClientTests {
         }
     }
 
+    @Test("executions: a window over the page limit is split in two, the open one fetched as a closed window")
+    func executionWindowSplit() async throws {
+        let start: Int64 = 1_700_000_000_000
+        let week: Int64 = 7 * 86_400_000
+        let middle = start + (week - 1) / 2
+        // A page that always names a next one: the window holds more than the page limit.
+        @Sendable func endless(_ q: String) -> StubReply {
+            let n = q.range(of: #"cursor=c(\d+)"#, options: .regularExpression)
+                .flatMap { Int(q[$0].dropFirst("cursor=c".count)) } ?? 0
+            return .ok(executionsPage(["x\(n)"], next: "c\(n + 1)"))
+        }
+        try await withRESTStub(script: { req in
+            guard req.path == "/v5/execution/list" else { return nil }
+            let q = req.rawQuery
+            if q.contains("endTime=\(start + week - 1)&") && q.hasSuffix("startTime=\(start)") { return endless(q) }
+            if q.contains("endTime=\(middle)&") { return .ok(executionsPage(["a1"], next: "")) }
+            if q.hasSuffix("startTime=\(middle + 1)") { return .ok(executionsPage(["a2"], next: "")) }
+            if !q.contains("endTime=") { return endless(q) }
+            if q.contains("endTime=\(start + 2 * week - 1)&") { return .ok(executionsPage(["b1"], next: "")) }
+            return nil
+        }) { stub in
+            let client = makeRESTClient(stub, maxPages: 3)
+            let fills = try await client.allExecutions(category: .linear, startTime: start, nowMs: start + week + 60_000)
+            #expect(fills.map(\.execId) == ["a1", "a2", "b1"])
+            let queries = await stub.log.on("/v5/execution/list").map(\.rawQuery).filter { !$0.contains("cursor=") }
+            #expect(queries == [
+                "category=linear&endTime=\(start + week - 1)&limit=100&startTime=\(start)",
+                "category=linear&endTime=\(middle)&limit=100&startTime=\(start)",
+                "category=linear&endTime=\(start + week - 1)&limit=100&startTime=\(middle + 1)",
+                "category=linear&limit=100&startTime=\(start + week)",
+                "category=linear&endTime=\(start + 2 * week - 1)&limit=100&startTime=\(start + week)",
+            ])
+        }
+    }
+
     @Test("HTTP 403 → BybitHTTPError, then requests fail fast without reaching the server")
     func forbidden() async throws {
         try await withRESTStub(script: { req in
