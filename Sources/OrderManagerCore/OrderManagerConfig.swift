@@ -73,6 +73,17 @@ public struct OrderManagerConfig: Codable, Sendable, Hashable {
 extension OrderManagerConfig {
     /// Reads `TRADELOG_OM_*` variables (see README); a bad value names the variable.
     public static func fromEnvironment(_ env: [String: String], source: String = "environment") throws -> OrderManagerConfig {
+        try read(SettingsReader(env), source: source)
+    }
+
+    /// The `TRADELOG_OM_*` variables this configuration reads.
+    public static let environmentKeys = ConfigurationKeys.known { _ = try read($0, source: "") }
+
+    /// The longest interval a millisecond setting takes (ten years): beyond it, event-time
+    /// arithmetic in microseconds would overflow.
+    static let maxMilliseconds = 315_360_000_000
+
+    static func read(_ env: SettingsReader, source: String) throws -> OrderManagerConfig {
         var c = OrderManagerConfig()
         func decimal(_ key: String, _ apply: (Decimal) -> Void) throws {
             guard let text = env[key] else { return }
@@ -85,10 +96,13 @@ extension OrderManagerConfig {
             }
             apply(d)
         }
-        func integer(_ key: String, _ apply: (Int) -> Void) throws {
+        func integer(_ key: String, max: Int = .max, _ apply: (Int) -> Void) throws {
             guard let text = env[key] else { return }
             guard let i = Int(text), i >= 0 else {
                 throw ConfigurationError(field: key, source: source, problem: "\(text.debugDescription) is not a non-negative integer")
+            }
+            guard i <= max else {
+                throw ConfigurationError(field: key, source: source, problem: "\(text) is more than \(max)")
             }
             apply(i)
         }
@@ -112,7 +126,7 @@ extension OrderManagerConfig {
             }
             c.warmupPolicy = p
         }
-        try integer("TRADELOG_OM_MAX_SIGNAL_AGE_MS") { c.maxSignalAgeMs = Int64($0) }
+        try integer("TRADELOG_OM_MAX_SIGNAL_AGE_MS", max: maxMilliseconds) { c.maxSignalAgeMs = Int64($0) }
         try decimal("TRADELOG_OM_MAX_ORDER_NOTIONAL") { c.risk.maxOrderNotional = $0 }
         try decimal("TRADELOG_OM_MAX_POSITION_NOTIONAL") { c.risk.maxPositionNotional = $0 }
         try decimal("TRADELOG_OM_MAX_GROSS_EXPOSURE") { c.risk.maxGrossExposure = $0 }
@@ -124,9 +138,9 @@ extension OrderManagerConfig {
         try decimal("TRADELOG_OM_MARKET_CONFIDENCE") { c.orderTypes.marketConfidence = $0 }
         try decimal("TRADELOG_OM_MARKET_VOLATILITY") { c.orderTypes.marketVolatility = $0 }
         try decimal("TRADELOG_OM_TIGHT_SPREAD_BPS") { c.orderTypes.tightSpreadBps = $0 }
-        try integer("TRADELOG_OM_REPRICE_AFTER_MS") { c.repriceAfterMs = Int64($0) }
+        try integer("TRADELOG_OM_REPRICE_AFTER_MS", max: maxMilliseconds) { c.repriceAfterMs = Int64($0) }
         try integer("TRADELOG_OM_MAX_REPRICES") { c.maxReprices = $0 }
-        try integer("TRADELOG_OM_MAX_INTENT_AGE_MS") { c.maxIntentAgeMs = Int64($0) }
+        try integer("TRADELOG_OM_MAX_INTENT_AGE_MS", max: maxMilliseconds) { c.maxIntentAgeMs = Int64($0) }
         if let list = env["TRADELOG_OM_ALLOWED_SYMBOLS"] {
             c.risk.allowedSymbols = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
                 .filter { !$0.isEmpty }.sorted()
@@ -147,6 +161,12 @@ extension OrderManagerConfig {
                 }
                 c.categories[parts[0].uppercased()] = cat
             }
+        }
+        try integer("TRADELOG_OM_MAX_SIGNAL_SKEW_MS", max: maxMilliseconds) { c.maxSignalSkewMs = Int64($0) }
+        // A misspelled limit would silently leave its default in force.
+        if let unknown = env.values.keys.filter({ $0.hasPrefix("TRADELOG_OM_") && !env.asked.contains($0) }).sorted().first {
+            throw ConfigurationError(field: unknown, source: source,
+                                     problem: "is not a setting of the order manager (misspelled?); README lists its settings")
         }
         return c
     }

@@ -18,11 +18,20 @@ public struct PositionManagerConfig: Sendable, Hashable {
     /// `TRADELOG_PM_SNAPSHOT_INTERVAL_MS`, `TRADELOG_PM_PORTFOLIO_INTERVAL_MS`,
     /// `TRADELOG_PM_MARK_INTERVAL_MS`, `TRADELOG_PM_DISCREPANCY_GRACE_MS`: whole milliseconds ≥ 0.
     public static func fromEnvironment(_ env: [String: String], source: String = "environment") throws -> PositionManagerConfig {
+        try read(SettingsReader(env), source: source)
+    }
+
+    /// The `TRADELOG_PM_*` variables this configuration reads.
+    public static let environmentKeys = ConfigurationKeys.known { _ = try read($0, source: "") }
+
+    static func read(_ env: SettingsReader, source: String) throws -> PositionManagerConfig {
         var c = PositionManagerConfig()
         func ms(_ field: String, _ target: inout Int64) throws {
             guard let text = env[field] else { return }
-            guard let v = Int64(text.trimmingCharacters(in: .whitespaces)), v >= 0 else {
-                throw ConfigurationError(field: field, source: source, problem: "\(text.debugDescription) is not a whole number of milliseconds ≥ 0")
+            // At most ten years: event-time arithmetic is in microseconds.
+            guard let v = Int64(text.trimmingCharacters(in: .whitespaces)), v >= 0, v <= 315_360_000_000 else {
+                throw ConfigurationError(field: field, source: source,
+                                         problem: "\(text.debugDescription) is not a whole number of milliseconds from 0 to 315360000000 (ten years)")
             }
             target = v
         }
@@ -30,6 +39,10 @@ public struct PositionManagerConfig: Sendable, Hashable {
         try ms("TRADELOG_PM_PORTFOLIO_INTERVAL_MS", &c.portfolioIntervalMs)
         try ms("TRADELOG_PM_MARK_INTERVAL_MS", &c.markIntervalMs)
         try ms("TRADELOG_PM_DISCREPANCY_GRACE_MS", &c.discrepancyGraceMs)
+        if let unknown = env.values.keys.filter({ $0.hasPrefix("TRADELOG_PM_") && !env.asked.contains($0) }).sorted().first {
+            throw ConfigurationError(field: unknown, source: source,
+                                     problem: "is not a setting of the position manager (misspelled?); README lists its settings")
+        }
         return c
     }
 }

@@ -13,6 +13,8 @@ import TradelogCore
 public struct ReplaySettings: Sendable, Hashable {
     public var orderManager: OrderManagerConfig
     public var positionManager: PositionManagerConfig
+    /// The `KEY=VALUE` settings these were read from (empty: the defaults).
+    public private(set) var values: [String: String] = [:]
 
     public init(orderManager: OrderManagerConfig = .init(), positionManager: PositionManagerConfig = .init()) {
         self.orderManager = orderManager
@@ -20,16 +22,33 @@ public struct ReplaySettings: Sendable, Hashable {
     }
 
     /// Reads a settings file: `KEY=VALUE` lines (`TRADELOG_OM_*`, `TRADELOG_PM_*`), `#` comments.
-    /// A malformed line or a bad value names the file, the line or the field.
-    public static func load(path: String) throws -> ReplaySettings {
+    /// A malformed line, an unknown key or a bad value names the file, the line or the field.
+    /// With `base`, the file's settings override base's and the rest of base's stay: a what-if
+    /// file names only what it changes from the recorded settings.
+    public static func load(path: String, over base: ReplaySettings? = nil) throws -> ReplaySettings {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw ConfigurationError(field: "-", source: path, problem: "cannot read the settings file: \(error.localizedDescription)")
         }
-        return try parse(text, source: path)
+        return try parse(text, source: path, over: base)
     }
 
-    public static func parse(_ text: String, source: String) throws -> ReplaySettings {
+    public static func parse(_ text: String, source: String, over base: ReplaySettings? = nil) throws -> ReplaySettings {
+        // Each file's values are checked against its own name first.
+        let own = try values(of: text, source: source)
+        var settings = try ReplaySettings(own, source: source)
+        guard let base, !base.values.isEmpty else { return settings }
+        settings = try ReplaySettings(base.values.merging(own) { _, mine in mine }, source: "\(source) over the recorded settings")
+        return settings
+    }
+
+    init(_ values: [String: String], source: String) throws {
+        orderManager = try OrderManagerConfig.fromEnvironment(values, source: source)
+        positionManager = try PositionManagerConfig.fromEnvironment(values, source: source)
+        self.values = values
+    }
+
+    static func values(of text: String, source: String) throws -> [String: String] {
         var env: [String: String] = [:]
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
@@ -42,10 +61,13 @@ public struct ReplaySettings: Sendable, Hashable {
                 throw ConfigurationError(field: key, source: "\(source):\(n + 1)",
                                          problem: "only TRADELOG_OM_* and TRADELOG_PM_* settings shape a replay")
             }
+            guard OrderManagerConfig.environmentKeys.contains(key) || PositionManagerConfig.environmentKeys.contains(key) else {
+                throw ConfigurationError(field: key, source: "\(source):\(n + 1)",
+                                         problem: "is not a setting of the order or position manager (misspelled?); README lists them")
+            }
             env[key] = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
         }
-        return ReplaySettings(orderManager: try OrderManagerConfig.fromEnvironment(env, source: source),
-                              positionManager: try PositionManagerConfig.fromEnvironment(env, source: source))
+        return env
     }
 }
 

@@ -15,7 +15,8 @@ public enum ReplayPace: Sendable, Hashable, CustomStringConvertible {
         case "max": return .max
         case "realtime", "1x": return .multiple(1)
         default:
-            guard text.lowercased().hasSuffix("x"), let n = Double(text.dropLast()), n > 0, n.isFinite else { return nil }
+            // 0.001x to 1000000x: beyond, the pacing's microsecond arithmetic would overflow.
+            guard text.lowercased().hasSuffix("x"), let n = Double(text.dropLast()), n >= 0.001, n <= 1_000_000 else { return nil }
             return .multiple(n)
         }
     }

@@ -4,7 +4,8 @@ import Signals
 import TradelogCore
 
 /// What the order manager decided about one signal, reduced to what a trader compares:
-/// the orders (action, side, type, size, price) or the denial, with the reasons.
+/// the orders (action, side, type, size, price) or the denial, then what became of its orders
+/// (amends with their size and price, cancels, the exchange's rejections), with the reasons.
 public struct SignalOutcome: Sendable, Hashable {
     public var signalID: String
     public var strategyID: String
@@ -25,6 +26,7 @@ public enum WhatIf {
     public static func outcomes(_ events: [RecordedEvent]) -> [(String, SignalOutcome)] {
         var order: [String] = []
         var byID: [String: SignalOutcome] = [:]
+        var signalByLink: [String: String] = [:]
         let decoder = CanonicalJSON.decoder
         func touch(_ id: String, _ strategy: String, _ asset: String) {
             if byID[id] == nil {
@@ -56,8 +58,28 @@ public enum WhatIf {
                 byID[d.signalID]!.reasons.append(d.detail + figures(d.figures))
             case OrderRequested.eventType:
                 guard let r = try? decoder.decode(OrderRequested.self, from: Data(e.data)), byID[r.signalID] != nil else { continue }
+                signalByLink[r.orderLinkId] = r.signalID
                 let price = r.price.map { " @ \($0)" } ?? ""
                 byID[r.signalID]!.decision.append("request \(r.side.rawValue) \(r.orderType.rawValue) \(r.qty)\(price)")
+            // What became of the signal's orders: amends (its own, and re-prices), cancels, and
+            // the exchange's rejections (a setting can change what the venue accepts).
+            case OrderAmendRequested.eventType:
+                guard let r = try? decoder.decode(OrderAmendRequested.self, from: Data(e.data)),
+                      let id = r.signalID ?? signalByLink[r.orderLinkId], byID[id] != nil else { continue }
+                let qty = r.qty.map { " qty \($0)" } ?? ""
+                let price = r.price.map { " @ \($0)" } ?? ""
+                byID[id]!.decision.append("amend \(r.orderLinkId)#\(r.amendIndex)\(qty)\(price)")
+                byID[id]!.reasons.append("amend: \(r.reason)")
+            case OrderCancelRequested.eventType:
+                guard let r = try? decoder.decode(OrderCancelRequested.self, from: Data(e.data)),
+                      let id = r.signalID ?? signalByLink[r.orderLinkId], byID[id] != nil else { continue }
+                byID[id]!.decision.append("cancel \(r.orderLinkId)")
+                byID[id]!.reasons.append("cancel: \(r.reason)")
+            case OrderRejected.eventType:
+                guard let r = try? decoder.decode(OrderRejected.self, from: Data(e.data)),
+                      let id = signalByLink[r.orderLinkId] ?? e.metadata.correlationID, byID[id] != nil else { continue }
+                byID[id]!.decision.append("exchange rejected \(r.action.rawValue) \(r.orderLinkId) (\(r.retCode))")
+                byID[id]!.reasons.append("exchange: \(r.retMsg)")
             default:
                 continue
             }

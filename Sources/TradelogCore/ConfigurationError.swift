@@ -28,3 +28,28 @@ public enum EnvironmentSetting {
         return p
     }
 }
+
+/// A `KEY=VALUE` map read by one configuration, remembering which keys it asked for: every
+/// key a reader looks up is one it knows, so a map read by none of them names a misspelled or
+/// foreign setting (``ConfigurationKeys``).
+public final class SettingsReader {
+    public let values: [String: String]
+    public private(set) var asked: Set<String> = []
+
+    public init(_ values: [String: String]) { self.values = values }
+
+    public subscript(key: String) -> String? {
+        asked.insert(key)
+        return values[key]
+    }
+}
+
+/// The keys a configuration reads: its reading function run over an empty map (which asks for
+/// every key it knows and finds none).
+public enum ConfigurationKeys {
+    public static func known(by read: (SettingsReader) throws -> Void) -> Set<String> {
+        let r = SettingsReader([:])
+        try? read(r)
+        return r.asked
+    }
+}

@@ -34,7 +34,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(help: "Fail unless the digests equal the manifest's; names the first differing event.")
     var verify = false
 
-    @Option(help: "Settings file (KEY=VALUE, TRADELOG_OM_*/TRADELOG_PM_*) for a what-if run.")
+    @Option(help: "Settings file (KEY=VALUE, TRADELOG_OM_*/TRADELOG_PM_*) for a what-if run: its values override the recorded settings'.")
     var config: String?
 
     @Flag(help: "With --config: report the decisions that differ from the recorded settings' run.")
@@ -44,14 +44,20 @@ struct ReplayCommand: AsyncParsableCommand {
     var eventsOut: String?
 
     func run() async throws {
-        guard let pace = ReplayPace.parse(speed) else { throw ValidationError("--speed: \(speed) is not max, realtime or Nx") }
+        guard let pace = ReplayPace.parse(speed) else { throw ValidationError("--speed: \(speed) is not max, realtime or Nx (N from 0.001 to 1000000)") }
         let fx = try Fixture.open(fixture)
         let entries = try fx.entries()
         let categories = Fixture.categories(of: entries)
         let recorded = try fx.settings()
         if diff {
             guard let config else { throw ValidationError("--diff needs --config OTHER") }
-            let other = try ReplaySettings.load(path: config)
+            // Two in-memory runs compared: the options of a single replay do not apply.
+            let single = [(speed != "max", "--speed"), (database != nil, "--database"), (verify, "--verify"), (eventsOut != nil, "--events-out")]
+            if let (_, option) = single.first(where: { $0.0 }) {
+                throw ValidationError("\(option) does not apply to --diff (two in-memory runs at full speed, compared)")
+            }
+            // OTHER names what it changes; the recorded settings give the rest.
+            let other = try ReplaySettings.load(path: config, over: recorded)
             var a = MemoryReplayStore()
             var b = MemoryReplayStore()
             let recording = try ReplayRecording(entries: entries)
@@ -61,7 +67,10 @@ struct ReplayCommand: AsyncParsableCommand {
             print(WhatIf.report(changes, recordedName: "recorded", otherName: URL(fileURLWithPath: config).lastPathComponent))
             return
         }
-        let settings = try config.map { try ReplaySettings.load(path: $0) } ?? recorded
+        if verify, fx.manifest == nil || fx.expectedEventsPath == nil {
+            throw ValidationError("--verify needs a fixture with a manifest (\(fixture) is a bare recording)")
+        }
+        let settings = try config.map { try ReplaySettings.load(path: $0, over: recorded) } ?? recorded
         let name = fx.manifest?.name ?? URL(fileURLWithPath: fx.recordingPath).lastPathComponent
         FileHandle.standardError.write(Data("replaying \(name): \(entries.count) entries at speed \(pace)\(database.map { _ in " into PostgreSQL" } ?? " in memory")\n".utf8))
         let progress: (Int, Int, Int) -> Void = { done, total, events in

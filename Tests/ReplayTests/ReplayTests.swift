@@ -118,7 +118,8 @@ struct WhatIfTests {
     func tighterLimit() async throws {
         let fx = try Bundled.open("linear-btc-eth")
         let recorded = try await Bundled.replay(fx)
-        let tight = try ReplaySettings.parse("TRADELOG_OM_MAX_ORDER_NOTIONAL=1000\n", source: "test")
+        // The what-if file names only the limit; the recorded settings (spot's category) stay.
+        let tight = try ReplaySettings.parse("TRADELOG_OM_MAX_ORDER_NOTIONAL=1000\n", source: "test", over: fx.settings())
         let entries = try fx.entries()
         var a = MemoryReplayStore()
         var b = MemoryReplayStore()
@@ -138,6 +139,26 @@ struct WhatIfTests {
         #expect(report.contains("because order notional"))
         // The same settings twice: nothing changed.
         #expect(WhatIf.diff(recorded: a.events, other: a.events).isEmpty)
+    }
+
+    @Test("spot: the what-if keeps the recorded settings it does not name; every signal the limit denies is reported, and the first change is one")
+    func tighterLimitSpot() async throws {
+        let fx = try Bundled.open("spot-btc-eth")
+        let entries = try fx.entries()
+        let tight = try ReplaySettings.parse("TRADELOG_OM_MAX_ORDER_NOTIONAL=1000\n", source: "test", over: fx.settings())
+        #expect(tight.orderManager.defaultCategory == .spot)
+        var a = MemoryReplayStore()
+        var b = MemoryReplayStore()
+        _ = try await ReplayRunner.run(entries: entries, settings: fx.settings(), categories: Fixture.categories(of: entries), store: &a)
+        _ = try await ReplayRunner.run(entries: entries, settings: tight, categories: Fixture.categories(of: entries), store: &b)
+        let changes = WhatIf.diff(recorded: a.events, other: b.events)
+        let denied = WhatIf.outcomes(b.events).filter { $0.1.decision.contains("denied max_order_notional") }.map(\.0)
+        #expect(!denied.isEmpty)
+        #expect(Set(denied).isSubset(of: Set(changes.map(\.signalID))))
+        // Holdings differ once a sale is denied, so later signals may be decided differently too
+        // (a position limit); what starts the changes is the tighter limit.
+        #expect(changes.first.map { denied.contains($0.signalID) } == true)
+        #expect(changes.allSatisfy { $0.other?.decision.contains("refused instruments_unknown") != true })
     }
 }
 
