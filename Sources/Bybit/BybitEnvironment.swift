@@ -1,4 +1,5 @@
 import Foundation
+import TradelogCore
 
 /// Which WebSocket stream a connection is on. Spot and linear public streams differ in
 /// message shapes (tickers, trade ids, ack texts); private carries order/execution/position/wallet.
@@ -55,14 +56,32 @@ public struct BybitEnvironment: Sendable, Hashable, CustomStringConvertible {
                                 publicStreamBase: ws + "/v5/public", privateStreamURL: ws + "/v5/private")
     }
 
-    /// `mainnet`, `testnet`, `demo`, or a URL.
+    /// `mainnet`, `testnet`, `demo`, or a URL without credentials (nil for anything else).
     public static func parse(_ text: String) -> BybitEnvironment? {
+        try? parse(text, field: "BYBIT_ENV", source: "environment")
+    }
+
+    /// `mainnet`, `testnet`, `demo`, or an http(s) URL; anything else is a
+    /// ``ConfigurationError`` naming `field`. A URL with credentials (`user:token@host`) is
+    /// refused: the URL is logged and recorded (`StreamConnected.url`), so they would leak;
+    /// the error shows it with them hidden.
+    public static func parse(_ text: String, field: String, source: String) throws -> BybitEnvironment {
         switch text.lowercased() {
         case "mainnet": return .mainnet
         case "testnet": return .testnet
         case "demo": return .demo
         default:
-            guard text.hasPrefix("http://") || text.hasPrefix("https://") else { return nil }
+            guard let scheme = ["http://", "https://"].first(where: { text.hasPrefix($0) }) else {
+                let shown = text.contains("@") ? "a value with \"@\"" : text.debugDescription
+                throw ConfigurationError(field: field, source: source,
+                                         problem: "\(shown) is not mainnet, testnet, demo or an http(s) URL")
+            }
+            // Anywhere, not only before the first "/": a password may hold "/" too.
+            if let at = text.lastIndex(of: "@") {
+                let shown = scheme + "***" + text[at...]
+                throw ConfigurationError(field: field, source: source,
+                                         problem: "\(shown.debugDescription) has credentials (user:password@): they would be logged; give a URL without them")
+            }
             return .custom(text)
         }
     }

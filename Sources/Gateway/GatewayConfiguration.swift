@@ -54,10 +54,7 @@ public struct GatewayConfiguration: Sendable {
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfiguration {
         let source = "environment"
         let envName = env["BYBIT_ENV"].flatMap { $0.isEmpty ? nil : $0 } ?? "testnet"
-        guard let environment = BybitEnvironment.parse(envName) else {
-            throw ConfigurationError(field: "BYBIT_ENV", source: source,
-                                     problem: "\(envName.debugDescription) is not mainnet, testnet, demo or an http(s) URL")
-        }
+        let environment = try BybitEnvironment.parse(envName, field: "BYBIT_ENV", source: source)
         var c = GatewayConfiguration(environment: environment)
         c.credentials = try credentials(env)
         if let list = env["TRADELOG_GATEWAY_SUBSCRIPTIONS"] {

@@ -181,7 +181,11 @@ extension OrderManagerEngine {
         let rec = state.order(link)
         // Not folded yet (a create answered before its batch was folded): what was sent names it.
         let sent = rec == nil ? sentCreates[link] : nil
-        guard let event = Self.outcomeEvent(payload, link: link, kind: kind, record: rec, at: clock(), sent: sent) else { return }
+        guard let event = Self.outcomeEvent(payload, link: link, kind: kind, record: rec, at: clock(), sent: sent) else {
+            logger.error("cannot build an order outcome event; the outcome is not logged",
+                         metadata: ["order.link_id": "\(link)", "event.type": "\(E.eventType)", "outcome.kind": "\(kind)"])
+            return
+        }
         var delay = 100
         while !Task.isCancelled {
             do {
@@ -205,6 +209,7 @@ extension OrderManagerEngine {
 
     static func outcomeEvent<E: EventPayload>(_ payload: E, link: String, kind: String, record rec: OrderRecord?,
                                               at now: Timestamp, sent: SentIntent?) -> NewEvent? {
+        let payload = eventSafe(payload)
         let version = rec?.amendCount ?? 0
         let id = DeterministicID.derived(from: "\(link)/\(kind)/\(E.eventType)/\(version)/\(now.microsecondsSinceEpoch)", kind: "outcome")
         // Caused by the intent it answers (the create's for a not-placed or expired order).
@@ -218,6 +223,55 @@ extension OrderManagerEngine {
         let meta = EventMetadata(correlationID: rec?.signalID ?? sent?.signalID, causationID: cause?.lowercasedString,
                                  traceID: rec?.traceID ?? sent?.traceID, source: OrderEvents.source, receiveTime: now)
         return try? NewEvent(eventID: id, payload: payload, metadata: meta)
+    }
+
+    /// The outcome with its exchange-supplied text (`retMsg`, a reason quoting an error or a
+    /// proxy's body, the exchange's status) made fit for the log: ``eventText(_:)``.
+    static func eventSafe<E: EventPayload>(_ payload: E) -> E {
+        switch payload {
+        case var r as OrderRejected:
+            r.retMsg = eventText(r.retMsg)
+            return r as? E ?? payload
+        case var u as OrderOutcomeUnknown:
+            u.reason = eventText(u.reason)
+            return u as? E ?? payload
+        case var n as OrderNotPlaced:
+            n.reason = eventText(n.reason)
+            return n as? E ?? payload
+        case var a as OrderAccepted:
+            a.exchangeStatus = a.exchangeStatus.map(eventText)
+            return a as? E ?? payload
+        default:
+            return payload
+        }
+    }
+
+    /// Longest text, in UTF-8 bytes, kept from an exchange's message in an event.
+    public static let eventTextLimit = 2048
+
+    /// Text from outside (Bybit's `retMsg`, a proxy's body) as an event may hold it: without
+    /// U+0000, which PostgreSQL's jsonb refuses (SQLSTATE 22P05, so the append would be
+    /// retried forever), and cut to ``eventTextLimit`` bytes on a character boundary.
+    public static func eventText(_ text: String) -> String {
+        var out = text
+        if text.unicodeScalars.contains("\u{0}") {
+            var scalars = String.UnicodeScalarView()
+            scalars.append(contentsOf: text.unicodeScalars.lazy.filter { $0 != "\u{0}" })
+            out = String(scalars)
+        }
+        if out.utf8.count > eventTextLimit {
+            let marker = "…"
+            var kept = ""
+            var bytes = 0
+            for c in out {
+                let n = c.utf8.count
+                if bytes + n > eventTextLimit - marker.utf8.count { break }
+                kept.append(c)
+                bytes += n
+            }
+            out = kept + marker
+        }
+        return out
     }
 
     /// Whether the exchange's order shows an amend to `price` and `qty` (the total; nil: not

@@ -84,9 +84,10 @@ public enum SyncEvents {
                                               receiveTime: Timestamp, source: String = SyncEvents.source) throws -> NewEvent {
         let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
         let payload = try CanonicalJSON.decoder.decode(P.self, from: data)
+        // A time out of range (the gateway's decoder drops those too) is the receive time.
+        let exchangeTime = exchangeMs > 0 && exchangeMs < Int64.max / 1000 ? Timestamp(millisecondsSinceEpoch: exchangeMs) : receiveTime
         return try NewEvent(eventID: DeterministicID.derived(from: name, kind: "sync"), payload: payload,
-                            metadata: EventMetadata(source: source, exchangeTime: Timestamp(millisecondsSinceEpoch: exchangeMs),
-                                                    receiveTime: receiveTime))
+                            metadata: EventMetadata(source: source, exchangeTime: exchangeTime, receiveTime: receiveTime))
     }
 }
 

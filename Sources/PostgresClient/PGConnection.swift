@@ -161,7 +161,7 @@ public actor PGConnection {
             throw PGError(code: .connectionFailed, message: "out of memory creating a connection")
         }
         guard PQstatus(newConn) == CONNECTION_OK else {
-            let message = Self.connectionMessage(newConn)
+            let message = Self.connectionMessage(newConn, url: settings.url)
             PQfinish(newConn)
             throw PGError(code: .connectionFailed, message: message)
         }
@@ -217,10 +217,11 @@ public actor PGConnection {
         return ServerSession(pid: PQbackendPID(conn), startedMicros: started)
     }
 
-    private static func connectionMessage(_ conn: OpaquePointer) -> String {
-        // libpq's connection errors name host, port and user, never the password.
+    private static func connectionMessage(_ conn: OpaquePointer, url: String) -> String {
+        // libpq's connection errors name host, port and user, but its errors parsing the
+        // connection string quote it, or the piece it could not parse: scrubbed of secrets.
         let raw = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
-        return raw.isEmpty ? "connection failed" : raw
+        return raw.isEmpty ? "connection failed" : PGSettings.scrub(raw, url: url)
     }
 
     private func simple(_ conn: OpaquePointer, _ sql: String) throws {

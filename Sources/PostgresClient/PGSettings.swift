@@ -34,35 +34,132 @@ public struct PGSettings: Sendable, CustomStringConvertible {
 
     /// Hides passwords in every form libpq accepts: `user:secret@` in a URI, `password=` in
     /// its query string, and `password=` in keyword/value strings (quoted or not).
+    ///
+    /// The userinfo of a `postgresql://` or `postgres://` URI ends at the LAST `@`: a password
+    /// may hold `/`, `?`, `:` or `@` unencoded (libpq then misparses it, but it must still
+    /// never be shown). An `@` in the query string makes this hide the host too; safe side.
     public static func redact(_ url: String) -> String {
         var out = url
-        if let scheme = out.range(of: "://") {
-            let rest = out[scheme.upperBound...]
-            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-            let authority = rest[..<authorityEnd]
-            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
-                out = String(out[..<colon]) + ":***" + String(out[at...])
-            }
+        if let userinfo = uriUserinfo(url), let colon = url[userinfo].firstIndex(of: ":") {
+            out = String(url[..<colon]) + ":***" + String(url[userinfo.upperBound...])
         }
-        // password=... up to '&' or whitespace, or a single-quoted value
         var result = ""
         var rest = Substring(out)
-        while let r = rest.range(of: "password=", options: .caseInsensitive) {
-            result += rest[..<r.upperBound] + "***"
-            var tail = rest[r.upperBound...]
-            if tail.first == "'" {
-                tail = tail.dropFirst()
+        let uri = isURI(out)
+        while let value = nextPasswordValue(in: rest, uri: uri) {
+            result += rest[..<value.lowerBound] + "***"
+            rest = rest[value.upperBound...]
+        }
+        return result + rest
+    }
+
+    /// Scrubs a message (a libpq connection error quotes all or part of the connection
+    /// string) of the URL and its passwords: the raw URL becomes the redacted one, each
+    /// password (as written and percent-decoded) becomes `***`, and so does any quoted
+    /// piece of the raw URL that the redacted URL does not show (a fragment of a password
+    /// libpq took for a port, say).
+    public static func scrub(_ message: String, url: String) -> String {
+        guard !url.isEmpty else { return message }
+        let redacted = redact(url)
+        var out = message.replacingOccurrences(of: url, with: redacted)
+        let trimmed = url.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !trimmed.isEmpty, trimmed != url { out = out.replacingOccurrences(of: trimmed, with: redact(trimmed)) }
+        // Very short ones would garble the text; a quoted one is still caught below.
+        for secret in passwords(in: url).sorted(by: { $0.count > $1.count }) where secret.count >= 4 {
+            out = out.replacingOccurrences(of: secret, with: "***")
+        }
+        var result = ""
+        var rest = Substring(out)
+        while let open = rest.firstIndex(of: "\""),
+              let close = rest[rest.index(after: open)...].firstIndex(of: "\"") {
+            let quoted = rest[rest.index(after: open)..<close]
+            result += rest[...open]
+            if !quoted.isEmpty, url.contains(quoted), !redacted.contains(quoted) {
+                result += "***"
+            } else {
+                result += quoted
+            }
+            result += "\""
+            rest = rest[rest.index(after: close)...]
+        }
+        return result + rest
+    }
+
+    /// The passwords a connection string holds, as written and percent-decoded.
+    static func passwords(in url: String) -> [String] {
+        var found: [String] = []
+        func add(_ s: Substring) {
+            guard !s.isEmpty else { return }
+            found.append(String(s))
+            if let decoded = s.removingPercentEncoding, decoded != String(s) { found.append(decoded) }
+        }
+        if let userinfo = uriUserinfo(url), let colon = url[userinfo].firstIndex(of: ":") {
+            add(url[url.index(after: colon)..<userinfo.upperBound])
+        }
+        var rest = Substring(url)
+        let uri = isURI(url)
+        while let value = nextPasswordValue(in: rest, uri: uri) {
+            var v = rest[value]
+            if v.first == "'" {
+                v = v.dropFirst()
+                if v.last == "'" { v = v.dropLast() }
+                add(v)
+                let unescaped = String(v).replacingOccurrences(of: "\\'", with: "'").replacingOccurrences(of: "\\\\", with: "\\")
+                if unescaped != String(v) { found.append(unescaped) }
+            } else {
+                add(v)
+            }
+            rest = rest[value.upperBound...]
+        }
+        return found
+    }
+
+    private static let uriSchemes = ["postgresql://", "postgres://"]
+
+    private static func isURI(_ s: String) -> Bool {
+        let t = s.drop(while: { $0.isWhitespace })
+        return uriSchemes.contains { t.range(of: $0, options: [.anchored, .caseInsensitive]) != nil }
+    }
+
+    /// The userinfo of a postgresql:// URI (anywhere in the string: libpq also expands one
+    /// given as `dbname=`), up to the last `@`, without the `@`.
+    private static func uriUserinfo(_ url: String) -> Range<String.Index>? {
+        let starts = uriSchemes.compactMap { url.range(of: $0, options: .caseInsensitive) }
+        guard let scheme = starts.min(by: { $0.lowerBound < $1.lowerBound }) else { return nil }
+        guard let at = url[scheme.upperBound...].lastIndex(of: "@") else { return nil }
+        return scheme.upperBound..<at
+    }
+
+    /// The next `password=` value (`password = value` in keyword/value strings): a quoted
+    /// value with its quotes; unquoted, up to `&` in a URI, up to whitespace otherwise.
+    private static func nextPasswordValue(in text: Substring, uri: Bool) -> Range<String.Index>? {
+        var search = text
+        while let r = search.range(of: "password", options: .caseInsensitive) {
+            var i = r.upperBound
+            while i < text.endIndex, text[i] == " " || text[i] == "\t" || text[i] == "\n" { i = text.index(after: i) }
+            guard i < text.endIndex, text[i] == "=" else {
+                search = text[r.upperBound...]
+                continue
+            }
+            i = text.index(after: i)
+            if !uri {
+                while i < text.endIndex, text[i].isWhitespace { i = text.index(after: i) }
+            }
+            let start = i
+            if i < text.endIndex, text[i] == "'" {
+                i = text.index(after: i)
                 var escaped = false
-                while let c = tail.first {
-                    tail = tail.dropFirst()
+                while i < text.endIndex {
+                    let c = text[i]
+                    i = text.index(after: i)
                     if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "'" { break }
                 }
             } else {
-                tail = tail.drop(while: { $0 != "&" && !$0.isWhitespace })
+                while i < text.endIndex, uri ? text[i] != "&" : !text[i].isWhitespace { i = text.index(after: i) }
             }
-            rest = tail
+            return start..<i
         }
-        return result + rest
+        return nil
     }
 }
 

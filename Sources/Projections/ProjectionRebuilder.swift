@@ -46,14 +46,17 @@ public enum RebuildError: Error, CustomStringConvertible {
     case verificationFailed(String, table: RowDigest, memory: RowDigest, at: Int64)
     case checkpointMoved(String, version: Int)
     case injectedFailure(String, afterBatches: Int)
+    case noLog(String)
 
     public var description: String {
         switch self {
         case .alreadyRunning(let n): "another process is rebuilding \(n)"
         case .verificationFailed(let n, let t, let m, let at):
-            "rebuild of \(n) does not match the in-memory fold at position \(at): table \(t), fold \(m); the live version keeps serving"
+            "rebuild of \(n) does not match the in-memory fold at position \(at): table \(t), fold \(m); the live version keeps serving "
+                + "(run `tradelog rebuild \(n) --restart` to build it again from position 0)"
         case .checkpointMoved(let n, let v): "the building version v\(v) of \(n) was changed by another process"
         case .injectedFailure(let n, let b): "rebuild of \(n) failed on purpose after \(b) batches (test hook)"
+        case .noLog(let url): "database \(url) has no event log yet: run `tradelog migrate`"
         }
     }
 }
@@ -107,23 +110,36 @@ public struct ProjectionRebuilder: Sendable {
         let started = ContinuousClock.now
         let name = spec.name
         let dir = directory
+        // Nothing is created in a database that has no log (setUp would make the registry first).
+        guard try await conn.scalar("SELECT to_regclass('log_head') IS NOT NULL") == "t" else {
+            throw RebuildError.noLog(settings.redactedURL)
+        }
         try await conn.withConnection { try projection.setUp(on: $0) }
 
         // The building version: resumed, restarted or new.
         let restart = options.restart
+        let say = options.progress
         let (version, resumeAt, previous) = try await conn.withTransaction { tx -> (Int, Int64, Int?) in
             try ProjectionRegistry.lock(on: tx)
             let versions = try ProjectionRegistry.versions(name, on: tx)
             let live = versions.first { $0.state == "live" }?.version
+            let file = "v\(try ProjectionFiles.newest(name, in: dir)).sql"
             if let b = versions.first(where: { $0.state == "building" }) {
-                if !restart { return (b.version, b.checkpoint, live) }
-                try tx.execute("UPDATE projection_versions SET checkpoint = 0 WHERE name = $1 AND version = $2", [name, "\(b.version)"])
+                if !restart {
+                    if b.sqlFile != file {
+                        say("rebuild \(name): resuming v\(b.version) built from \(b.sqlFile); \(file) is newer: "
+                            + "run with --restart to build from it")
+                    }
+                    return (b.version, b.checkpoint, live)
+                }
+                // Started over from the newest file (one added since the interrupted build included).
+                try tx.execute("UPDATE projection_versions SET checkpoint = 0, sql_file = $3 WHERE name = $1 AND version = $2",
+                               [name, "\(b.version)", file])
                 try tx.execute("DROP TABLE IF EXISTS \(PGConnection.quoteIdentifier(ProjectionRegistry.table(name, version: b.version)))")
-                try ProjectionRegistry.createTable(name, version: b.version, sqlFile: b.sqlFile, directory: dir, on: tx)
+                try ProjectionRegistry.createTable(name, version: b.version, sqlFile: file, directory: dir, on: tx)
                 return (b.version, 0, live)
             }
             let v = (versions.map(\.version).max() ?? 0) + 1
-            let file = "v\(try ProjectionFiles.newest(name, in: dir)).sql"
             try tx.execute("DROP TABLE IF EXISTS \(PGConnection.quoteIdentifier(ProjectionRegistry.table(name, version: v)))")
             try ProjectionRegistry.createTable(name, version: v, sqlFile: file, directory: dir, on: tx)
             try tx.execute("INSERT INTO projection_versions (name, version, state, sql_file) VALUES ($1, $2, 'building', $3)",
@@ -131,7 +147,6 @@ public struct ProjectionRebuilder: Sendable {
             return (v, 0, live)
         }
         let table = ProjectionRegistry.table(name, version: version)
-        let say = options.progress
         say("rebuild \(name): building v\(version) (\(table)) beside \(previous.map { "v\($0)" } ?? "nothing")"
             + (resumeAt > 0 ? ", resuming at position \(resumeAt)" : ", from position 0"))
 

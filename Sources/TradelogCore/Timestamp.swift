@@ -12,9 +12,21 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
         self.microsecondsSinceEpoch = microsecondsSinceEpoch
     }
 
+    /// Milliseconds, often straight from the exchange (`updatedTime`, `execTime`, ...), so any
+    /// Int64 must be taken without trapping: a time beyond what microseconds hold saturates,
+    /// and the result is clamped to what PostgreSQL's `timestamptz` holds (from 4714 BC;
+    /// `Int64.max` microseconds, in AD 294247, is still within it) so it can be stored.
     public init(millisecondsSinceEpoch ms: Int64) {
-        self.microsecondsSinceEpoch = ms * 1000
+        let (us, overflow) = ms.multipliedReportingOverflow(by: 1000)
+        if overflow {
+            self.microsecondsSinceEpoch = ms < 0 ? Timestamp.earliestStorable.microsecondsSinceEpoch : Int64.max
+        } else {
+            self.microsecondsSinceEpoch = max(us, Timestamp.earliestStorable.microsecondsSinceEpoch)
+        }
     }
+
+    /// The earliest time PostgreSQL's `timestamptz` holds: 4714-11-24 00:00:00 BC, UTC.
+    public static let earliestStorable = Timestamp(microsecondsSinceEpoch: -210_866_803_200_000_000)
 
     /// The wall clock. Only I/O edges (receive time, benchmarks) may call this;
     /// processors and projections take their time from events.
@@ -33,8 +45,10 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
     /// ISO 8601 in UTC with microseconds, e.g. `2024-01-02T03:04:05.123456Z`.
     public var description: String {
         let us = microsecondsSinceEpoch
-        let secs = us >= 0 ? us / 1_000_000 : (us - 999_999) / 1_000_000
-        let frac = us - secs * 1_000_000
+        // Floor division that cannot overflow, even at Int64.min.
+        let rem = us % 1_000_000
+        let secs = us / 1_000_000 - (rem < 0 ? 1 : 0)
+        let frac = rem < 0 ? rem + 1_000_000 : rem
         var t = time_t(secs)
         var parts = tm()
         gmtime_r(&t, &parts)

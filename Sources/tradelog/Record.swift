@@ -44,9 +44,9 @@ struct Record: AsyncParsableCommand {
         }
         let logger = Logger(label: "tradelog.record")
         let environmentText = env ?? ProcessInfo.processInfo.environment["BYBIT_ENV"] ?? "mainnet"
-        guard let environment = BybitEnvironment.parse(environmentText) else {
-            throw ValidationError("--env: \(environmentText) is not mainnet, testnet, demo or an http(s) URL")
-        }
+        // The parser's error names the field and never echoes credentials in a URL.
+        let environment = try BybitEnvironment.parse(environmentText, field: env == nil ? "BYBIT_ENV" : "--env",
+                                                     source: env == nil ? "environment" : "command line")
         let seconds = try duration.map { try Self.parseDuration($0) }
         var keys: [SubscriptionKey] = []
         for ch in channels.split(separator: ",").map(String.init) {

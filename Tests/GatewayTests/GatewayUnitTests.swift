@@ -94,6 +94,25 @@ struct GatewayUnitTests {
         #expect(!"\(BybitCredentials(apiKey: "abcdefgh", secret: "s3cr3t"))".contains("s3cr3t"))
     }
 
+    @Test("a BYBIT_ENV URL with credentials is refused, naming BYBIT_ENV without showing them")
+    func bybitEnvCredentials() throws {
+        for url in ["https://alice:t0ken-xyz@proxy.example", "http://alice:t0ken-xyz@127.0.0.1:9100/",
+                    "https://alice:t0/ken-xyz@proxy.example", "https://t0ken-xyz@proxy.example/v5"] {
+            do {
+                _ = try GatewayConfiguration.fromEnvironment(["BYBIT_ENV": url])
+                Issue.record("accepted \(url)")
+            } catch let e as ConfigurationError {
+                #expect(e.field == "BYBIT_ENV")
+                #expect(e.problem.contains("credentials"))
+                #expect(!e.description.contains("t0ken") && !e.description.contains("ken-xyz") && !e.description.contains("alice"))
+            }
+            #expect(BybitEnvironment.parse(url) == nil)
+        }
+        #expect(throws: ConfigurationError.self) { try BybitEnvironment.parse("ftp://u:p@h", field: "BYBIT_ENV", source: "test") }
+        #expect(BybitEnvironment.parse("https://proxy.example/")?.restBaseURL == "https://proxy.example")
+        #expect(try BybitEnvironment.parse("testnet", field: "BYBIT_ENV", source: "test") == .testnet)
+    }
+
     @Test("the subscription set folds adds and removes in order")
     func fold() {
         var set = SubscriptionSet()

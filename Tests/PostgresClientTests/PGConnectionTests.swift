@@ -87,6 +87,52 @@ struct PGConnectionTests {
         #expect(PGSettings.redact("postgresql://h/db") == "postgresql://h/db")
     }
 
+    @Test("a password holding / ? : or @ is redacted up to the last @; password= in any form")
+    func trickyRedaction() {
+        #expect(PGSettings.redact("postgresql://u:Ab/cd+e=@db/x") == "postgresql://u:***@db/x")
+        #expect(PGSettings.redact("postgres://u:a?b@h:5432/db?sslmode=disable") == "postgres://u:***@h:5432/db?sslmode=disable")
+        #expect(PGSettings.redact("postgresql://u:p@ss/w:rd?x@h/db") == "postgresql://u:***@h/db")
+        #expect(PGSettings.redact("POSTGRESQL://u:x/y@h/db") == "POSTGRESQL://u:***@h/db")
+        #expect(PGSettings.redact("postgresql://u:pw@h/db?password=x/y&sslmode=require")
+            == "postgresql://u:***@h/db?password=***&sslmode=require")
+        #expect(PGSettings.redact("host=h password = 's e' user=u") == "host=h password = *** user=u")
+        #expect(PGSettings.redact("host=h password=a&b dbname=d") == "host=h password=*** dbname=d")
+        #expect(PGSettings.redact("host=h dbname=d") == "host=h dbname=d")
+        // A quoted piece of the password (libpq took it for a port) and the whole URI are scrubbed.
+        let url = "postgresql://u:Ab/cd+e=@db/x"
+        #expect(PGSettings.scrub(#"invalid integer value "Ab" for connection option "port""#, url: url)
+            == #"invalid integer value "***" for connection option "port""#)
+        #expect(PGSettings.scrub("bad URI: \"\(url)\"", url: url) == #"bad URI: "postgresql://u:***@db/x""#)
+        #expect(PGSettings.scrub(#"invalid port number: "5432x""#, url: "postgresql://u:pw@h:5432x/d")
+            == #"invalid port number: "5432x""#)
+    }
+
+    @Test("a connection string libpq cannot parse gives an error without the password")
+    func unparsableURLHidesSecrets() async {
+        let cases: [(url: String, secrets: [String])] = [
+            ("postgresql://u:Ab/cd+e=@db/x", ["Ab", "cd+e="]),
+            ("postgresql://u:s3cr3t/pw@[::1/x", ["s3cr3t", "/pw"]),
+            ("postgresql://u:p%41ssword-x@[::1/x", ["p%41ssword-x", "pAssword-x"]),
+            ("postgresql://u:sec%zzret@127.0.0.1/x", ["sec%zzret"]),
+            ("postgresql://u:pw@127.0.0.1/db?password=s3cr3t-q&sslmode=bogus", ["s3cr3t-q"]),
+        ]
+        for (url, secrets) in cases {
+            let c = PGConnection(settings: PGSettings(url: url, connectTimeoutSeconds: 1))
+            do {
+                _ = try await c.scalar("SELECT 1")
+                Issue.record("connected with \(url)")
+            } catch let e as PGError {
+                #expect(e.code == .connectionFailed)
+                for secret in secrets {
+                    #expect(!e.description.contains(secret), "\(e) shows \(secret)")
+                }
+            } catch {
+                Issue.record("\(error)")
+            }
+            await c.close()
+        }
+    }
+
     @Test("a transaction rolls back when its body throws")
     func transactionRollback() async throws {
         struct Boom: Error {}

@@ -1,3 +1,4 @@
+import Synchronization
 import EventLog
 import Foundation
 import PostgresClient
@@ -235,6 +236,56 @@ struct RebuildTests {
             #expect(try await conn.withConnection { try ProjectionRegistry.versions("positions", on: $0) }.map(\.state) == ["retired", "live"])
             // Without --drop-old the previous version's table stays.
             #expect(try await conn.scalar("SELECT to_regclass('positions_v1') IS NOT NULL") == "t")
+            await conn.close()
+        }
+    }
+
+    @Test("a building version resumed from an older file says a newer one exists; --restart builds from the newest")
+    func restartTakesNewestFile() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tradelog-projections-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: Support.directory, to: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            try await Support.append(log, ProjectionWorkload(), 0..<4000)
+            let rebuilder = ProjectionRebuilder(settings: settings, directory: dir)
+            var options = Support.quiet()
+            options.batchSize = 100
+            options.switchLag = 0
+            options.failAfterBatches = 2
+            await #expect(throws: RebuildError.self) { _ = try await rebuilder.rebuild("positions", options: options) }
+            // The user adds v2.sql while v2 (from v1.sql) is half built.
+            let v1 = try String(contentsOf: dir.appendingPathComponent("positions/v1.sql"), encoding: .utf8)
+            try (v1 + "CREATE INDEX IF NOT EXISTS {{table}}_symbol_idx ON {{table}} (symbol);\n")
+                .write(to: dir.appendingPathComponent("positions/v2.sql"), atomically: true, encoding: .utf8)
+            let lines = Mutex<[String]>([])
+            options.progress = { line in lines.withLock { $0.append(line) } }
+            options.failAfterBatches = 1
+            await #expect(throws: RebuildError.self) { _ = try await rebuilder.rebuild("positions", options: options) }
+            #expect(lines.withLock { $0 }.contains { $0.contains("built from v1.sql; v2.sql is newer") && $0.contains("--restart") })
+            options.failAfterBatches = nil
+            options.restart = true
+            let result = try await rebuilder.rebuild("positions", options: options)
+            #expect(result.version == 2 && result.resumedFrom == 0)
+            let conn = PGConnection(settings: settings)
+            let versions = try await conn.withConnection { try ProjectionRegistry.versions("positions", on: $0) }
+            #expect(versions.last?.sqlFile == "v2.sql" && versions.last?.state == "live")
+            #expect(try await conn.scalar("SELECT to_regclass('positions_v2_symbol_idx') IS NOT NULL") == "t")
+            await conn.close()
+        }
+    }
+
+    @Test("a rebuild in a database without a log creates nothing and says to migrate")
+    func rebuildWithoutLog() async throws {
+        try await TestDatabase.with(migrate: false) { settings in
+            do {
+                _ = try await ProjectionRebuilder(settings: settings, directory: Support.directory).rebuild("orders", options: Support.quiet())
+                Issue.record("rebuilt without a log")
+            } catch let e as RebuildError {
+                #expect("\(e)".contains("tradelog migrate"))
+            }
+            let conn = PGConnection(settings: settings)
+            #expect(try await conn.scalar("SELECT to_regclass('projection_versions') IS NULL") == "t")
             await conn.close()
         }
     }

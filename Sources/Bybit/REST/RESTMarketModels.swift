@@ -13,7 +13,9 @@ public struct RESTServerTime: Codable, Sendable, Hashable {
     /// Server time in ms, from `timeNano` when present (more precise), else `timeSecond`.
     public var milliseconds: Int64 {
         if let nano = timeNano { return nano / 1_000_000 }
-        return timeSecond * 1000
+        // Saturating: an absurd server time must not trap.
+        let (ms, overflow) = timeSecond.multipliedReportingOverflow(by: 1000)
+        return overflow ? (timeSecond < 0 ? Int64.min : Int64.max) : ms
     }
 }
 

@@ -15,6 +15,13 @@ struct RESTCapturedModelTests {
         #expect(r.time == 1_696_233_582_169)
     }
 
+    @Test("an absurd server time in seconds saturates its milliseconds instead of trapping")
+    func serverTimeSaturates() {
+        #expect(RESTServerTime(timeSecond: 9_300_000_000_000_000, timeNano: nil).milliseconds == Int64.max)
+        #expect(RESTServerTime(timeSecond: -9_300_000_000_000_000, timeNano: nil).milliseconds == Int64.min)
+        #expect(RESTServerTime(timeSecond: 1_696_233_582, timeNano: nil).milliseconds == 1_696_233_582_000)
+    }
+
     @Test("linear instruments with full envelope")
     func instrumentsLinear() throws {
         let page = try RESTFixture.decode(RESTPage<RESTInstrument>.self, try RESTFixture.bytes("http_instruments_info_linear_2023.json")).result
