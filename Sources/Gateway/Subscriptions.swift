@@ -156,6 +156,19 @@ public struct SubscriptionRequest: Codable, Sendable, Equatable {
 
     /// The channel and topic, or a message naming the field that is wrong.
     public func resolve() -> Result<SubscriptionAdded, SubscriptionRequestError> {
+        // Text that goes into the log: printable, bounded (the log refuses U+0000).
+        func printable(_ text: String, limit: Int) -> Bool {
+            text.count <= limit && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        }
+        if let r = requestingService, !printable(r, limit: 100) {
+            return .failure(.init(field: "requesting_service", problem: "must be at most 100 printable characters"))
+        }
+        if let topic, !printable(topic, limit: 200) {
+            return .failure(.init(field: "topic", problem: "must be a Bybit topic like orderbook.50.BTCUSDT (at most 200 printable characters)"))
+        }
+        if let channelType, !printable(channelType, limit: 50) {
+            return .failure(.init(field: "channel_type", problem: "must be at most 50 printable characters"))
+        }
         let by = requestingService ?? "api"
         let categoryName = (category ?? "linear").lowercased()
         if let topic {

@@ -112,7 +112,12 @@ public actor OrderManagerEngine {
         while true {
             let events = try await log.read(after: state.position, limit: readBatch)
             total += events.count
+            let undecodable = state.undecodable
             for e in events { unstored += state.apply(e) }
+            if state.undecodable > undecodable {
+                logger.error("events the fold cannot decode were skipped", metadata: [
+                    "count": "\(state.undecodable - undecodable)", "last": "\(state.lastUndecodable ?? "")"])
+            }
             // The gateway lost order or fill frames: what they said is fetched from the exchange.
             // Kept while not live too (the report often comes while the managers recover from
             // the same outage): the start-up sync covers it then.

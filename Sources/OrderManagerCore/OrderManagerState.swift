@@ -20,6 +20,10 @@ public struct OrderManagerState: Sendable {
     public let registry: EventRegistry
     /// The last log position folded in order.
     public var position: Int64 = 0
+    /// Events of a type the fold reads whose payload does not decode: the fold cannot use them
+    /// (the engine logs each new one). How many, and the last.
+    public private(set) var undecodable = 0
+    public private(set) var lastUndecodable: String?
     public private(set) var tradingState: TradingState = .active
     public private(set) var instruments: [String: InstrumentRules] = [:]
     public private(set) var instrumentCategoriesLoaded: Set<RESTCategory> = []
@@ -143,6 +147,10 @@ public struct OrderManagerState: Sendable {
 
     /// The same, reading the payload through `reading` (shared with the other folds of `e`).
     public mutating func apply(_ e: RecordedEvent, prices: StoredTickerPrices?, reading: inout PayloadReading) -> [DerivedEvent] {
+        // Every event read is folded, the types the fold skips too: the engine reads after this
+        // position, so a batch of skipped events (trades, klines, the position manager's) that
+        // left it behind would be read again, forever.
+        defer { position = max(position, e.globalPosition) }
         // The gateway's REST wallet snapshot has the wallet frame's field names.
         if e.type == "ExchangeWalletSnapshot" {
             if let w = try? TapeDecoder.decodeOrFallBack(ExchangeWalletUpdated.self, from: e.data) { account.apply(w) }
@@ -165,8 +173,12 @@ public struct OrderManagerState: Sendable {
             position = max(position, e.globalPosition)
             return out
         }
-        guard Self.foldedTypes.contains(e.type),
-              let payload = reading.payload(of: e, registry: registry) else { return [] }
+        guard Self.foldedTypes.contains(e.type) else { return [] }
+        guard let payload = reading.payload(of: e, registry: registry) else {
+            undecodable += 1
+            lastUndecodable = "\(e.type) at log position \(e.globalPosition)"
+            return []
+        }
         let t = Self.time(of: e)
         var out: [DerivedEvent] = []
         switch payload {

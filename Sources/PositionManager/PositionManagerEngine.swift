@@ -85,7 +85,12 @@ public actor PositionManagerEngine {
         var total = 0
         while true {
             let events = try await log.read(after: state.position, limit: readBatch, types: Self.readTypes)
+            let undecodable = state.undecodable
             for e in events { unstored += state.apply(e) }
+            if state.undecodable > undecodable {
+                logger.error("events the fold cannot decode were skipped", metadata: [
+                    "count": "\(state.undecodable - undecodable)", "last": "\(state.lastUndecodable ?? "")"])
+            }
             // The gateway lost fill or position frames: the exchange's figures are fetched, and
             // executions from when the drops began. Kept while not live too: the start-up sync
             // covers it then.

@@ -68,6 +68,10 @@ public struct PositionManagerState: Sendable {
     var lastSnapshotSlot: Int64?
     /// Executions of categories other than linear and spot, and other inputs the fold cannot use.
     public private(set) var skipped = 0
+    /// Events of a type the fold reads whose payload does not decode: the fold cannot use them
+    /// (the engine logs each new one). How many, and the last.
+    public private(set) var undecodable = 0
+    public private(set) var lastUndecodable: String?
     /// The executions folded into positions (fills and funding).
     public private(set) var executionsFolded = 0
 
@@ -180,6 +184,9 @@ public struct PositionManagerState: Sendable {
             emitSnapshot(id: "r-\(p.requestID)", trigger: "request", time: now, into: &out)
         case let p as PositionSyncCompleted:
             syncCompleted(p, into: &out)
+        case nil:
+            undecodable += 1
+            lastUndecodable = "\(e.type) at log position \(e.globalPosition)"
         default:
             skipped += 1
         }

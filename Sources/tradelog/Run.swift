@@ -95,6 +95,9 @@ struct Run: AsyncParsableCommand {
                 services.append(.init(service: RelayService(amqp: amqp, settings: settings, logger: logger)))
             }
             if only != "relay" && !orderManager {
+                if only == nil {
+                    logger.warning("order manager off (BYBIT_API_KEY is not set): signals are recorded as SignalReceived, not traded")
+                }
                 let log = EventLog(settings: settings.with(applicationName: "tradelog:signals"))
                 var options = SignalIntakeOptions()
                 options.recording = recording

@@ -66,6 +66,10 @@ struct GatewayUnitTests {
         #expect(try #require(SubscriptionRequest(channelType: "funding", symbol: "BTCUSDT", category: "spot").resolve().failureField) == "category")
         #expect(try #require(SubscriptionRequest(channelType: "nope", symbol: "BTCUSDT").resolve().failureField) == "channel_type")
         #expect(try #require(SubscriptionRequest(channelType: "kline", symbol: "BTCUSDT", interval: "2").resolve().failureField) == "interval")
+        // Text the log would refuse (U+0000) or that has no bound is a 400 naming its field, not a 500.
+        #expect(try #require(SubscriptionRequest(channelType: "order", requestingService: "svc\u{0}").resolve().failureField) == "requesting_service")
+        #expect(try #require(SubscriptionRequest(category: "spot", topic: "orderbook.1.BTC\u{0}").resolve().failureField) == "topic")
+        #expect(try #require(SubscriptionRequest(category: "spot", topic: String(repeating: "a", count: 300)).resolve().failureField) == "topic")
     }
 
     @Test("the subscription list parses channel:topic and names the bad entry and the source")

@@ -357,6 +357,8 @@ struct OrderPolicyIntegrationTests {
                 #expect(set == 200 && change["state"] as? String == "REDUCE_ONLY", "\(change)")
                 #expect(try await OMStack.http(.GET, base + "/api/v1/trading-state").1["state"] as? String == "REDUCE_ONLY")
                 #expect(try await OMStack.http(.POST, base + "/api/v1/trading-state", body: #"{"state": "SIDEWAYS"}"#).0 == 400)
+                let nul = try await OMStack.http(.POST, base + "/api/v1/trading-state", body: #"{"state": "HALTED", "reason": "a\u0000b"}"#)
+                #expect(nul.0 == 400 && "\(nul.1)".contains("reason"))
                 #expect(try await OMStack.http(.POST, base + "/api/v1/trading-state", key: nil, body: #"{"state": "HALTED"}"#).0 == 401)
 
                 let (audit, report) = try await OMStack.http(.GET, base + "/api/v1/signals/\(buy)")

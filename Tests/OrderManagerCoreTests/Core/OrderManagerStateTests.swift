@@ -24,6 +24,22 @@ struct OrderManagerStateTests {
         #expect(log.state.position == 2)
     }
 
+    @Test("the position advances over every event, the types the fold skips and undecodable ones too (counted)")
+    func positionAdvancesOverSkippedEvents() throws {
+        var log = TestLog()
+        func raw(_ type: String, _ json: String, _ n: Int) -> NewEvent {
+            NewEvent(eventID: DeterministicID.uuid5(namespace: DeterministicID.namespace, name: "skip/\(n)"), type: type,
+                     data: Array(json.utf8), metadata: EventMetadata(receiveTime: F.at(0)))
+        }
+        // The engine reads after this position: left behind, a batch of skipped events would be read again forever.
+        log.apply(raw("MarketTrades", #"{"trades":[]}"#, 1), stream: "market.linear.trade-BTCUSDT")
+        log.apply(raw("KlineUpdated", #"{}"#, 2), stream: "market.linear.kline-BTCUSDT.1")
+        #expect(log.state.position == 2 && log.state.undecodable == 0)
+        log.apply(raw(SignalReceived.eventType, #"{"unexpected":true}"#, 3), stream: "signals")
+        #expect(log.state.position == 3 && log.state.undecodable == 1)
+        #expect(log.state.lastUndecodable == "SignalReceived at log position 3")
+    }
+
     @Test("book snapshot and delta → market.book; unsynced and invalidated books are not used")
     func book() throws {
         var log = TestLog()
