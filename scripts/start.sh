@@ -34,9 +34,18 @@ for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && br
 echo "demo: $fixture played by the simulator on 127.0.0.1:$port at ${speed}x; all services for $seconds s; its signals through RabbitMQ ..."
 ( sleep 4; "$bin" send-signals "$fixture" --speed "${speed}x" 2>&1 | awk 'NR % 5 == 0 || /sent [0-9]+ signals/' ) &
 sender=$!
+# The fixture's market (its manifest's category and symbols) and the settings it was recorded
+# with (settings.env: spot's TRADELOG_OM_DEFAULT_CATEGORY, say).
+category="$(sed -n 's/^  "category" : "\([a-z]*\)".*/\1/p' "$fixture/manifest.json")"
+symbols="$(sed -n '/"symbols" : \[/,/\]/s/^ *"\([A-Z0-9]*\)".*/\1/p' "$fixture/manifest.json")"
+subscriptions="private:order,private:execution,private:wallet,private:position"
+for s in $symbols; do
+    subscriptions+=",${category:-linear}:orderbook.50.$s,${category:-linear}:publicTrade.$s,${category:-linear}:tickers.$s"
+done
+if [[ -f "$fixture/settings.env" ]]; then set -a; . "$fixture/settings.env"; set +a; fi
 BYBIT_ENV="http://127.0.0.1:$port" BYBIT_API_KEY=demo-key BYBIT_API_SECRET=demo-secret \
 TRADELOG_API_PORT=off TRADELOG_ORDER_API_PORT=off TRADELOG_POSITION_API_PORT=off TRADELOG_LOG_LEVEL=warning \
-TRADELOG_GATEWAY_SUBSCRIPTIONS="private:order,private:execution,private:wallet,private:position,linear:orderbook.50.BTCUSDT,linear:publicTrade.BTCUSDT,linear:tickers.BTCUSDT,linear:orderbook.50.ETHUSDT,linear:publicTrade.ETHUSDT,linear:tickers.ETHUSDT" \
+TRADELOG_GATEWAY_SUBSCRIPTIONS="$subscriptions" \
     timeout --signal=TERM "$seconds" "$bin" run || true
 wait "$sender" || true
 kill $sim 2>/dev/null || true

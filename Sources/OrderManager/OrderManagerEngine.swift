@@ -110,6 +110,7 @@ public actor OrderManagerEngine {
         defer { unlockFollow() }
         var total = 0
         while true {
+            try Task.checkCancellation()
             let events = try await log.read(after: state.position, limit: readBatch)
             total += events.count
             let undecodable = state.undecodable

@@ -84,6 +84,7 @@ public actor PositionManagerEngine {
         defer { gate.unlock() }
         var total = 0
         while true {
+            try Task.checkCancellation()
             let events = try await log.read(after: state.position, limit: readBatch, types: Self.readTypes)
             let undecodable = state.undecodable
             for e in events { unstored += state.apply(e) }

@@ -135,7 +135,8 @@ struct Summary: AsyncParsableCommand {
               psql:        bash scripts/servers.sh psql -c "SELECT symbol, side, status, executed_qty, average_price, strategy_id FROM orders ORDER BY created_at"
                            tables: events, orders, signal_order_relationships, positions, position_snapshots, category_stats
               RabbitMQ UI: http://127.0.0.1:15672/ (guest/guest): queues ws-gateway.*, order-manager.*, position-manager.*
-              the API:     curl -s -H "X-API-Key: $TRADELOG_API_KEY" http://127.0.0.1:8082/api/v1/portfolio   (while `tradelog run` runs)
+              the API:     TRADELOG_API_KEY=local tradelog run --only position-manager &   (its API on :8082, from the log)
+                           curl -s -H "X-API-Key: local" http://127.0.0.1:8082/api/v1/portfolio
               one signal:  tradelog audit signal <signal_id>   (every decision, order and fill, and why)
               replay:      tradelog replay replay-fixtures/linear-btc-eth --verify
             """)

@@ -76,6 +76,30 @@ struct EngineFollowTests {
         }
     }
 
+    @Test("order manager: follow() gets past a full read batch of events its fold skips (it read that batch again forever)")
+    func followPastSkippedBatch() async throws {
+        try await TestDatabase.with { settings in
+            let (engine, log) = Self.orderManager(settings)
+            // More than a read batch (1000) of market trades in a row, then an order.
+            let trades = (0..<1_200).map { i in
+                NewEvent(eventID: UUID(), type: "MarketTrades", data: Array(#"{"n":\#(i)}"#.utf8), metadata: EventMetadata(source: "test"))
+            }
+            _ = try await log.append(to: "market.linear.trade-BTCUSDT", trades)
+            let link = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-0"
+            _ = try await Self.requestOrder(link, log: log)
+            let followed = Task { try await engine.follow() }
+            let watchdog = Task {
+                try await Task.sleep(for: .seconds(30))
+                followed.cancel()
+            }
+            let read = try await followed.value
+            watchdog.cancel()
+            #expect(read >= 1_201)
+            #expect(await engine.state.order(link) != nil)
+            #expect(await engine.state.position >= 1_201)
+        }
+    }
+
     @Test("order manager: while appends fail, the state keeps folding and what it derives waits, then goes in fold order")
     func orderManagerKeepsFolding() async throws {
         try await TestDatabase.with { settings in
