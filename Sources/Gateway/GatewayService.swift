@@ -282,6 +282,34 @@ public actor GatewayService: Service, SubscriptionManaging {
         set.apply(added, position: result.head, at: event.metadata.receiveTime)
     }
 
+    /// After an append that failed: its answer may have been lost after it landed (or another
+    /// process wrote), so the stream is read past our version and what it holds applied, the
+    /// sockets told of each topic it added or removed. Without this every later change would
+    /// fail on the version check until a restart, and a landed topic would never be subscribed.
+    private func catchUpSubscriptions() async {
+        do {
+            while true {
+                let events = try await log.readStream(configuration.subscriptionStream, fromVersion: subscriptionVersion + 1, limit: 1_000)
+                for e in events {
+                    let before = Set(set.entries.map(\.key))
+                    try set.apply(e)
+                    subscriptionVersion = e.streamVersion
+                    let after = Set(set.entries.map(\.key))
+                    for key in after.subtracting(before).sorted(by: { $0.id < $1.id }) where started {
+                        await ensureStream(key.channel)?.subscribe([key.topic])
+                    }
+                    for key in before.subtracting(after).sorted(by: { $0.id < $1.id }) {
+                        await streams[key.channel]?.unsubscribe([key.topic])
+                    }
+                }
+                if events.count < 1_000 { return }
+            }
+        } catch {
+            logger.warning("cannot read the subscriptions stream after a failed change; the next change retries",
+                           metadata: ["error": "\(error)"])
+        }
+    }
+
     public func list() async -> [SubscriptionView] {
         var out: [SubscriptionView] = []
         for entry in set.entries {
@@ -296,7 +324,10 @@ public actor GatewayService: Service, SubscriptionManaging {
         await beginChange()
         defer { endChange() }
         if let entry = set.entry(key) { return (await view(entry), false) }
-        try await store(added)
+        do { try await store(added) } catch {
+            await catchUpSubscriptions()
+            throw error
+        }
         logger.info("subscription added", metadata: ["ws.topic": "\(key.id)", "gateway.by": "\(added.requestedBy)"])
         if started {
             let stream = ensureStream(key.channel)
@@ -316,7 +347,12 @@ public actor GatewayService: Service, SubscriptionManaging {
         let removed = SubscriptionRemoved(channel: key.channel, topic: key.topic, requestedBy: requestedBy)
         let eventID = DeterministicID.derived(from: "\(configuration.subscriptionStream)/\(subscriptionVersion + 1)", kind: "removed")
         let event = try NewEvent(eventID: eventID, payload: removed, metadata: EventMetadata(source: "gateway", receiveTime: .now()))
-        _ = try await log.append(to: configuration.subscriptionStream, expectedVersion: .exact(subscriptionVersion), [event])
+        do {
+            _ = try await log.append(to: configuration.subscriptionStream, expectedVersion: .exact(subscriptionVersion), [event])
+        } catch {
+            await catchUpSubscriptions()
+            throw error
+        }
         subscriptionVersion += 1
         set.apply(removed)
         await streams[key.channel]?.unsubscribe([key.topic])

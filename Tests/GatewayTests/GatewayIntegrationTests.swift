@@ -282,6 +282,30 @@ struct GatewayIntegrationTests {
         }
     }
 
+    @Test("a subscription change that lands while the gateway misses its answer (another writer here) is caught up: the change fails once, the landed topic is subscribed, the next change succeeds")
+    func subscriptionCatchUp() async throws {
+        try await TestDatabase.with { settings in
+            try await Self.simulator().withRunning { port in
+                let config = try Self.configuration(port: port, subscriptions: ["linear:publicTrade.BTCUSDT"])
+                try await Self.withGateway(config, settings) { gateway, log in
+                    #expect(try await TestDatabase.eventually { await gateway.list().count == 1 })
+                    // The stream moves without the gateway knowing (as when an append's reply is lost).
+                    let landed = SubscriptionAdded(channel: .linear, topic: "tickers.BTCUSDT", channelType: "ticker", symbol: "BTCUSDT",
+                                                   requestedBy: "test", via: "api")
+                    _ = try await log.append(to: config.subscriptionStream, [try NewEvent(eventID: UUID(), payload: landed)])
+                    let request = SubscriptionRequest(channelType: "orderbook", symbol: "BTCUSDT", category: "linear")
+                    await #expect(throws: (any Error).self) { _ = try await gateway.add(request) }
+                    // Caught up: the landed topic is there and subscribed; the change goes through when asked again.
+                    #expect(await gateway.list().map(\.id).contains("linear:tickers.BTCUSDT"))
+                    #expect(try await TestDatabase.eventually { try await log.streamVersion("market.linear.ticker-BTCUSDT") > 0 })
+                    let (view, created) = try await gateway.add(request)
+                    #expect(created && view.id == "linear:orderbook.50.BTCUSDT")
+                    #expect(try await Self.events(log, stream: config.subscriptionStream).count == 3)
+                }
+            }
+        }
+    }
+
     @Test("a dropped socket is reconnected and resubscribed; a skipped u invalidates the book, which is resynced")
     func reconnectAndGap() async throws {
         try await TestDatabase.with { settings in
