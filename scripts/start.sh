@@ -34,6 +34,7 @@ for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && br
 echo "demo: $fixture played by the simulator on 127.0.0.1:$port at ${speed}x; all services for $seconds s; its signals through RabbitMQ ..."
 ( sleep 4; "$bin" send-signals "$fixture" --speed "${speed}x" 2>&1 | awk 'NR % 5 == 0 || /sent [0-9]+ signals/' ) &
 sender=$!
+trap 'kill $sim $sender 2>/dev/null || true' EXIT
 # The fixture's market (its manifest's category and symbols) and the settings it was recorded
 # with (settings.env: spot's TRADELOG_OM_DEFAULT_CATEGORY, say).
 category="$(sed -n 's/^  "category" : "\([a-z]*\)".*/\1/p' "$fixture/manifest.json")"
@@ -42,7 +43,15 @@ subscriptions="private:order,private:execution,private:wallet,private:position"
 for s in $symbols; do
     subscriptions+=",${category:-linear}:orderbook.50.$s,${category:-linear}:publicTrade.$s,${category:-linear}:tickers.$s"
 done
-if [[ -f "$fixture/settings.env" ]]; then set -a; . "$fixture/settings.env"; set +a; fi
+# KEY=VALUE lines as tradelog reads them (not shell: a value may hold spaces or `$`).
+if [[ -f "$fixture/settings.env" ]]; then
+    while IFS= read -r line || [[ -n "$line" ]]; do
+        [[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
+        key="$(echo "${line%%=*}" | xargs)"
+        value="$(echo "${line#*=}" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')"
+        [[ "$key" =~ ^TRADELOG_(OM|PM)_[A-Z_]+$ ]] && export "$key=$value"
+    done < "$fixture/settings.env"
+fi
 BYBIT_ENV="http://127.0.0.1:$port" BYBIT_API_KEY=demo-key BYBIT_API_SECRET=demo-secret \
 TRADELOG_API_PORT=off TRADELOG_ORDER_API_PORT=off TRADELOG_POSITION_API_PORT=off TRADELOG_LOG_LEVEL=warning \
 TRADELOG_GATEWAY_SUBSCRIPTIONS="$subscriptions" \

@@ -80,7 +80,7 @@ public struct BybitEnvironment: Sendable, Hashable, CustomStringConvertible {
             if let at = text.lastIndex(of: "@") {
                 let shown = scheme + "***" + text[at...]
                 throw ConfigurationError(field: field, source: source,
-                                         problem: "\(shown.debugDescription) has credentials (user:password@): they would be logged; give a URL without them")
+                                         problem: "\(shown.debugDescription) contains \"@\" (credentials, user:password@?): the URL is logged and recorded, so it may not hold any; give one without \"@\"")
             }
             return .custom(text)
         }

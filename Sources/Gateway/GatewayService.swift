@@ -30,6 +30,8 @@ public actor GatewayService: Service, SubscriptionManaging {
     private let rest: BybitRESTClient?
     private var set = SubscriptionSet()
     private var subscriptionVersion: Int64 = 0
+    /// A change failed and the stream could not be read again then: read it before the next.
+    private var needsCatchUp = false
     /// Wallet loads started (one per private auth); an older load stops when a newer starts.
     private var walletLoads = 0
     private var walletTask: Task<Void, Never>?
@@ -278,6 +280,9 @@ public actor GatewayService: Service, SubscriptionManaging {
         let id = DeterministicID.derived(from: "\(configuration.subscriptionStream)/\(subscriptionVersion + 1)", kind: "added")
         let event = try NewEvent(eventID: id, payload: added, metadata: EventMetadata(source: "gateway", receiveTime: .now()))
         let result = try await log.append(to: configuration.subscriptionStream, expectedVersion: .exact(subscriptionVersion), [event])
+        // Its id is taken: an earlier change landed unseen (its answer lost, the catch-up not
+        // done yet) and holds this version. Nothing was written: caught up, it fails.
+        guard result.outcomes.allSatisfy(\.isAppended) else { throw SubscriptionChangeUnseen() }
         subscriptionVersion += 1
         set.apply(added, position: result.head, at: event.metadata.receiveTime)
     }
@@ -287,6 +292,7 @@ public actor GatewayService: Service, SubscriptionManaging {
     /// sockets told of each topic it added or removed. Without this every later change would
     /// fail on the version check until a restart, and a landed topic would never be subscribed.
     private func catchUpSubscriptions() async {
+        needsCatchUp = true
         do {
             while true {
                 let events = try await log.readStream(configuration.subscriptionStream, fromVersion: subscriptionVersion + 1, limit: 1_000)
@@ -302,12 +308,20 @@ public actor GatewayService: Service, SubscriptionManaging {
                         await streams[key.channel]?.unsubscribe([key.topic])
                     }
                 }
-                if events.count < 1_000 { return }
+                if events.count < 1_000 {
+                    needsCatchUp = false
+                    return
+                }
             }
         } catch {
             logger.warning("cannot read the subscriptions stream after a failed change; the next change retries",
                            metadata: ["error": "\(error)"])
         }
+    }
+
+    /// A change whose event id the log already holds: an earlier change landed unseen.
+    struct SubscriptionChangeUnseen: Error, CustomStringConvertible {
+        var description: String { "the subscriptions changed unseen (an earlier change landed); read again, try once more" }
     }
 
     public func list() async -> [SubscriptionView] {
@@ -323,6 +337,7 @@ public actor GatewayService: Service, SubscriptionManaging {
         let key = SubscriptionKey(channel: added.channel, topic: added.topic)
         await beginChange()
         defer { endChange() }
+        if needsCatchUp { await catchUpSubscriptions() }
         if let entry = set.entry(key) { return (await view(entry), false) }
         do { try await store(added) } catch {
             await catchUpSubscriptions()
@@ -342,13 +357,15 @@ public actor GatewayService: Service, SubscriptionManaging {
     public func remove(id: String, requestedBy: String) async throws -> SubscriptionView? {
         await beginChange()
         defer { endChange() }
+        if needsCatchUp { await catchUpSubscriptions() }
         guard let key = SubscriptionKey(id: id), let entry = set.entry(key) else { return nil }
         let before = await view(entry)
         let removed = SubscriptionRemoved(channel: key.channel, topic: key.topic, requestedBy: requestedBy)
         let eventID = DeterministicID.derived(from: "\(configuration.subscriptionStream)/\(subscriptionVersion + 1)", kind: "removed")
         let event = try NewEvent(eventID: eventID, payload: removed, metadata: EventMetadata(source: "gateway", receiveTime: .now()))
         do {
-            _ = try await log.append(to: configuration.subscriptionStream, expectedVersion: .exact(subscriptionVersion), [event])
+            let result = try await log.append(to: configuration.subscriptionStream, expectedVersion: .exact(subscriptionVersion), [event])
+            guard result.outcomes.allSatisfy(\.isAppended) else { throw SubscriptionChangeUnseen() }
         } catch {
             await catchUpSubscriptions()
             throw error

@@ -156,10 +156,8 @@ public struct SubscriptionRequest: Codable, Sendable, Equatable {
 
     /// The channel and topic, or a message naming the field that is wrong.
     public func resolve() -> Result<SubscriptionAdded, SubscriptionRequestError> {
-        // Text that goes into the log: printable, bounded (the log refuses U+0000).
-        func printable(_ text: String, limit: Int) -> Bool {
-            text.count <= limit && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
-        }
+        // Text that goes into the log: printable, bounded in bytes (the log refuses U+0000).
+        func printable(_ text: String, limit: Int) -> Bool { EventText.isPrintable(text, maxBytes: limit) }
         if let r = requestingService, !printable(r, limit: 100) {
             return .failure(.init(field: "requesting_service", problem: "must be at most 100 printable characters"))
         }
@@ -202,7 +200,7 @@ public struct SubscriptionRequest: Codable, Sendable, Equatable {
         }
         // Topics are case-sensitive on Bybit: symbols are upper case.
         let s = rawSymbol.uppercased()
-        guard s.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+        guard s.utf8.count <= 50, s.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             return .failure(.init(field: "symbol", problem: "must be letters and digits, got \(rawSymbol)"))
         }
         let topic: String

@@ -102,8 +102,8 @@ public enum OrderAPI {
                 return try problem(.badRequest, "state must be ACTIVE, REDUCE_ONLY or HALTED", field: "state")
             }
             // The reason goes into the log: printable and bounded (the log refuses U+0000).
-            if let r = body.reason, r.count > 500 || r.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-                return try problem(.badRequest, "reason must be at most 500 printable characters", field: "reason")
+            if let r = body.reason, !EventText.isPrintable(r, maxBytes: 500) {
+                return try problem(.badRequest, "reason must be one line of at most 500 bytes of printable text", field: "reason")
             }
             let change = try await engine.setTradingState(s, reason: body.reason ?? "api")
             return try jsonEncodable(.ok, change)

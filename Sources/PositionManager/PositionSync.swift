@@ -50,7 +50,10 @@ extension PositionManagerEngine {
             }
         }
         var keys: [String] = []
-        for p in try await rest.positions(category: .linear, settleCoin: "USDT") where !p.isFlat {
+        // The exchange's time of the answer (its clock, as the fills' execTime): the list holds
+        // every fill executed before it.
+        let (listed, positionsAsOfMs) = try await rest.positionsAsOf(category: .linear, settleCoin: "USDT")
+        for p in listed where !p.isFlat {
             let key = PositionKey(category: "linear", symbol: p.symbol, positionIdx: p.positionIdx)
             keys.append(key.description)
             appends.append(StreamAppend(stream: "exchange.position-\(key)", events: [try SyncEvents.position(
@@ -58,7 +61,7 @@ extension PositionManagerEngine {
         }
         summary.exchangePositions = keys.count
         let completed = PositionSyncCompleted(syncID: syncID, trigger: trigger, categories: ["linear"], positions: keys.sorted(),
-                                              executionsFetched: summary.executionsFetched)
+                                              executionsFetched: summary.executionsFetched, positionsAsOfMs: positionsAsOfMs)
         appends.append(StreamAppend(stream: PositionEvents.syncStream(syncID), events: [try NewEvent(
             eventID: DeterministicID.derived(from: "position-sync/\(syncID)/\(trigger)", kind: "sync-completed"), payload: completed,
             metadata: EventMetadata(source: PositionEvents.source, receiveTime: now))]))

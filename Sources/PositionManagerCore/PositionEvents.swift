@@ -216,12 +216,17 @@ public struct PositionSyncCompleted: EventPayload, Hashable {
     /// Keys (`linear.BTCUSDT.0`) of the open positions the exchange listed.
     public var positions: [String]
     public var executionsFetched: Int
-    public init(syncID: String, trigger: String, categories: [String], positions: [String], executionsFetched: Int) {
+    /// The exchange's time (ms) of its answer listing the positions: a position the list leaves
+    /// out was flat then, with every fill executed before it.
+    public var positionsAsOfMs: Int64?
+    public init(syncID: String, trigger: String, categories: [String], positions: [String], executionsFetched: Int,
+                positionsAsOfMs: Int64? = nil) {
         self.syncID = syncID
         self.trigger = trigger
         self.categories = categories
         self.positions = positions
         self.executionsFetched = executionsFetched
+        self.positionsAsOfMs = positionsAsOfMs
     }
 }
 

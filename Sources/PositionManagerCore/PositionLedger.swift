@@ -101,15 +101,25 @@ public struct PositionLedger: Sendable, Hashable, Codable {
     /// began). Added to the position and to one strategy's share, it keeps the shares summing to
     /// the position (size, cost and so unrealized PnL).
     public mutating func hold(_ qty: Decimal, at price: Decimal) {
+        if signedSize < 0 {
+            // A short share (an unattributed sale of the coins): they cover it, as a fill
+            // without a fee or a fill's count, so its entry stays meaningful.
+            let counted = fills
+            fill(buy: true, qty: qty, price: price, fee: 0)
+            fills = counted
+            return
+        }
         signedSize = ExactDecimal.sum(signedSize, qty)
         openCost = ExactDecimal.sum(openCost, ExactDecimal.product(qty, price))
         settle()
     }
 
-    /// A fill whose size is already in the position (adopted from the exchange): its fee only.
-    public mutating func countFill(fee: Decimal) {
+    /// A fill whose size is already in the position (adopted from the exchange): its fee and
+    /// the price PnL it realized (the exchange's figure), not its size.
+    public mutating func countFill(fee: Decimal, closedPnl realized: Decimal) {
         fills += 1
         fees = ExactDecimal.sum(fees, fee)
+        closedPnl = ExactDecimal.sum(closedPnl, realized)
     }
 
     /// A funding payment (positive paid, negative received): PnL moves, size does not.

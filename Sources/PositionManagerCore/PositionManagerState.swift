@@ -22,8 +22,10 @@ struct PositionRecord: Sendable {
     /// Since when (event time) ours and the exchange's differ; nil when they agree.
     var pendingSince: Timestamp?
     var openDiscrepancy = false
-    /// The exchange position a sync last adopted: its cross sequence and update time (ms). A
-    /// fill of ours folded later that is not newer is already in the adopted size.
+    /// The exchange position the last sync saw (and our size equals, adopted or matched): its
+    /// cross sequence and update time (ms); for a position the sync found flat, no sequence and
+    /// the exchange's time of the answer. A fill of ours folded later that is not newer is
+    /// already in that size.
     var adoptedSeq: Int64?
     var adoptedThroughMs: Int64?
 
@@ -258,7 +260,7 @@ public struct PositionManagerState: Sendable {
         var moved = qty
         if category == "spot", let coin = x.feeCurrency, coin == r.baseCoin {
             let held = buy ? ExactDecimal.difference(qty, fee) : ExactDecimal.sum(qty, fee)
-            if held > 0 { moved = held }
+            moved = max(held, 0)
             fee = ExactDecimal.product(fee, price)
         }
         let attribution = x.orderLinkId.flatMap { strategyByLink[$0] }
@@ -275,10 +277,15 @@ public struct PositionManagerState: Sendable {
         }
         if category == "linear", r.adopted(x) {
             // A fill the exchange's position already held when a sync adopted it (its WebSocket
-            // copy came late, or it happened while the sync read the exchange): the size stays.
-            // The adoption booked it to the external share; it moves to its strategy's.
-            r.ledger.countFill(fee: fee)
-            r.strategies[Self.external, default: PositionLedger()].fill(buy: !buy, qty: moved, price: price, fee: 0)
+            // copy came late, or it happened while the sync read the exchange): the size stays,
+            // its fee and its closing PnL (Bybit's execPnl) count. The adoption booked it to the
+            // external share: it moves to its strategy's, the external share giving it back at
+            // its own entry (realizing nothing).
+            r.ledger.countFill(fee: fee, closedPnl: x.execPnl ?? 0)
+            var ext = r.strategies[Self.external, default: PositionLedger()]
+            let returning = ext.signedSize != 0 && (ext.signedSize > 0) == buy
+            ext.fill(buy: !buy, qty: moved, price: returning ? (ext.averageEntryPrice ?? price) : price, fee: 0)
+            r.strategies[Self.external] = ext
         } else {
             r.ledger.fill(buy: buy, qty: moved, price: price, fee: fee)
         }
@@ -345,6 +352,12 @@ public struct PositionManagerState: Sendable {
             updatedTime: p.updatedTime.map { Timestamp(millisecondsSinceEpoch: $0) })
         let before = r.exchange
         r.exchange = figures
+        // A sequence below the one a sync saw: the exchange's sequence started over (a new
+        // account or venue on the same log), so that sync's mark says nothing about new fills.
+        if let s = p.seq, s >= 0, let a = r.adoptedSeq, s < a {
+            r.adoptedSeq = nil
+            r.adoptedThroughMs = nil
+        }
         records[key] = r
         if let m = p.markPrice, m > 0 { setMark(category: category, symbol: p.symbol, m) }
         let wasOpen = r.openDiscrepancy
@@ -366,6 +379,15 @@ public struct PositionManagerState: Sendable {
                 r.exchange = ExchangePositionFigures(side: "None", signedSize: 0, leverage: r.exchange?.leverage)
                 records[key] = r
             }
+            // What the sync saw: fills not past it are in its size (ours once adopted or matched).
+            if listed.contains(key.description), let ex = r.exchange {
+                r.adoptedSeq = ex.seq
+                r.adoptedThroughMs = ex.updatedTime.map { $0.microsecondsSinceEpoch / 1000 }
+            } else {
+                r.adoptedSeq = nil
+                r.adoptedThroughMs = p.positionsAsOfMs
+            }
+            records[key] = r
             guard let ex = r.exchange, let field = difference(r) else {
                 reconcile(key, now: out.now, into: &out)
                 continue
@@ -378,8 +400,6 @@ public struct PositionManagerState: Sendable {
                 r.strategies[Self.external, default: PositionLedger()].fill(buy: diff > 0, qty: abs(diff), price: price, fee: 0)
             }
             r.ledger.adopt(signedSize: ex.signedSize, entryPrice: ex.entryPrice)
-            r.adoptedSeq = ex.seq
-            r.adoptedThroughMs = ex.updatedTime.map { $0.microsecondsSinceEpoch / 1000 }
             r.openDiscrepancy = false
             r.pendingSince = nil
             records[key] = r

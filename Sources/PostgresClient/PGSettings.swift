@@ -54,27 +54,25 @@ public struct PGSettings: Sendable, CustomStringConvertible {
     }
 
     /// Scrubs a message (a libpq connection error quotes all or part of the connection
-    /// string) of the URL and its passwords: the raw URL becomes the redacted one, each
-    /// password (as written and percent-decoded) becomes `***`, and so does any quoted
-    /// piece of the raw URL that the redacted URL does not show (a fragment of a password
-    /// libpq took for a port, say).
+    /// string) of the URL and its passwords: the raw URL becomes the redacted one, and a
+    /// quoted piece becomes `***` when it is (part of) a password, as written or
+    /// percent-decoded, or a piece of the raw URL, and the redacted URL does not show it (a
+    /// fragment of a password libpq took for a port, say). Text outside quotes, and names the
+    /// redacted URL shows (user, host, database), stay readable.
     public static func scrub(_ message: String, url: String) -> String {
         guard !url.isEmpty else { return message }
         let redacted = redact(url)
         var out = message.replacingOccurrences(of: url, with: redacted)
         let trimmed = url.trimmingCharacters(in: .whitespacesAndNewlines)
         if !trimmed.isEmpty, trimmed != url { out = out.replacingOccurrences(of: trimmed, with: redact(trimmed)) }
-        // Very short ones would garble the text; a quoted one is still caught below.
-        for secret in passwords(in: url).sorted(by: { $0.count > $1.count }) where secret.count >= 4 {
-            out = out.replacingOccurrences(of: secret, with: "***")
-        }
+        let secrets = passwords(in: url)
         var result = ""
         var rest = Substring(out)
         while let open = rest.firstIndex(of: "\""),
               let close = rest[rest.index(after: open)...].firstIndex(of: "\"") {
             let quoted = rest[rest.index(after: open)..<close]
             result += rest[...open]
-            if !quoted.isEmpty, url.contains(quoted), !redacted.contains(quoted) {
+            if !quoted.isEmpty, url.contains(quoted) || secrets.contains(where: { $0.contains(quoted) }), !redacted.contains(quoted) {
                 result += "***"
             } else {
                 result += quoted
@@ -154,8 +152,14 @@ public struct PGSettings: Sendable, CustomStringConvertible {
                     i = text.index(after: i)
                     if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "'" { break }
                 }
+            } else if uri {
+                while i < text.endIndex, text[i] != "&" { i = text.index(after: i) }
             } else {
-                while i < text.endIndex, uri ? text[i] != "&" : !text[i].isWhitespace { i = text.index(after: i) }
+                // Unquoted keyword/value: a backslash escapes the next character (`my\ secret`).
+                while i < text.endIndex, !text[i].isWhitespace {
+                    if text[i] == "\\", text.index(after: i) < text.endIndex { i = text.index(after: i) }
+                    i = text.index(after: i)
+                }
             }
             return start..<i
         }

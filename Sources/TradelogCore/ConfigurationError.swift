@@ -53,3 +53,18 @@ public enum ConfigurationKeys {
         return r.asked
     }
 }
+
+/// Text from outside (an API body) that goes into an event.
+public enum EventText {
+    /// One line of printable text of at most `maxBytes` UTF-8 bytes: no control characters
+    /// (U+0000, which the log refuses, tabs and line breaks included), no format characters
+    /// (bidirectional overrides, zero-width ones) and no line or paragraph separators.
+    public static func isPrintable(_ text: String, maxBytes: Int) -> Bool {
+        text.utf8.count <= maxBytes && !text.unicodeScalars.contains {
+            switch $0.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator: return true
+            default: return false
+            }
+        }
+    }
+}

@@ -13,20 +13,18 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
     }
 
     /// Milliseconds, often straight from the exchange (`updatedTime`, `execTime`, ...), so any
-    /// Int64 must be taken without trapping: a time beyond what microseconds hold saturates,
-    /// and the result is clamped to what PostgreSQL's `timestamptz` holds (from 4714 BC;
-    /// `Int64.max` microseconds, in AD 294247, is still within it) so it can be stored.
+    /// Int64 must be taken without trapping: the time is clamped to years 1 through 9999, which
+    /// every store and text form takes (PostgreSQL's `timestamptz` and its interval arithmetic,
+    /// ISO 8601 text).
     public init(millisecondsSinceEpoch ms: Int64) {
-        let (us, overflow) = ms.multipliedReportingOverflow(by: 1000)
-        if overflow {
-            self.microsecondsSinceEpoch = ms < 0 ? Timestamp.earliestStorable.microsecondsSinceEpoch : Int64.max
-        } else {
-            self.microsecondsSinceEpoch = max(us, Timestamp.earliestStorable.microsecondsSinceEpoch)
-        }
+        let clamped = min(max(ms, Timestamp.earliest.microsecondsSinceEpoch / 1000), Timestamp.latest.microsecondsSinceEpoch / 1000)
+        self.microsecondsSinceEpoch = clamped * 1000
     }
 
-    /// The earliest time PostgreSQL's `timestamptz` holds: 4714-11-24 00:00:00 BC, UTC.
-    public static let earliestStorable = Timestamp(microsecondsSinceEpoch: -210_866_803_200_000_000)
+    /// 0001-01-01T00:00:00Z, the earliest time a millisecond count is taken as.
+    public static let earliest = Timestamp(microsecondsSinceEpoch: -62_135_596_800_000_000)
+    /// 9999-12-31T23:59:59.999Z, the latest.
+    public static let latest = Timestamp(microsecondsSinceEpoch: 253_402_300_799_999_000)
 
     /// The wall clock. Only I/O edges (receive time, benchmarks) may call this;
     /// processors and projections take their time from events.

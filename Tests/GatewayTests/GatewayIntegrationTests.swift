@@ -301,6 +301,18 @@ struct GatewayIntegrationTests {
                     let (view, created) = try await gateway.add(request)
                     #expect(created && view.id == "linear:orderbook.50.BTCUSDT")
                     #expect(try await Self.events(log, stream: config.subscriptionStream).count == 3)
+                    // A landed change holding the very id the next one derives: the log answers
+                    // "duplicate", which is no success; caught up, the next change goes through.
+                    let stream = config.subscriptionStream
+                    let sameID = DeterministicID.derived(from: "\(stream)/4", kind: "added")
+                    let other = SubscriptionAdded(channel: .linear, topic: "tickers.ETHUSDT", channelType: "ticker", symbol: "ETHUSDT",
+                                                  requestedBy: "test", via: "api")
+                    _ = try await log.append(to: stream, [try NewEvent(eventID: sameID, payload: other)])
+                    let eth = SubscriptionRequest(channelType: "trades", symbol: "ETHUSDT", category: "linear")
+                    await #expect(throws: (any Error).self) { _ = try await gateway.add(eth) }
+                    #expect(await gateway.list().map(\.id).contains("linear:tickers.ETHUSDT"))
+                    #expect(try await gateway.add(eth).created)
+                    #expect(try await Self.events(log, stream: stream).count == 5)
                 }
             }
         }

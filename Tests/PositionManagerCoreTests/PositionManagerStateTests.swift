@@ -131,6 +131,8 @@ struct PositionManagerStateTests {
         #expect(v.signedSize == num("0.003") && v.averageEntryPrice == 50100 && v.fees == num("0.03") && v.fills == 2)
         #expect(v.strategies.map(\.strategyID) == [PositionManagerState.external, "momentum"])
         #expect(v.strategies.map(\.signedSize) == [0, num("0.003")])
+        // The external share gives it back at its own entry: it realizes nothing.
+        #expect(v.strategies[0].realizedPnl == 0)
         #expect(log.all(PositionDiscrepancy.self).count == 1 && !v.discrepancy)
         // A newer fill counts; one without a sequence counts by its time against the position's update.
         log.execution("Buy", "0.001", at: "50000", link: "l-1", ms: 500, seq: 13)
@@ -139,6 +141,73 @@ struct PositionManagerStateTests {
         #expect(v.signedSize == num("0.004") && v.strategies.reduce(Decimal(0)) { $0 + $1.signedSize } == v.signedSize)
         log.execution("Buy", "0.001", at: "50000", link: "l-1", ms: 600)
         #expect(log.state.view(btc)!.signedSize == num("0.005"))
+    }
+
+    @Test("a late closing fill the adopted exchange position held: its realized PnL counts, the external share realizes nothing")
+    func lateClosingFillAfterAdoption() throws {
+        var log = PMLog()
+        try log.record(InstrumentsLoaded(category: .linear, instruments: [PMLog.btcRules]), at: 0)
+        try log.order(link: "l-1", strategy: "alpha", signal: "s-1")
+        log.execution("Buy", "2", at: "100", link: "l-1", ms: 100, seq: 1)
+        // alpha's sell of 1 at 110 is missed; the sync adopts the exchange's 1 at 100.
+        log.exchangePosition("Buy", "1", entry: "100", ms: 200, seq: 2)
+        try log.record(PositionSyncCompleted(syncID: "s1", trigger: "discrepancy", categories: ["linear"],
+                                             positions: ["linear.BTCUSDT.0"], executionsFetched: 0), at: 300)
+        log.frame("""
+            {"topic":"execution","id":"f-late","creationTime":\(PMLog.t0Ms + 400),"data":[{"category":"linear","symbol":"BTCUSDT",\
+            "execId":"late","execType":"Trade","execPrice":"110","execQty":"1","execFee":"0","execPnl":"10","feeCurrency":"USDT",\
+            "orderId":"o-late","orderLinkId":"l-1","side":"Sell","execTime":"\(PMLog.t0Ms + 150)","seq":2}]}
+            """, at: 400)
+        let v = try #require(log.state.view(btc))
+        #expect(v.signedSize == 1 && v.closedPnl == 10)
+        let shares = Dictionary(uniqueKeysWithValues: v.strategies.map { ($0.strategyID, $0) })
+        #expect(shares[PositionManagerState.external]?.signedSize == 0 && shares[PositionManagerState.external]?.realizedPnl == 0)
+        #expect(shares["alpha"]?.signedSize == 1 && shares["alpha"]?.realizedPnl == 10)
+    }
+
+    @Test("a sync that finds a position flat covers the fills before its answer; a sequence that starts over clears what a sync saw")
+    func flatAdoptionAndSequenceReset() throws {
+        var log = PMLog()
+        try log.record(InstrumentsLoaded(category: .linear, instruments: [PMLog.btcRules]), at: 0)
+        log.execution("Buy", "0.002", at: "50000", ms: 100, seq: 5)
+        // The position closes while the sync reads the exchange: it is not listed; the answer came at 300.
+        try log.record(PositionSyncCompleted(syncID: "s1", trigger: "discrepancy", categories: ["linear"],
+                                             positions: [], executionsFetched: 0, positionsAsOfMs: PMLog.t0Ms + 300), at: 350)
+        #expect(log.state.view(btc)!.signedSize == 0)
+        // The closing fill's WebSocket copy (executed at 250) is already in that flat size.
+        log.execution("Sell", "0.002", at: "50100", ms: 250, seq: 6)
+        #expect(log.state.view(btc)!.signedSize == 0)
+        // A fill after the answer counts.
+        log.execution("Buy", "0.001", at: "50000", ms: 400, seq: 7)
+        #expect(log.state.view(btc)!.signedSize == num("0.001"))
+        // A sync that lists it with seq 7; then a new venue on the same log starts its sequence over.
+        log.exchangePosition("Buy", "0.001", entry: "50000", ms: 500, seq: 7)
+        try log.record(PositionSyncCompleted(syncID: "s2", trigger: "start", categories: ["linear"],
+                                             positions: ["linear.BTCUSDT.0"], executionsFetched: 0), at: 600)
+        log.exchangePosition("Buy", "0.001", entry: "50000", ms: 700, seq: 1)
+        log.execution("Buy", "0.001", at: "50000", ms: 800, seq: 2)
+        #expect(log.state.view(btc)!.signedSize == num("0.002"))
+    }
+
+    @Test("spot: a base-coin fee as large as the fill moves nothing; coins held from outside cover a short external share")
+    func spotEdges() throws {
+        var log = PMLog()
+        let key = PositionKey(category: "spot", symbol: "ETHUSDT")
+        log.execution("Buy", "0.001", at: "3000", fee: "0.001", symbol: "ETHUSDT", category: "spot", feeCurrency: "ETH")
+        var v = try #require(log.state.view(key))
+        #expect(v.signedSize == 0 && v.fees == 3)
+        // alpha buys 1; unattributed sales of 0.5, then of 1 (0.5 of them from outside the log).
+        try log.order(link: "l-a", strategy: "alpha", signal: "s-a", symbol: "ETHUSDT")
+        log.execution("Buy", "1", at: "3000", symbol: "ETHUSDT", category: "spot", link: "l-a", ms: 10)
+        log.execution("Sell", "0.5", at: "3100", symbol: "ETHUSDT", category: "spot", ms: 20)
+        log.execution("Sell", "1", at: "3200", symbol: "ETHUSDT", category: "spot", ms: 30)
+        v = try #require(log.state.view(key))
+        // Held 0.5 at 3000 and 0.5 from outside at 3200: 1 at 3100 sold at 3200.
+        #expect(v.signedSize == 0 && v.closedPnl == 50 + 100)
+        // The external share was short 0.5 at 3100: the outside coins cover it, then it sells 1.
+        let ext = try #require(v.strategies.first { $0.strategyID == PositionManagerState.external })
+        #expect(ext.signedSize == -1 && ext.averageEntryPrice == 3200)
+        #expect(v.strategies.reduce(Decimal(0)) { $0 + $1.signedSize } == 0)
     }
 
     @Test("spot: a buy's base-coin fee leaves the holding and is valued at the fill price; marks come from the last price")

@@ -98,6 +98,11 @@ struct PGConnectionTests {
         #expect(PGSettings.redact("host=h password = 's e' user=u") == "host=h password = *** user=u")
         #expect(PGSettings.redact("host=h password=a&b dbname=d") == "host=h password=*** dbname=d")
         #expect(PGSettings.redact("host=h dbname=d") == "host=h dbname=d")
+        // An unquoted keyword/value password with a backslash-escaped space is one value.
+        #expect(PGSettings.redact(#"host=h password=my\ secret user=u"#) == "host=h password=*** user=u")
+        // Names the redacted URL shows stay readable, even when the password is the same word.
+        #expect(PGSettings.scrub(#"database "tradelog" does not exist"#, url: "postgresql://tradelog:tradelog@h/tradelog")
+            == #"database "tradelog" does not exist"#)
         // A quoted piece of the password (libpq took it for a port) and the whole URI are scrubbed.
         let url = "postgresql://u:Ab/cd+e=@db/x"
         #expect(PGSettings.scrub(#"invalid integer value "Ab" for connection option "port""#, url: url)

@@ -16,12 +16,20 @@ public struct BybitClockOffset: Sendable, Hashable {
     public mutating func record(serverTimeMs: Int64, sentAtMs: Int64, receivedAtMs: Int64) {
         let roundTrip = max(0, receivedAtMs - sentAtMs)
         let midpoint = sentAtMs + roundTrip / 2
-        offsetMs = serverTimeMs - midpoint
+        // An absurd server time (from an answer we do not control) must not trap: the offset
+        // is bounded to a century either way (a simulator may play a recording's clock, months
+        // behind; nothing real is further).
+        let (difference, overflow) = serverTimeMs.subtractingReportingOverflow(midpoint)
+        offsetMs = overflow ? (serverTimeMs < midpoint ? -Self.bound : Self.bound) : min(max(difference, -Self.bound), Self.bound)
         roundTripMs = roundTrip
     }
 
+    /// A century in ms: the largest offset taken.
+    static let bound: Int64 = 100 * 366 * 86_400_000
+
     /// The timestamp to send for local time `localMs`.
     public func serverTime(localMs: Int64) -> Int64 {
-        localMs + offsetMs
+        let (t, overflow) = localMs.addingReportingOverflow(offsetMs)
+        return overflow ? (offsetMs < 0 ? Int64.min : Int64.max) : t
     }
 }

@@ -245,6 +245,16 @@ public actor BybitRESTClient {
         }
     }
 
+    /// `GET /v5/position/list`, all pages, with the server's time of the first answer (ms, on
+    /// the exchange's clock like the fills' `execTime`): a position it leaves out was flat then.
+    public func positionsAsOf(category: RESTCategory, settleCoin: String? = nil) async throws
+        -> (positions: [RESTPosition], serverTimeMs: Int64?) {
+        let r: (items: [RESTPosition], serverTimeMs: Int64?) = try await allPagesAsOf { cursor in
+            .positions(category: category, symbol: nil, settleCoin: settleCoin, cursor: cursor, limit: 200)
+        }
+        return (r.items, r.serverTimeMs)
+    }
+
     /// `GET /v5/account/wallet-balance`.
     public func walletBalance(accountType: String = "UNIFIED", coin: String? = nil) async throws -> RESTWalletBalance {
         try await send(.walletBalance(accountType: accountType, coin: coin), as: RESTWalletBalance.self).result
@@ -254,13 +264,22 @@ public actor BybitRESTClient {
     func allPages<Item: Codable & Sendable & Hashable>(
         failAtPageLimit: Bool = false, _ build: (String?) -> BybitRESTRequest
     ) async throws -> [Item] {
+        try await allPagesAsOf(failAtPageLimit: failAtPageLimit, build).items
+    }
+
+    /// The same, with the server's time (the envelope's `time`, ms) of the first page.
+    func allPagesAsOf<Item: Codable & Sendable & Hashable>(
+        failAtPageLimit: Bool = false, _ build: (String?) -> BybitRESTRequest
+    ) async throws -> (items: [Item], serverTimeMs: Int64?) {
         var items: [Item] = []
         var cursor: String?
         var seen = Set<String>()
-        for _ in 0..<configuration.maxPages {
-            let page = try await send(build(cursor), as: RESTPage<Item>.self).result
-            items += page.list
-            guard let next = page.nextPageCursor, seen.insert(next).inserted else { return items }
+        var first: Int64?
+        for page in 0..<configuration.maxPages {
+            let response = try await send(build(cursor), as: RESTPage<Item>.self)
+            if page == 0 { first = response.time }
+            items += response.result.list
+            guard let next = response.result.nextPageCursor, seen.insert(next).inserted else { return (items, first) }
             cursor = next
         }
         if failAtPageLimit {
@@ -269,7 +288,7 @@ public actor BybitRESTClient {
             throw BybitPaginationLimit(maxPages: configuration.maxPages)
         }
         logger.warning("bybit pagination stopped at the page limit", metadata: ["bybit.max_pages": "\(configuration.maxPages)"])
-        return items
+        return (items, first)
     }
 }
 
