@@ -34,7 +34,8 @@ for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && br
 echo "demo: $fixture played by the simulator on 127.0.0.1:$port at ${speed}x; all services for $seconds s; its signals through RabbitMQ ..."
 ( sleep 4; "$bin" send-signals "$fixture" --speed "${speed}x" 2>&1 | awk 'NR % 5 == 0 || /sent [0-9]+ signals/' ) &
 sender=$!
-trap 'kill $sim $sender 2>/dev/null || true' EXIT
+# The sender's subshell and its children (sleep, send-signals, awk).
+trap 'pkill -P $sender 2>/dev/null; kill $sim $sender 2>/dev/null || true' EXIT
 # The fixture's market (its manifest's category and symbols) and the settings it was recorded
 # with (settings.env: spot's TRADELOG_OM_DEFAULT_CATEGORY, say).
 category="$(sed -n 's/^  "category" : "\([a-z]*\)".*/\1/p' "$fixture/manifest.json")"
@@ -47,8 +48,8 @@ done
 if [[ -f "$fixture/settings.env" ]]; then
     while IFS= read -r line || [[ -n "$line" ]]; do
         [[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
-        key="$(echo "${line%%=*}" | xargs)"
-        value="$(echo "${line#*=}" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')"
+        key="${line%%=*}"; key="${key#"${key%%[![:space:]]*}"}"; key="${key%"${key##*[![:space:]]}"}"
+        value="${line#*=}"; value="${value#"${value%%[![:space:]]*}"}"; value="${value%"${value##*[![:space:]]}"}"
         [[ "$key" =~ ^TRADELOG_(OM|PM)_[A-Z_]+$ ]] && export "$key=$value"
     done < "$fixture/settings.env"
 fi

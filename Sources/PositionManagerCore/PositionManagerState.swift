@@ -352,9 +352,10 @@ public struct PositionManagerState: Sendable {
             updatedTime: p.updatedTime.map { Timestamp(millisecondsSinceEpoch: $0) })
         let before = r.exchange
         r.exchange = figures
-        // A sequence below the one a sync saw: the exchange's sequence started over (a new
-        // account or venue on the same log), so that sync's mark says nothing about new fills.
-        if let s = p.seq, s >= 0, let a = r.adoptedSeq, s < a {
+        // A sequence below the one a sync saw, in a frame newer than what it saw: the exchange's
+        // sequence started over (a new account or venue on the same log), so that sync's mark
+        // says nothing about new fills. (An older frame arriving late is not that.)
+        if let s = p.seq, s >= 0, let a = r.adoptedSeq, s < a, let u = p.updatedTime, let through = r.adoptedThroughMs, u > through {
             r.adoptedSeq = nil
             r.adoptedThroughMs = nil
         }

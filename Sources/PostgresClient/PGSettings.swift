@@ -54,8 +54,9 @@ public struct PGSettings: Sendable, CustomStringConvertible {
     }
 
     /// Scrubs a message (a libpq connection error quotes all or part of the connection
-    /// string) of the URL and its passwords: the raw URL becomes the redacted one, and a
-    /// quoted piece becomes `***` when it is (part of) a password, as written or
+    /// string) of the URL and its passwords: the raw URL becomes the redacted one, a password
+    /// (4 characters or more) anywhere becomes `***` unless the redacted URL shows the same
+    /// text as a name, and a quoted piece becomes `***` when it is (part of) a password, as written or
     /// percent-decoded, or a piece of the raw URL, and the redacted URL does not show it (a
     /// fragment of a password libpq took for a port, say). Text outside quotes, and names the
     /// redacted URL shows (user, host, database), stay readable.
@@ -66,6 +67,11 @@ public struct PGSettings: Sendable, CustomStringConvertible {
         let trimmed = url.trimmingCharacters(in: .whitespacesAndNewlines)
         if !trimmed.isEmpty, trimmed != url { out = out.replacingOccurrences(of: trimmed, with: redact(trimmed)) }
         let secrets = passwords(in: url)
+        // A password anywhere, unless it is also a name the redacted URL shows (a user or a
+        // database named like it: hiding those would make the message useless, and they show).
+        for secret in secrets.sorted(by: { $0.count > $1.count }) where secret.count >= 4 && !redacted.contains(secret) {
+            out = out.replacingOccurrences(of: secret, with: "***")
+        }
         var result = ""
         var rest = Substring(out)
         while let open = rest.firstIndex(of: "\""),

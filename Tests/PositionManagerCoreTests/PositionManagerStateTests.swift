@@ -180,10 +180,15 @@ struct PositionManagerStateTests {
         // A fill after the answer counts.
         log.execution("Buy", "0.001", at: "50000", ms: 400, seq: 7)
         #expect(log.state.view(btc)!.signedSize == num("0.001"))
-        // A sync that lists it with seq 7; then a new venue on the same log starts its sequence over.
+        // A sync that lists it with seq 7 (updated at 500).
         log.exchangePosition("Buy", "0.001", entry: "50000", ms: 500, seq: 7)
         try log.record(PositionSyncCompleted(syncID: "s2", trigger: "start", categories: ["linear"],
                                              positions: ["linear.BTCUSDT.0"], executionsFetched: 0), at: 600)
+        // An older frame arriving late (seq 6, updated at 250) leaves the mark: the late copy of seq 7's fill is in the size.
+        log.exchangePosition("Buy", "0", entry: "0", ms: 250, seq: 6)
+        log.execution("Buy", "0.001", at: "50000", ms: 450, seq: 7)
+        #expect(log.state.view(btc)!.signedSize == num("0.001"))
+        // A new venue on the same log starts its sequence over (a newer frame with a lower seq).
         log.exchangePosition("Buy", "0.001", entry: "50000", ms: 700, seq: 1)
         log.execution("Buy", "0.001", at: "50000", ms: 800, seq: 2)
         #expect(log.state.view(btc)!.signedSize == num("0.002"))

@@ -100,6 +100,9 @@ struct PGConnectionTests {
         #expect(PGSettings.redact("host=h dbname=d") == "host=h dbname=d")
         // An unquoted keyword/value password with a backslash-escaped space is one value.
         #expect(PGSettings.redact(#"host=h password=my\ secret user=u"#) == "host=h password=*** user=u")
+        // A password outside quotes is hidden too, unless the redacted URL shows it as a name.
+        #expect(PGSettings.scrub("authentication with s3cr3t-pw failed", url: "postgresql://u:s3cr3t-pw@h/db")
+            == "authentication with *** failed")
         // Names the redacted URL shows stay readable, even when the password is the same word.
         #expect(PGSettings.scrub(#"database "tradelog" does not exist"#, url: "postgresql://tradelog:tradelog@h/tradelog")
             == #"database "tradelog" does not exist"#)
