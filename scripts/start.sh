@@ -35,7 +35,7 @@ echo "demo: $fixture played by the simulator on 127.0.0.1:$port at ${speed}x; al
 ( sleep 4; "$bin" send-signals "$fixture" --speed "${speed}x" 2>&1 | awk 'NR % 5 == 0 || /sent [0-9]+ signals/' ) &
 sender=$!
 # The sender's subshell and its children (sleep, send-signals, awk).
-trap 'pkill -P $sender 2>/dev/null; kill $sim $sender 2>/dev/null || true' EXIT
+trap 'pkill -P $sender 2>/dev/null || true; kill $sim $sender 2>/dev/null || true' EXIT
 # The fixture's market (its manifest's category and symbols) and the settings it was recorded
 # with (settings.env: spot's TRADELOG_OM_DEFAULT_CATEGORY, say).
 category="$(sed -n 's/^  "category" : "\([a-z]*\)".*/\1/p' "$fixture/manifest.json")"
