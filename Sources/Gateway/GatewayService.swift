@@ -277,14 +277,20 @@ public actor GatewayService: Service, SubscriptionManaging {
     }
 
     private func store(_ added: SubscriptionAdded) async throws {
-        let id = DeterministicID.derived(from: "\(configuration.subscriptionStream)/\(subscriptionVersion + 1)", kind: "added")
-        let event = try NewEvent(eventID: id, payload: added, metadata: EventMetadata(source: "gateway", receiveTime: .now()))
+        let (event, result) = try await appendChange(added, kind: "added")
+        set.apply(added, position: result.head, at: event.metadata.receiveTime)
+    }
+
+    /// Appends one change at the stream's next version (its id derived from that version).
+    private func appendChange<P: EventPayload>(_ payload: P, kind: String) async throws -> (NewEvent, AppendResult) {
+        let id = DeterministicID.derived(from: "\(configuration.subscriptionStream)/\(subscriptionVersion + 1)", kind: kind)
+        let event = try NewEvent(eventID: id, payload: payload, metadata: EventMetadata(source: "gateway", receiveTime: .now()))
         let result = try await log.append(to: configuration.subscriptionStream, expectedVersion: .exact(subscriptionVersion), [event])
         // Its id is taken: an earlier change landed unseen (its answer lost, the catch-up not
         // done yet) and holds this version. Nothing was written: caught up, it fails.
         guard result.outcomes.allSatisfy(\.isAppended) else { throw SubscriptionChangeUnseen() }
         subscriptionVersion += 1
-        set.apply(added, position: result.head, at: event.metadata.receiveTime)
+        return (event, result)
     }
 
     /// After an append that failed: its answer may have been lost after it landed (or another
@@ -361,16 +367,10 @@ public actor GatewayService: Service, SubscriptionManaging {
         guard let key = SubscriptionKey(id: id), let entry = set.entry(key) else { return nil }
         let before = await view(entry)
         let removed = SubscriptionRemoved(channel: key.channel, topic: key.topic, requestedBy: requestedBy)
-        let eventID = DeterministicID.derived(from: "\(configuration.subscriptionStream)/\(subscriptionVersion + 1)", kind: "removed")
-        let event = try NewEvent(eventID: eventID, payload: removed, metadata: EventMetadata(source: "gateway", receiveTime: .now()))
-        do {
-            let result = try await log.append(to: configuration.subscriptionStream, expectedVersion: .exact(subscriptionVersion), [event])
-            guard result.outcomes.allSatisfy(\.isAppended) else { throw SubscriptionChangeUnseen() }
-        } catch {
+        do { _ = try await appendChange(removed, kind: "removed") } catch {
             await catchUpSubscriptions()
             throw error
         }
-        subscriptionVersion += 1
         set.apply(removed)
         await streams[key.channel]?.unsubscribe([key.topic])
         logger.info("subscription removed", metadata: ["ws.topic": "\(key.id)", "gateway.by": "\(requestedBy)"])

@@ -163,11 +163,7 @@ extension OrderManagerConfig {
             }
         }
         try integer("TRADELOG_OM_MAX_SIGNAL_SKEW_MS", max: maxMilliseconds) { c.maxSignalSkewMs = Int64($0) }
-        // A misspelled limit would silently leave its default in force.
-        if let unknown = env.values.keys.filter({ $0.hasPrefix("TRADELOG_OM_") && !env.asked.contains($0) }).sorted().first {
-            throw ConfigurationError(field: unknown, source: source,
-                                     problem: "is not a setting of the order manager (misspelled?); README lists its settings")
-        }
+        try env.refuseUnknown(prefix: "TRADELOG_OM_", of: "order manager", source: source)
         return c
     }
 }

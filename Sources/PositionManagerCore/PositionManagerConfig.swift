@@ -39,10 +39,7 @@ public struct PositionManagerConfig: Sendable, Hashable {
         try ms("TRADELOG_PM_PORTFOLIO_INTERVAL_MS", &c.portfolioIntervalMs)
         try ms("TRADELOG_PM_MARK_INTERVAL_MS", &c.markIntervalMs)
         try ms("TRADELOG_PM_DISCREPANCY_GRACE_MS", &c.discrepancyGraceMs)
-        if let unknown = env.values.keys.filter({ $0.hasPrefix("TRADELOG_PM_") && !env.asked.contains($0) }).sorted().first {
-            throw ConfigurationError(field: unknown, source: source,
-                                     problem: "is not a setting of the position manager (misspelled?); README lists its settings")
-        }
+        try env.refuseUnknown(prefix: "TRADELOG_PM_", of: "position manager", source: source)
         return c
     }
 }

@@ -42,6 +42,15 @@ public final class SettingsReader {
         asked.insert(key)
         return values[key]
     }
+
+    /// Refuses the first key (in order) with `prefix` that was never asked for: a misspelled
+    /// setting would silently leave its default in force.
+    public func refuseUnknown(prefix: String, of service: String, source: String) throws {
+        if let unknown = values.keys.filter({ $0.hasPrefix(prefix) && !asked.contains($0) }).sorted().first {
+            throw ConfigurationError(field: unknown, source: source,
+                                     problem: "is not a setting of the \(service) (misspelled?); README lists its settings")
+        }
+    }
 }
 
 /// The keys a configuration reads: its reading function run over an empty map (which asks for
