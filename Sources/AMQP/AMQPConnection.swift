@@ -64,6 +64,14 @@ public struct QueueArguments: Sendable, Hashable {
     public static let documented = QueueArguments(durable: true, messageTTLMilliseconds: 86_400_000, maxLength: 100_000)
 }
 
+extension QueueArguments: CustomStringConvertible {
+    public var description: String {
+        ([durable ? "durable" : "transient"] + [messageTTLMilliseconds.map { "x-message-ttl \($0)" },
+                                                maxLength.map { "x-max-length \($0)" }].compactMap { $0 })
+            .joined(separator: ", ")
+    }
+}
+
 /// What a ``AMQPConnection/publish(_:window:)`` call did: the tags it used and the confirms
 /// it read meanwhile (for its own publishes or earlier ones).
 public struct PublishReport: Sendable {
@@ -167,10 +175,29 @@ public actor AMQPConnection {
         throw error
     }
 
-    public func declare(queue: String, arguments: QueueArguments) throws {
+    /// Declares `queue` with `arguments`. A queue that exists with other arguments (declared
+    /// first by another system, e.g. the model service's own `trading_signals`) is used as it
+    /// is, with a warning naming the difference the broker reported: refusing it would stop the
+    /// service for good, and redeclaring it would need deleting its messages.
+    @discardableResult
+    public func declare(queue: String, arguments: QueueArguments) throws -> DeclareOutcome {
         let h = try live()
-        try check(tl_amqp_declare_queue(h, queue, arguments.durable ? 1 : 0, arguments.messageTTLMilliseconds ?? -1,
-                                        arguments.maxLength ?? -1), .refused)
+        let rc = tl_amqp_declare_queue(h, queue, arguments.durable ? 1 : 0, arguments.messageTTLMilliseconds ?? -1,
+                                       arguments.maxLength ?? -1)
+        if rc == 1 {
+            let refusal = String(cString: tl_amqp_error(h))
+            logger.warning("queue exists with other arguments than tradelog declares; used as it is", metadata: [
+                "queue": "\(queue)", "wanted": "\(arguments)", "broker": "\(refusal)"])
+            return .existsWithOtherArguments(refusal)
+        }
+        try check(rc, .refused)
+        return .declared
+    }
+
+    public enum DeclareOutcome: Sendable, Equatable {
+        case declared
+        /// The broker's refusal of the arguments (406 PRECONDITION_FAILED ...).
+        case existsWithOtherArguments(String)
     }
 
     /// Deletes a queue; returns how many messages it held.

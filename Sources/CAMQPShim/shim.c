@@ -26,7 +26,15 @@ static void set_error(tl_amqp *c, const char *fmt, ...) {
     va_end(ap);
 }
 
-static void set_close_error(tl_amqp *c, const char *what, amqp_method_t *m) {
+/// Declares happen on their own channel: a refused declare closes only that channel, never
+/// the one publishing or consuming.
+static const amqp_channel_t DECLARE_CH = 2;
+
+static void set_close_error_on(tl_amqp *c, const char *what, amqp_method_t *m, amqp_channel_t ch);
+
+static void set_close_error(tl_amqp *c, const char *what, amqp_method_t *m) { set_close_error_on(c, what, m, CH); }
+
+static void set_close_error_on(tl_amqp *c, const char *what, amqp_method_t *m, amqp_channel_t ch) {
     if (m->id == AMQP_CONNECTION_CLOSE_METHOD) {
         amqp_connection_close_t *d = (amqp_connection_close_t *)m->decoded;
         c->server_code = d->reply_code;
@@ -41,15 +49,17 @@ static void set_close_error(tl_amqp *c, const char *what, amqp_method_t *m) {
         set_error(c, "%s: server closed the channel: %d %.*s", what, d->reply_code,
                   (int)d->reply_text.len, (const char *)d->reply_text.bytes);
         amqp_channel_close_ok_t ok;
-        amqp_send_method(c->conn, CH, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+        amqp_send_method(c->conn, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+        // Another channel's close leaves the connection and channel 1 open.
+        if (ch != CH) return;
     } else {
         set_error(c, "%s: unexpected method 0x%08x", what, m->id);
     }
     c->open = 0;
 }
 
-/// 0 when the reply is normal; otherwise records the error and returns -1.
-static int check_reply(tl_amqp *c, amqp_rpc_reply_t r, const char *what) {
+/// 0 when the reply (to an RPC on channel `ch`) is normal; otherwise records the error and returns -1.
+static int check_reply_on(tl_amqp *c, amqp_rpc_reply_t r, const char *what, amqp_channel_t ch) {
     switch (r.reply_type) {
     case AMQP_RESPONSE_NORMAL:
         return 0;
@@ -60,12 +70,14 @@ static int check_reply(tl_amqp *c, amqp_rpc_reply_t r, const char *what) {
         set_error(c, "%s: %s", what, amqp_error_string2(r.library_error));
         break;
     case AMQP_RESPONSE_SERVER_EXCEPTION:
-        set_close_error(c, what, &r.reply);
+        set_close_error_on(c, what, &r.reply, ch);
         return -1;
     }
     c->open = 0;
     return -1;
 }
+
+static int check_reply(tl_amqp *c, amqp_rpc_reply_t r, const char *what) { return check_reply_on(c, r, what, CH); }
 
 static int check_status(tl_amqp *c, int status, const char *what) {
     if (status == AMQP_STATUS_OK) return 0;
@@ -170,8 +182,25 @@ int tl_amqp_declare_queue(tl_amqp *c, const char *queue, int durable, int64_t tt
         n++;
     }
     amqp_table_t args = { n, entries };
-    amqp_queue_declare(c->conn, CH, amqp_cstring_bytes(queue), 0, durable ? 1 : 0, 0, 0, args);
-    return check_reply(c, amqp_get_rpc_reply(c->conn), "queue.declare");
+    c->server_code = 0;
+    amqp_channel_open(c->conn, DECLARE_CH);
+    if (check_reply_on(c, amqp_get_rpc_reply(c->conn), "channel.open", DECLARE_CH) != 0) return -1;
+    amqp_queue_declare(c->conn, DECLARE_CH, amqp_cstring_bytes(queue), 0, durable ? 1 : 0, 0, 0, args);
+    int declared = check_reply_on(c, amqp_get_rpc_reply(c->conn), "queue.declare", DECLARE_CH);
+    if (declared != 0) {
+        // PRECONDITION_FAILED: the queue exists with other arguments (another system declared
+        // it first). It is used as it is: a passive declare checks that it exists.
+        if (c->server_code != 406 || !c->open) return -1;
+        char refused[sizeof c->error];
+        memcpy(refused, c->error, sizeof refused);
+        amqp_channel_open(c->conn, DECLARE_CH);
+        if (check_reply_on(c, amqp_get_rpc_reply(c->conn), "channel.open", DECLARE_CH) != 0) return -1;
+        amqp_queue_declare(c->conn, DECLARE_CH, amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+        if (check_reply_on(c, amqp_get_rpc_reply(c->conn), "queue.declare (passive)", DECLARE_CH) != 0) return -1;
+        memcpy(c->error, refused, sizeof refused);
+    }
+    if (check_reply_on(c, amqp_channel_close(c->conn, DECLARE_CH, AMQP_REPLY_SUCCESS), "channel.close", DECLARE_CH) != 0) return -1;
+    return declared == 0 ? 0 : 1;
 }
 
 int64_t tl_amqp_delete_queue(tl_amqp *c, const char *queue) {

@@ -86,7 +86,11 @@ public enum GatewayAPI {
         api.post("subscriptions") { request, context -> Response in
             let body: SubscriptionRequest
             do {
-                body = try await request.decode(as: SubscriptionRequest.self, context: context)
+                let bytes = try await request.body.collect(upTo: 64 * 1024)
+                body = try JSONDecoder().decode(SubscriptionRequest.self, from: Data(bytes.readableBytesView))
+            } catch let error as DecodingError {
+                let (field, problem) = Self.describe(error)
+                return try json(.badRequest, APIErrorBody(error: "body is not a subscription request: \(problem)", field: field))
             } catch {
                 return try json(.badRequest, APIErrorBody(error: "body is not a subscription request: \(error)", field: nil))
             }
@@ -106,6 +110,27 @@ public enum GatewayAPI {
             return try json(.ok, view)
         }
         return router
+    }
+
+    /// The field a body failed on (its JSON name, dotted when nested; nil for the body as a
+    /// whole, e.g. not JSON) and the problem in words.
+    static func describe(_ error: DecodingError) -> (field: String?, problem: String) {
+        func name(_ path: [any CodingKey]) -> String? {
+            path.isEmpty ? nil : path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .typeMismatch(let type, let c):
+            return (name(c.codingPath), "\(name(c.codingPath) ?? "the body") must be \(type == Int.self ? "an integer" : type == String.self ? "a string" : "\(type)")")
+        case .valueNotFound(_, let c):
+            return (name(c.codingPath), "\(name(c.codingPath) ?? "the body") must not be null")
+        case .keyNotFound(let key, let c):
+            let field = name(c.codingPath + [key])
+            return (field, "\(field ?? key.stringValue) is required")
+        case .dataCorrupted(let c):
+            return (name(c.codingPath), name(c.codingPath).map { "\($0) is not valid" } ?? "not a JSON object")
+        @unknown default:
+            return (nil, "\(error)")
+        }
     }
 
     static func json<T: Encodable>(_ status: HTTPResponse.Status, _ value: T) throws -> Response {

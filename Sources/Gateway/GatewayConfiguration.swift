@@ -11,6 +11,15 @@ public struct GatewayConfiguration: Sendable {
     public var credentials: BybitCredentials?
     /// Subscriptions from the configuration, added (as events) when missing at start.
     public var subscriptions: [SubscriptionKey] = []
+    /// With credentials, the account's private topics the order and position managers need
+    /// (``accountTopics``) are added at start when missing, as seed 000's order manager
+    /// subscribes `order` itself: without them no fill, order update or wallet reaches the log.
+    public var subscribeAccountTopics = true
+    /// The private topics added with credentials, with the service that needs each.
+    public static let accountTopics: [(topic: String, channelType: String, requestedBy: String)] = [
+        ("order", "order", "order-manager"), ("execution", "execution", "order-manager"),
+        ("wallet", "balance", "order-manager"), ("position", "position", "position-manager"),
+    ]
     /// `X-API-Key` for the HTTP API; nil refuses every API call.
     public var apiKey: String?
     public var apiHost = "127.0.0.1"

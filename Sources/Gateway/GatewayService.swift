@@ -274,6 +274,11 @@ public actor GatewayService: Service, SubscriptionManaging {
                                           requestedBy: "config", via: "config")
             try await store(added)
         }
+        guard configuration.credentials != nil, configuration.subscribeAccountTopics else { return }
+        for t in GatewayConfiguration.accountTopics where !set.contains(SubscriptionKey(channel: .private, topic: t.topic)) {
+            try await store(SubscriptionAdded(channel: .private, topic: t.topic, channelType: t.channelType, symbol: nil,
+                                              requestedBy: t.requestedBy, via: "default"))
+        }
     }
 
     private func store(_ added: SubscriptionAdded) async throws {

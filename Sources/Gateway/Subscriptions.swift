@@ -208,7 +208,8 @@ public struct SubscriptionRequest: Codable, Sendable, Equatable {
         case "trades", "trade": topic = "publicTrade.\(s)"
         case "ticker", "tickers": topic = "tickers.\(s)"
         case "orderbook":
-            let d = depth ?? 50
+            // Seed 000: the `orderbook` channel is `orderbook.1.{symbol}`, the level-1 book.
+            let d = depth ?? 1
             guard Self.orderbookDepths[channel.rawValue]?.contains(d) == true else {
                 return .failure(.init(field: "depth", problem: "must be one of 1, 50, 200, 1000, got \(d)"))
             }

@@ -2,11 +2,13 @@ import TradelogCore
 
 /// ISO 8601 / RFC 3339 date-times without Foundation's formatters (pure, locale-free).
 ///
-/// Accepted: `YYYY-MM-DDThh:mm:ss[.f{1,9}](Z|±hh:mm)` with years 0000–9999, real calendar
-/// dates (leap years), hours 00–23, seconds 00–59 (no leap second), offsets up to ±23:59.
+/// Accepted: `YYYY-MM-DDThh:mm:ss[.f{1,9}][Z|±hh:mm|±hhmm|±hh]` with years 0000–9999, real
+/// calendar dates (leap years), hours 00–23, seconds 00–59 (no leap second), offsets up to
+/// ±23:59. Without a zone the time is UTC: Python's `datetime.utcnow().isoformat()` writes
+/// no zone (a model that writes local time without one is caught by the signal skew check).
 /// `t` and `z` may be lower case (RFC 3339 allows it). Fraction digits past the sixth are
 /// dropped (rounded down to the microsecond). Everything else is refused: a space instead
-/// of `T`, no zone, `+0300`, week or ordinal dates, surrounding spaces.
+/// of `T`, week or ordinal dates, surrounding spaces.
 public enum ISOTimestamp {
     /// Longest text considered; anything longer cannot match the grammar.
     static let maxLength = 35
@@ -19,7 +21,7 @@ public enum ISOTimestamp {
 
     static func parse(_ s: UnsafeRawBufferPointer) -> Timestamp? {
         let n = s.count
-        guard n >= 20, n <= maxLength else { return nil }
+        guard n >= 19, n <= maxLength else { return nil }
         func digits(_ at: Int, _ count: Int) -> Int? {
             guard at + count <= n else { return nil }
             var v = 0
@@ -42,7 +44,7 @@ public enum ISOTimestamp {
         else { return nil }
         var i = 19
         var micros = 0
-        if s[i] == UInt8(ascii: ".") {
+        if i < n, s[i] == UInt8(ascii: ".") {
             i += 1
             let start = i
             while i < n, s[i] &- UInt8(ascii: "0") < 10 { i += 1 }
@@ -52,18 +54,25 @@ public enum ISOTimestamp {
                 micros = micros * 10 + (k < count ? Int(s[start + k] - UInt8(ascii: "0")) : 0)
             }
         }
-        guard i < n else { return nil }
         var offsetSeconds = 0
-        switch s[i] {
+        switch i < n ? s[i] : nil {
+        case nil:
+            break  // no zone: UTC
         case UInt8(ascii: "Z"), UInt8(ascii: "z"):
             i += 1
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
             let sign = s[i] == UInt8(ascii: "-") ? -1 : 1
-            guard let oh = digits(i + 1, 2), i + 3 < n, s[i + 3] == UInt8(ascii: ":"),
-                  let om = digits(i + 4, 2), oh <= 23, om <= 59
-            else { return nil }
+            guard let oh = digits(i + 1, 2), oh <= 23 else { return nil }
+            i += 3
+            var om = 0
+            if i < n {
+                // ±hh:mm or ±hhmm
+                if s[i] == UInt8(ascii: ":") { i += 1 }
+                guard let m = digits(i, 2), m <= 59 else { return nil }
+                om = m
+                i += 2
+            }
             offsetSeconds = sign * (oh * 3600 + om * 60)
-            i += 6
         default:
             return nil
         }

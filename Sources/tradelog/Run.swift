@@ -29,9 +29,12 @@ struct Run: AsyncParsableCommand {
             process running the same service stands by.
             """)
 
+    /// `--only` names the seeds use for tradelog's services.
+    static let seedNames = ["ws-gateway": "gateway"]
+
     @OptionGroup var db: DatabaseOptions
 
-    @Option(help: "Run only this service: gateway, relay, signals, order-manager, position-manager, projections or retention (default: all; with all, the order manager takes the signals when BYBIT_API_KEY is set).")
+    @Option(help: "Run only this service: gateway (or ws-gateway), relay, signals, order-manager, position-manager, projections or retention (default: all; with all, the order manager takes the signals when BYBIT_API_KEY is set).")
     var only: String?
 
     @Option(help: "Record the session to this file (LZ4 JSON lines): the gateway's frames and REST answers and the signals the order manager takes, ready for `tradelog replay`.")
@@ -61,6 +64,8 @@ struct Run: AsyncParsableCommand {
         await probe.close()
 
         let known = ["gateway", "relay", "signals", "order-manager", "position-manager", "projections", "retention"]
+        // The seeds' service names (docker-compose files and scripts written for them).
+        let only = self.only.map { Self.seedNames[$0] ?? $0 }
         if let only, !known.contains(only) {
             throw ValidationError("--only \(only): unknown service (known: \(known.joined(separator: ", ")))")
         }

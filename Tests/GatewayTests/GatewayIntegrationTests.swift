@@ -254,8 +254,10 @@ struct GatewayIntegrationTests {
                     let bad = try await call(.POST, api, #"{"channel_type":"orderbook","symbol":"BTCUSDT","depth":7}"#)
                     #expect(bad.0 == 400 && bad.1["field"] as? String == "depth")
                     #expect(try await call(.POST, api, "not json").0 == 400)
+                    let mistyped = try await call(.POST, api, #"{"channel_type":"orderbook","symbol":"BTCUSDT","depth":"50"}"#)
+                    #expect(mistyped.0 == 400 && mistyped.1["field"] as? String == "depth", "\(mistyped.1)")
                     let created = try await call(.POST, api, #"{"channel_type":"orderbook","symbol":"BTCUSDT","category":"linear","requesting_service":"feature-service"}"#)
-                    #expect(created.0 == 201 && created.1["id"] as? String == "linear:orderbook.50.BTCUSDT")
+                    #expect(created.0 == 201 && created.1["id"] as? String == "linear:orderbook.1.BTCUSDT")
                     #expect(try await call(.POST, api, #"{"channel_type":"orderbook","symbol":"BTCUSDT"}"#).0 == 200)
                     #expect(try await TestDatabase.eventually {
                         let list = try await call(.GET, api).1["subscriptions"] as? [[String: Any]] ?? []
@@ -274,7 +276,7 @@ struct GatewayIntegrationTests {
                 try await Self.withGateway(restarted, settings) { gateway, _ in
                     let restored = try await TestDatabase.eventually {
                         let list = await gateway.list()
-                        return list.map(\.id) == ["linear:orderbook.50.BTCUSDT"] && list[0].status == "active"
+                        return list.map(\.id) == ["linear:orderbook.1.BTCUSDT"] && list[0].status == "active"
                     }
                     #expect(restored)
                 }
@@ -299,7 +301,7 @@ struct GatewayIntegrationTests {
                     #expect(await gateway.list().map(\.id).contains("linear:tickers.BTCUSDT"))
                     #expect(try await TestDatabase.eventually { try await log.streamVersion("market.linear.ticker-BTCUSDT") > 0 })
                     let (view, created) = try await gateway.add(request)
-                    #expect(created && view.id == "linear:orderbook.50.BTCUSDT")
+                    #expect(created && view.id == "linear:orderbook.1.BTCUSDT")
                     #expect(try await Self.events(log, stream: config.subscriptionStream).count == 3)
                     // A landed change holding the very id the next one derives: the log answers
                     // "duplicate", which is no success; caught up, the next change goes through.
@@ -443,8 +445,9 @@ struct GatewayIntegrationTests {
                     #expect(try await TestDatabase.eventually {
                         try await Self.events(log, stream: config.connectionStream).contains { $0.type == "StreamAuthFailed" }
                     })
+                    // With credentials the account's four topics are there (two added by default).
                     let list = await gateway.list()
-                    #expect(list.count == 2 && list.allSatisfy { $0.status == "failed" && ($0.message ?? "").contains("auth refused") })
+                    #expect(list.count == 4 && list.allSatisfy { $0.status == "failed" && ($0.message ?? "").contains("auth refused") })
                     let all = try await log.read(after: 0, limit: 10_000)
                     #expect(!all.contains { String(decoding: $0.data, as: UTF8.self).contains("not-the-secret") })
                 }
@@ -477,13 +480,20 @@ struct GatewayIntegrationTests {
         try await TestDatabase.with { settings in
             try await Self.simulator().withRunning { port in
                 let creds = BybitCredentials(apiKey: Self.account.apiKey, secret: Self.account.secret)
-                let config = try Self.configuration(port: port, subscriptions: ["private:order", "private:execution", "private:position", "private:wallet"], credentials: creds)
+                // No private topic configured: with credentials the account's four are added by
+                // default (seed 000's order manager subscribes `order` itself).
+                let config = try Self.configuration(port: port, subscriptions: [], credentials: creds)
                 try await Self.withGateway(config, settings) { gateway, log in
                     let active = try await TestDatabase.eventually {
                         let list = await gateway.list()
                         return list.count == 4 && list.allSatisfy { $0.status == "active" }
                     }
                     #expect(active)
+                    let list = await gateway.list()
+                    #expect(list.map { "\($0.id) \($0.requestingService) \($0.via)" } == [
+                        "private:order order-manager default", "private:execution order-manager default",
+                        "private:wallet order-manager default", "private:position position-manager default",
+                    ])
                     // No wallet snapshot on subscribe: the gateway loads it over REST.
                     let snapshot = try await TestDatabase.eventually {
                         try await Self.events(log, stream: "exchange.wallet-UNIFIED").contains { $0.type == "ExchangeWalletSnapshot" }

@@ -49,8 +49,9 @@ struct GatewayUnitTests {
         func topic(_ r: SubscriptionRequest) throws -> String { try r.resolve().get().topic }
         #expect(try topic(.init(channelType: "trades", symbol: "btcusdt")) == "publicTrade.BTCUSDT")
         #expect(try topic(.init(channelType: "ticker", symbol: "ETHUSDT", category: "spot")) == "tickers.ETHUSDT")
-        #expect(try topic(.init(channelType: "orderbook", symbol: "BTCUSDT")) == "orderbook.50.BTCUSDT")
-        #expect(try topic(.init(channelType: "orderbook", symbol: "BTCUSDT", depth: 1)) == "orderbook.1.BTCUSDT")
+        // Seed 000: `orderbook` is the level-1 book unless a depth is given.
+        #expect(try topic(.init(channelType: "orderbook", symbol: "BTCUSDT")) == "orderbook.1.BTCUSDT")
+        #expect(try topic(.init(channelType: "orderbook", symbol: "BTCUSDT", depth: 50)) == "orderbook.50.BTCUSDT")
         #expect(try topic(.init(channelType: "kline", symbol: "BTCUSDT")) == "kline.1.BTCUSDT")
         #expect(try topic(.init(channelType: "funding", symbol: "BTCUSDT")) == "tickers.BTCUSDT")
         #expect(try topic(.init(channelType: "liquidation", symbol: "BTCUSDT")) == "allLiquidation.BTCUSDT")

@@ -135,6 +135,36 @@ struct SignalIntakeTests {
         }
     }
 
+    @Test("a signal queue another system declared first with other arguments is used as it is (the broker refused tradelog's with 406)")
+    func queueDeclaredWithOtherArguments() async throws {
+        try await TestDatabase.with { pg in
+            try await TestBroker.with { amqp in
+                // The model service's own declare: durable, no TTL, no length limit.
+                let theirs = AMQPConnection(settings: amqp, name: "model-service")
+                try await theirs.open(confirms: true)
+                #expect(try await theirs.declare(queue: Self.queue, arguments: QueueArguments(durable: true)) == .declared)
+                // Ours is refused by the broker, and the queue is used as it is; the connection
+                // (its publishing channel) is unaffected.
+                let ours = try await theirs.declare(queue: Self.queue, arguments: .documented)
+                guard case .existsWithOtherArguments(let refusal) = ours else {
+                    Issue.record("expected the 406 fallback, got \(ours)")
+                    return
+                }
+                #expect(refusal.contains("406") && refusal.contains("PRECONDITION_FAILED"), "\(refusal)")
+                _ = try await theirs.publish([AMQPMessage(queue: Self.queue, body: Array(SignalSamples.seedExample.utf8), messageID: "m-0")])
+                while await theirs.outstanding > 0 { _ = try await theirs.readConfirms(timeout: .seconds(1)) }
+                await theirs.close()
+
+                let log = EventLog(settings: pg)
+                try await Self.withIntake(amqp, LogSignalSink(log: log)) { (intake: SignalIntake) async throws in
+                    #expect(try await TestDatabase.eventually { try await Self.events(log, type: "SignalReceived").count == 1 })
+                    #expect(try await TestDatabase.eventually { intake.counters.acked == 1 })
+                }
+                #expect(try await QueueReader.drainBodies(Self.queue, amqp).isEmpty, "acked")
+            }
+        }
+    }
+
     static let malformed: [(String, String, String?)] = [
         ("{\"signal_id\": ", "invalid_json", nil),
         ("[1, 2]", "not_an_object", nil),

@@ -38,7 +38,9 @@ int tl_amqp_server_code(const tl_amqp *c);
 int tl_amqp_open(tl_amqp *c, const char *host, int port, const char *vhost, const char *user,
                  const char *password, int heartbeat_s, int connect_timeout_ms, const char *connection_name);
 int tl_amqp_confirm_select(tl_amqp *c);
-/// queue.declare; ttl_ms / max_length < 0 leave the argument out.
+/// queue.declare (on a channel of its own); ttl_ms / max_length < 0 leave the argument out.
+/// 0: declared; 1: the queue exists with other arguments (the server refused the declare
+/// with 406) and is used as it is (the refusal stays in tl_amqp_error); -1: error.
 int tl_amqp_declare_queue(tl_amqp *c, const char *queue, int durable, int64_t ttl_ms, int64_t max_length);
 /// queue.delete (if_unused = if_empty = false). Returns the message count deleted, or -1.
 int64_t tl_amqp_delete_queue(tl_amqp *c, const char *queue);
