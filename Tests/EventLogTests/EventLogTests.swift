@@ -353,6 +353,54 @@ struct EventLogTests {
         }
     }
 
+    @Test("appenders on every append path at once (small, batch over the small limit, a stream twice in one append, market partitions): the tailing subscriber sees 1...N once, in order")
+    func concurrentAppendersOnEveryPath() async throws {
+        try await TestDatabase.with { settings in
+            let tail = Tail()
+            let sub = Subscription(name: "tail", settings: settings, consumer: .handler { tail.handle($0) }, options: fastOptions())
+            let follower = Task { await sub.follow() }
+            let perAppender = 5000
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for a in 0..<4 {
+                    group.addTask {
+                        let log = EventLog(settings: settings)
+                        let seed = "paths/\(a)"
+                        var i = 0, b = 0
+                        while i < perAppender {
+                            switch b % 3 {
+                            case 0:  // small: tl_append_small
+                                let n = min(b % 9 + 1, perAppender - i)
+                                _ = try await log.append(to: "paths.small-\(a)-\(b % 5)", (i..<(i + n)).map { event(seed, $0) })
+                                i += n
+                            case 1:  // over the small limit, market data: the batch path into the market partitions
+                                let n = min(EventLog.defaultSmallAppendLimit + 6, perAppender - i)
+                                _ = try await log.append(to: "market.paths.trade-S\(a)\(b % 3)", (i..<(i + n)).map { event(seed, $0) })
+                                i += n
+                            default:  // one stream twice in one append, with a market stream: the batch path
+                                let n = min(5, perAppender - i)
+                                let events = (i..<(i + n)).map { event(seed, $0) }
+                                var appends = [StreamAppend(stream: "paths.twice-\(a)", events: Array(events.prefix(2)))]
+                                if n > 2 { appends.append(StreamAppend(stream: "market.paths.ticker-S\(a)", events: [events[2]])) }
+                                if n > 3 { appends.append(StreamAppend(stream: "paths.twice-\(a)", events: Array(events.dropFirst(3)))) }
+                                _ = try await log.append(appends)
+                                i += n
+                            }
+                            b += 1
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let total = Int64(4 * perAppender)
+            #expect(try await EventLog(settings: settings).head() == total)
+            #expect(try await TestDatabase.eventually(timeout: .seconds(60)) { tail.count >= Int(total) })
+            follower.cancel()
+            await follower.value
+            #expect(tail.problems.isEmpty)
+            #expect(tail.all == Array(1...total))
+        }
+    }
+
     @Test("appenders split over 2 processes; the tailing subscriber still sees 1...N once, in order")
     func concurrentAppendersInTwoProcesses() async throws {
         try await TestDatabase.with { settings in

@@ -55,6 +55,13 @@ struct LiveReplayTests {
         var replayed: [RecordedEvent] = []
         for e in entries { replayed += machine.feed(e) }
 
+        // DESIGN invariant 4, over every event of the live session (all services): a source
+        // and a receive time on each (the folds' time; without it they would fall back to the
+        // commit time, which a replay cannot reproduce); correlation, causation and trace on
+        // everything that came of a signal.
+        let missing = Self.missingMetadata(await live.events)
+        #expect(missing.isEmpty, "\(missing.joined(separator: "\n"))")
+
         let liveStreams = Self.byStream(await live.events)
         let replayStreams = Self.byStream(replayed)
         // The comparison covers the whole session: books, tickers, signals, decisions, orders, fills, positions.
@@ -71,6 +78,24 @@ struct LiveReplayTests {
                              : "live \(i < a.count ? String(a[i].prefix(300)) : "-") | replay \(i < b.count ? String(b[i].prefix(300)) : "-")"))
         }
         #expect(report.isEmpty, "\(report.count) streams differ:\n\(report.prefix(25).joined(separator: "\n"))")
+    }
+
+    /// `type: what is missing` for each kind of event that lacks metadata it must have.
+    static func missingMetadata(_ events: [RecordedEvent]) -> [String] {
+        var problems: Set<String> = []
+        for e in events {
+            let m = e.metadata
+            if (m.source ?? "").isEmpty { problems.insert("\(e.type) in \(e.category): no source") }
+            if m.receiveTime == nil { problems.insert("\(e.type) in \(e.category): no receive time") }
+            // What came of a signal: its stream and the order streams it decided.
+            if e.category == "signal" || e.category == "order" {
+                if m.correlationID == nil { problems.insert("\(e.type) in \(e.category): no correlation id") }
+                // A received signal is the root: its cause is the RabbitMQ message's id, when it has one.
+                if m.causationID == nil, e.type != "SignalReceived" { problems.insert("\(e.type) in \(e.category): no causation id") }
+                if m.traceID == nil { problems.insert("\(e.type) in \(e.category): no trace id") }
+            }
+        }
+        return problems.sorted()
     }
 
     actor LiveEvents {
