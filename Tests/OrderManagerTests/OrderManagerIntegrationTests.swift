@@ -158,6 +158,7 @@ struct OrderManagerIntegrationTests {
             #expect(try await stack.eventTypes(stream: stream) == before)
             await stack.engine.drainRequests()
             #expect(try await stack.ordersAtExchange(link) == 1)
+            #expect(try await stack.simulator.createRequests(orderLinkId: link) == 1)
         }
     }
 
@@ -322,6 +323,7 @@ struct OrderManagerIntegrationTests {
             #expect(try await stack.waitOrder(link, [OrderManagerCore.OrderStatus.filled])?.status == .filled)
             await stack.engine.drainRequests()
             #expect(try await stack.ordersAtExchange(link) == 1)
+            #expect(try await stack.simulator.createRequests(orderLinkId: link) == 1)
             #expect(try await stack.eventTypes(stream: SignalEvents.stream(signalID: id)) == before)
         }
     }
@@ -397,6 +399,7 @@ struct OrderManagerIntegrationTests {
             let rec = try await stack.waitOrder(link, [OrderManagerCore.OrderStatus.filled])
             #expect(rec?.status == .filled)
             #expect(try await stack.ordersAtExchange(link) == 1)
+            #expect(try await stack.simulator.createRequests(orderLinkId: link) == 1, "sent once, after the restart")
         }
     }
 
@@ -542,6 +545,9 @@ struct OrderManagerIntegrationTests {
             let rec = try await stack.waitOrder(link, [OrderManagerCore.OrderStatus.filled])
             #expect(rec?.status == .filled)
             #expect(try await stack.ordersAtExchange(link) == 1)
+            // Not sent again after the restart (a resend would be refused as a duplicate
+            // orderLinkId, and settled by the query all the same: only the count shows it).
+            #expect(try await stack.simulator.createRequests(orderLinkId: link) == 1)
             let types = try await stack.eventTypes(stream: OrderEvents.stream(orderLinkId: link))
             #expect(types.filter { $0 == "OrderRequested" }.count == 1, "\(types)")
             // Settled by what the exchange reports (its order frames, or the query at start), never

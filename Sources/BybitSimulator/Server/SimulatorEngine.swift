@@ -43,6 +43,10 @@ actor SimulatorEngine {
     var active: [MarketKey: [PublicTopic]] = [:]
     var nextSocketId = 0
     var faults = Faults()
+    /// `POST /v5/order/create` requests received, per `orderLinkId` (whatever their outcome,
+    /// faults included): a client that sends an order twice shows here even when the second
+    /// is refused as a duplicate.
+    var createRequests: [String: Int] = [:]
     let logger: Logger
     let maxPending: Int
     public private(set) var framesQueued: Int64 = 0
@@ -210,6 +214,9 @@ actor SimulatorEngine {
     // MARK: REST
 
     func rest(_ r: RestRequest, now: Int64) -> RestOutcome {
+        if r.path == "/v5/order/create", let link = JSONNode.parse(r.body)?["orderLinkId"]?.stringValue {
+            createRequests[link, default: 0] += 1
+        }
         if faults.timeoutNext.remove(r.path) != nil { return .hang }
         if let status = faults.httpStatusNext.removeValue(forKey: r.path) {
             return .reply(RestReply(status: status, body: Array("<html>\(status) simulated</html>".utf8)))

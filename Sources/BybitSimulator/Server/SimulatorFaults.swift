@@ -31,6 +31,9 @@ extension BybitSimulator {
     /// The next request to `path` gets this HTTP status (e.g. 502) and is not executed.
     public func httpStatusNext(path: String, status: Int) async throws { try await engine().httpStatusNext(path: path, status: status) }
 
+    /// How many `POST /v5/order/create` requests named this `orderLinkId` (any outcome).
+    public func createRequests(orderLinkId: String) async throws -> Int { await (try engine()).createRequests[orderLinkId] ?? 0 }
+
     /// Freezes (or unfreezes) market generation and replay.
     public func setPaused(_ paused: Bool) async throws { try await engine().setPaused(paused) }
 
