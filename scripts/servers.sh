@@ -7,6 +7,8 @@
 #   scripts/servers.sh stop             stop both (idempotent)
 #   scripts/servers.sh status           state, ports, loopback check, URLs; exit 0 iff both up
 #   scripts/servers.sh restart-postgres pg_ctl restart -m fast, wait until ready
+#   scripts/servers.sh stop-postgres    stop PostgreSQL only (tests of outages)
+#   scripts/servers.sh start-postgres   start PostgreSQL only, wait until ready
 #   scripts/servers.sh stop-rabbitmq    stop the broker only (tests of outages)
 #   scripts/servers.sh start-rabbitmq   start the broker only, wait until ready
 #   scripts/servers.sh psql [ARGS...]   psql against DATABASE_URL
@@ -620,6 +622,8 @@ main() {
         stop)             cmd_stop ;;
         status)           cmd_status ;;
         restart-postgres) pg_restart ;;
+        stop-postgres)    pg_stop ;;
+        start-postgres)   pg_start ;;
         stop-rabbitmq)    rmq_stop ;;
         start-rabbitmq)   rmq_start ;;
         psql)             cmd_psql "$@" ;;

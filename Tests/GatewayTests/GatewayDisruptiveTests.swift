@@ -45,4 +45,45 @@ struct GatewayDisruptiveTests {
             }
         }
     }
+
+    @Test("PostgreSQL down long enough to fill the gateway's bounded buffer: the socket stays, the drop is recorded as GatewayDataDropped once the log is back, and the book starts again from a fresh snapshot")
+    func outageFillsTheBuffer() async throws {
+        try await TestDatabase.with { settings in
+            try await GatewayIntegrationTests.simulator(rate: .perSecond(50)).withRunning { port in
+                var small = try GatewayIntegrationTests.configuration(port: port, subscriptions: ["linear:orderbook.50.BTCUSDT"])
+                small.bufferCapacity = 100  // two seconds of this feed
+                let config = small
+                try await GatewayIntegrationTests.withGateway(config, settings) { gateway, log in
+                    let book = "market.linear.orderbook-BTCUSDT"
+                    #expect(try await TestDatabase.eventually { try await log.streamVersion(book) >= 20 })
+                    let scripts = "bash '\(TestDatabase.repositoryRoot.path)/scripts/servers.sh'"
+                    let stop = ProcessInfo.processInfo.environment["TRADELOG_PG_STOP_COMMAND"] ?? "\(scripts) stop-postgres"
+                    let start = ProcessInfo.processInfo.environment["TRADELOG_PG_START_COMMAND"] ?? "\(scripts) start-postgres"
+                    #expect(try await runShell(stop) == 0)
+                    // The buffer is full within seconds; it stays full while the log is gone.
+                    let full = try await TestDatabase.eventually(timeout: .seconds(30)) { await gateway.bufferStats.droppedTotal > 0 }
+                    try await Task.sleep(for: .seconds(2))
+                    #expect(try await runShell(start) == 0)
+                    #expect(full, "events were dropped while the log was down")
+                    let reported = try await TestDatabase.eventually(timeout: .seconds(60)) {
+                        try await log.readStream(config.healthStream, limit: 1000).contains { $0.type == GatewayDataDropped.eventType }
+                    }
+                    #expect(reported, "the drop is an event once the log is back")
+                    let drops = try await log.readStream(config.healthStream, limit: 1000).filter { $0.type == GatewayDataDropped.eventType }
+                    let counted = try drops.map { try CanonicalJSON.decoder.decode(GatewayDataDropped.self, from: Data($0.data)) }
+                    #expect(counted.reduce(0) { $0 + $1.events } > 0 && counted.allSatisfy { $0.capacity == 100 })
+                    // After the gap the book is whole again: a fresh snapshot, then deltas with no gap.
+                    let snapshotAfter = try await TestDatabase.eventually(timeout: .seconds(60)) {
+                        let events = try await log.readStream(book, fromVersion: 1, limit: 100_000)
+                        guard let firstDrop = drops.first?.globalPosition else { return false }
+                        return events.contains { e in
+                            e.globalPosition > firstDrop && (try? JSONSerialization.jsonObject(with: Data(e.data)) as? [String: Any])?["type"] as? String == "snapshot"
+                        }
+                    }
+                    #expect(snapshotAfter)
+                    #expect(await gateway.ingestCounters()[.linear]?.connects == 1, "the socket stayed up")
+                }
+            }
+        }
+    }
 }
