@@ -15,8 +15,8 @@ public enum OrderAPI {
     static let orderColumns = """
         order_link_id, order_id, signal_id, strategy_id, trace_id, category, symbol, side, order_type, status,
         requested_amount::text, qty::text, price::text, executed_qty::text, average_price::text, fees::text, fee_currency,
-        slippage_bps::text, latency_to_ack_ms::text, latency_to_fill_ms::text, reason, created_at::text, updated_at::text,
-        created_position::text
+        slippage_bps::text, latency_to_ack_ms::text, latency_to_fill_ms::text, reason,
+        \(PositionsQuery.isoTime("created_at")), \(PositionsQuery.isoTime("updated_at")), created_position::text
         """
     static let orderNames = ["order_link_id", "order_id", "signal_id", "strategy_id", "trace_id", "category", "symbol", "side",
                              "order_type", "status", "requested_amount", "qty", "price", "executed_qty", "average_price", "fees",

@@ -12,6 +12,12 @@ public enum PositionsQuery {
     public static let positionNames = shared + ["closed_pnl", "leverage", "liquidation_price", "exchange_size", "exchange_entry_price",
                                                 "discrepancy", "fills", "last_reason", "version", "updated_at", "position"]
     public static let snapshotNames = ["snapshot_id", "taken_at", "trigger"] + shared + ["position"]
+    /// A `timestamptz` column as ISO 8601 in UTC with microseconds (`2026-01-31T12:00:00.123456Z`),
+    /// whatever the session's time zone and date style: what the APIs' `from`/`to` take back.
+    public static func isoTime(_ column: String) -> String {
+        "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    }
+
     static let sharedSQL = """
         category, symbol, position_idx::text, side, size::text, signed_size::text, average_entry_price::text, mark_price::text,
         unrealized_pnl::text, realized_pnl::text, fees::text, funding::text, total_pnl::text, notional::text, quote_coin,
@@ -20,11 +26,11 @@ public enum PositionsQuery {
     public static let positionSQL = """
         SELECT \(sharedSQL), closed_pnl::text, leverage::text, liquidation_price::text, exchange_size::text,
             exchange_entry_price::text, discrepancy::text, fills::text, last_reason, version::text,
-            to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), updated_position::text
+            \(isoTime("updated_at")), updated_position::text
         FROM positions
         """
     public static let snapshotSQL = """
-        SELECT snapshot_id, to_char(taken_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), trigger, \(sharedSQL),
+        SELECT snapshot_id, \(isoTime("taken_at")), trigger, \(sharedSQL),
             global_position::text
         FROM position_snapshots
         """

@@ -156,7 +156,7 @@ public enum SignalAudit {
         try await conn.withConnection { c in
             let r = try c.query(
                 """
-                SELECT r.signal_id, min(r.created_at)::text, min(r.strategy_id), min(r.asset),
+                SELECT r.signal_id, \(PositionsQuery.isoTime("min(r.created_at)")), min(r.strategy_id), min(r.asset),
                        string_agg(DISTINCT r.relation, ',' ORDER BY r.relation), string_agg(r.reason, '; ' ORDER BY r.position, r.step),
                        count(o.order_link_id), COALESCE(sum(o.executed_qty), 0)::text,
                        (sum(o.executed_qty * o.average_price) / NULLIF(sum(o.executed_qty), 0))::numeric(30,10)::text,

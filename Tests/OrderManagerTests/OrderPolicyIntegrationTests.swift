@@ -349,6 +349,10 @@ struct OrderPolicyIntegrationTests {
 
                 let (one, order) = try await OMStack.http(.GET, orders + "/" + buyLink)
                 #expect(one == 200 && order["signal_id"] as? String == buy && order["status"] as? String == "filled")
+                // Times are ISO 8601 in UTC, and an order's created_at is a `from` the API takes back.
+                let created = try #require(order["created_at"] as? String)
+                #expect(created.hasSuffix("Z") && created.contains("T") && (order["updated_at"] as? String)?.hasSuffix("Z") == true, "\(created)")
+                #expect(try await links("?from=\(created)") == [sellLink, buyLink])
                 #expect(try await OMStack.http(.GET, orders + "/nope").0 == 404)
 
                 #expect(try await OMStack.http(.POST, base + "/api/v1/sync").0 == 200)
