@@ -20,9 +20,10 @@ public enum HTTPJSON {
     }
 
     /// Each row as an object of `names` (every column selected as text; NULL as null); the
-    /// columns in `json` hold JSON text and are embedded as JSON.
+    /// columns in `json` hold JSON text and are embedded as JSON, those in `integers` are JSON
+    /// numbers (decimals stay strings: their exact text).
     public static func rows(_ sql: String, _ params: [String?], names: [String], json: Set<String> = [],
-                            on conn: PGConnection) async throws -> [JSONValue] {
+                            integers: Set<String> = [], on conn: PGConnection) async throws -> [JSONValue] {
         try await conn.withConnection { c in
             let r = try c.query(sql, params)
             return (0..<r.rowCount).map { i in
@@ -31,6 +32,8 @@ public enum HTTPJSON {
                     let text = r.string(i, j)
                     if json.contains(name), let text, let v = try? CanonicalJSON.decoder.decode(JSONValue.self, from: Data(text.utf8)) {
                         o[name] = v
+                    } else if integers.contains(name), let n = text.flatMap({ Int64($0) }) {
+                        o[name] = .number(Decimal(n))
                     } else {
                         o[name] = text.map(JSONValue.string) ?? .null
                     }

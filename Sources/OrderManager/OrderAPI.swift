@@ -117,7 +117,7 @@ public enum OrderAPI {
     }
 
     static func rowsOf(_ sql: String, _ params: [String?], on conn: PGConnection) async throws -> [JSONValue] {
-        try await HTTPJSON.rows(sql, params, names: orderNames, on: conn)
+        try await HTTPJSON.rows(sql, params, names: orderNames, integers: ["latency_to_ack_ms", "latency_to_fill_ms", "position"], on: conn)
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: [String: JSONValue]) throws -> Response {

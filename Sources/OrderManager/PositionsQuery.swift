@@ -12,6 +12,8 @@ public enum PositionsQuery {
     public static let positionNames = shared + ["closed_pnl", "leverage", "liquidation_price", "exchange_size", "exchange_entry_price",
                                                 "discrepancy", "fills", "last_reason", "version", "updated_at", "position"]
     public static let snapshotNames = ["snapshot_id", "taken_at", "trigger"] + shared + ["position"]
+    /// The integer columns (JSON numbers in the answers).
+    public static let integerNames: Set<String> = ["position_idx", "fills", "version", "position"]
     /// A `timestamptz` column as ISO 8601 in UTC with microseconds (`2026-01-31T12:00:00.123456Z`),
     /// whatever the session's time zone and date style: what the APIs' `from`/`to` take back.
     public static func isoTime(_ column: String) -> String {
@@ -50,7 +52,7 @@ public enum PositionsQuery {
         }
         let whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
         let rows = try await HTTPJSON.rows(positionSQL + whereSQL + " ORDER BY category, symbol, position_idx", params,
-                                           names: positionNames, json: ["strategies"], on: queries)
+                                           names: positionNames, json: ["strategies"], integers: integerNames, on: queries)
         return try HTTPJSON.object(.ok, ["positions": .array(rows)])
     }
 }

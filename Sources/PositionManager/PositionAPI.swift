@@ -29,7 +29,7 @@ public enum PositionAPI {
         api.get("positions/:symbol") { _, context -> Response in
             let symbol = try context.parameters.require("symbol")
             let rows = try await HTTPJSON.rows(PositionsQuery.positionSQL + " WHERE symbol = $1 ORDER BY category, position_idx", [symbol],
-                                               names: PositionsQuery.positionNames, json: ["strategies"], on: queries)
+                                               names: PositionsQuery.positionNames, json: ["strategies"], integers: PositionsQuery.integerNames, on: queries)
             guard !rows.isEmpty else { return try HTTPJSON.problem(.notFound, "no position in \(symbol)", field: "symbol") }
             return try HTTPJSON.object(.ok, ["symbol": .string(symbol), "positions": .array(rows)])
         }
@@ -51,7 +51,7 @@ public enum PositionAPI {
             }
             let rows = try await HTTPJSON.rows(
                 PositionsQuery.snapshotSQL + " WHERE " + clauses.joined(separator: " AND ") + " ORDER BY taken_at, category, position_idx LIMIT \(limit)",
-                params, names: PositionsQuery.snapshotNames, json: ["strategies"], on: queries)
+                params, names: PositionsQuery.snapshotNames, json: ["strategies"], integers: PositionsQuery.integerNames, on: queries)
             return try HTTPJSON.object(.ok, ["symbol": .string(symbol), "snapshots": .array(rows)])
         }
         api.get("portfolio") { _, _ -> Response in

@@ -353,6 +353,7 @@ struct OrderPolicyIntegrationTests {
                 let created = try #require(order["created_at"] as? String)
                 #expect(created.hasSuffix("Z") && created.contains("T") && (order["updated_at"] as? String)?.hasSuffix("Z") == true, "\(created)")
                 #expect(try await links("?from=\(created)") == [sellLink, buyLink])
+                #expect(order["position"] is Int && order["qty"] is String, "integers are numbers, decimals text")
                 #expect(try await OMStack.http(.GET, orders + "/nope").0 == 404)
 
                 #expect(try await OMStack.http(.POST, base + "/api/v1/sync").0 == 200)

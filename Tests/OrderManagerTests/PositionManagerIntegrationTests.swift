@@ -142,6 +142,9 @@ struct PositionManagerIntegrationTests {
                 let rows = list["positions"] as? [[String: Any]] ?? []
                 #expect(s == 200 && rows.count == 1 && rows.first?["symbol"] as? String == "BTCUSDT")
                 #expect((rows.first?["strategies"] as? [[String: Any]])?.count == 2)
+                // Integers are JSON numbers; decimals keep their exact text.
+                #expect(rows.first?["position_idx"] as? Int == 0 && rows.first?["version"] is Int && rows.first?["fills"] is Int)
+                #expect(rows.first?["size"] is String)
                 let (s1, one) = try await OMStack.http(.GET, "\(base)/api/v1/positions/BTCUSDT")
                 #expect(s1 == 200 && (one["positions"] as? [[String: Any]])?.first?["side"] as? String == "Sell")
                 #expect(try await OMStack.http(.GET, "\(base)/api/v1/positions/NOPEUSDT").0 == 404)
