@@ -129,6 +129,9 @@ public actor GatewayService: Service, SubscriptionManaging {
                 guard generation == walletLoads else { return }
                 if (ingests[.private]?.counters.walletUpdates ?? 0) != updatesBefore {
                     raced += 1
+                    // A replay of the recording must not store this load either.
+                    recorder?.append(RecordEntry(t: at.microsecondsSinceEpoch, kind: .note, channel: "rest",
+                                                 reason: RecordEntry.walletLoadDiscarded, path: Self.walletPath))
                     // Frames keep coming: they are newer than any snapshot, and complete per account.
                     if raced >= 3 {
                         logger.notice("wallet snapshot skipped: wallet frames arrived during each load (they are newer)")

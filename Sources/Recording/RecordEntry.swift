@@ -19,7 +19,14 @@ public struct RecordEntry: Codable, Sendable, Hashable {
         case rest
         /// An inbound signal message (`text`), for replays of order-manager sessions.
         case signal
+        /// A decision of the gateway that a replay must repeat and cannot infer from the rest
+        /// (`reason` says which; see ``RecordEntry/walletLoadDiscarded``).
+        case note
     }
+
+    /// `reason` of a note: the wallet load answered at the note's `t` (its `rest` entry has the
+    /// same `t`) was not stored, because wallet frames, which are newer, arrived during it.
+    public static let walletLoadDiscarded = "wallet-load-discarded"
 
     /// Position in the file, from 0.
     public var seq: Int64

@@ -100,10 +100,13 @@ public struct ReplayRecording: Sendable {
     let venueConfiguration: SimulatorConfiguration
     /// The recording has the gateway's wallet loads (a live recording): snapshots at those times, not at the start.
     let walletLoadsRecorded: Bool
+    /// The times of the wallet loads the gateway did not store (wallet frames came during them).
+    let discardedWalletLoads: Set<Int64>
 
     public init(entries: [RecordEntry]) throws {
         self.entries = entries
         walletLoadsRecorded = entries.contains { $0.kind == .rest && $0.path == GatewayService.walletPath }
+        discardedWalletLoads = Set(entries.lazy.filter { $0.kind == .note && $0.reason == RecordEntry.walletLoadDiscarded }.map(\.t))
         var configured: [SimInstrument] = []
         var seen: Set<String> = []
         for e in entries where e.kind == .frame {
@@ -159,6 +162,7 @@ public struct ReplayMachine {
     let categories: [RESTCategory]
     /// The recording has the gateway's wallet loads (a live recording): snapshots at those times, not at the start.
     let walletLoadsRecorded: Bool
+    let discardedWalletLoads: Set<Int64>
     public private(set) var counters = ReplayCounters()
 
     /// - Parameters:
@@ -174,6 +178,7 @@ public struct ReplayMachine {
         self.settings = settings
         self.categories = categories
         walletLoadsRecorded = recording.walletLoadsRecorded
+        discardedWalletLoads = recording.discardedWalletLoads
         orders = OrderManagerState(config: settings.orderManager)
         positions = PositionManagerState(config: settings.positionManager)
         venue = try recording.venueConfiguration.makeVenue(startMs: 0, replayFeed: recording.feed)
@@ -218,14 +223,17 @@ public struct ReplayMachine {
             start(at: at)
         }
         switch entry.kind {
-        case .header, .sent:
+        case .header, .sent, .note:
             break
         case .rest:
             counters.restEntries += 1
             // A live recording: the gateway loaded the wallet here (after each private auth).
             // (Only an answered load: the gateway retries failed ones, and stores nothing for them.)
+            // (Not one the gateway discarded: wallet frames, newer, came during it.)
             if entry.path == GatewayService.walletPath, entry.status == nil || entry.status == 200,
-               entry.text.map({ $0.contains("\"retCode\":0") }) ?? true { walletSnapshot(at: at) }
+               entry.text.map({ $0.contains("\"retCode\":0") }) ?? true, !discardedWalletLoads.contains(entry.t) {
+                walletSnapshot(at: at)
+            }
         case .connect:
             counters.connects += 1
             guard let conn = entry.conn, let channel = entry.channel.flatMap(BybitChannel.init(rawValue:)) else { break }
