@@ -30,6 +30,9 @@ public struct OrderManagerState: Sendable {
     public var market = MarketView()
     public var account = AccountView()
     public private(set) var orders: [String: OrderRecord] = [:]
+    /// The links of `orders` that may rest at the exchange (open, ours): what ``openOrders(category:symbol:)``
+    /// looks at on every book and ticker event, however many orders the log holds.
+    private var openLinks: Set<String> = []
     private var linkByOrderID: [String: String] = [:]
     private var lastExecTime: [String: Int64] = [:]
     /// Receive times (µs) of recent signals per strategy.
@@ -76,13 +79,12 @@ public struct OrderManagerState: Sendable {
 
     /// Our orders on an asset that may rest at the exchange, oldest first.
     public func openOrders(category: RESTCategory, symbol: String) -> [OrderRecord] {
-        // Called on every book and ticker event: each record is tested in place (most are
-        // closed) rather than copied out of the dictionary first.
+        // Called on every book and ticker event: only the open orders are looked at (not every
+        // order the log ever held), in the order of their requests.
         var out: [OrderRecord] = []
-        let values = orders.values
-        for i in values.indices
-        where values[i].status.isOpen && values[i].category == category && values[i].symbol == symbol && !values[i].external {
-            out.append(values[i])
+        for link in openLinks {
+            guard let r = orders[link], r.category == category, r.symbol == symbol else { continue }
+            out.append(r)
         }
         return out.sorted { $0.sequence < $1.sequence }
     }
@@ -114,7 +116,12 @@ public struct OrderManagerState: Sendable {
 
     /// Our orders that may rest at the exchange, all instruments, oldest first.
     public var restingOrders: [OrderRecord] {
-        orders.values.filter { $0.status.isOpen && !$0.external }.sorted { $0.sequence < $1.sequence }
+        openLinks.compactMap { orders[$0] }.sorted { $0.sequence < $1.sequence }
+    }
+
+    /// Keeps `link` in ``openLinks`` exactly while its order is open and ours (after any change to it).
+    mutating func reindex(_ link: String) {
+        if let r = orders[link], r.status.isOpen, !r.external { openLinks.insert(link) } else { openLinks.remove(link) }
     }
 
     public var allOrders: [OrderRecord] { orders.values.sorted { $0.sequence < $1.sequence } }
@@ -181,6 +188,9 @@ public struct OrderManagerState: Sendable {
         }
         let t = Self.time(of: e)
         var out: [DerivedEvent] = []
+        // The order the event may have changed (its place in `openLinks` follows).
+        var touched: String?
+        defer { if let touched { reindex(touched) } }
         switch payload {
         case let p as OrderBookUpdated:
             market.apply(p)
@@ -201,6 +211,7 @@ public struct OrderManagerState: Sendable {
             instrumentCategoriesLoaded.insert(p.category)
             for i in p.instruments { instruments["\(i.category.rawValue)/\(i.symbol)"] = i }
         case let p as OrderRequested:
+            touched = p.orderLinkId
             if orders[p.orderLinkId] == nil {
                 var rec = OrderRecord(requested: p, at: t, sequence: e.globalPosition)
                 rec.reason = p.reason
@@ -208,9 +219,14 @@ public struct OrderManagerState: Sendable {
                 orders[p.orderLinkId] = rec
                 out.append(lifecycle(rec, previous: nil, cause: e, reason: p.reason))
             }
-        case let p as OrderAmendRequested: orders[p.orderLinkId]?.applyAmendRequested(p, id: e.eventID, at: t)
-        case let p as OrderCancelRequested: orders[p.orderLinkId]?.applyCancelRequested(p, id: e.eventID)
+        case let p as OrderAmendRequested:
+            touched = p.orderLinkId
+            orders[p.orderLinkId]?.applyAmendRequested(p, id: e.eventID, at: t)
+        case let p as OrderCancelRequested:
+            touched = p.orderLinkId
+            orders[p.orderLinkId]?.applyCancelRequested(p, id: e.eventID)
         case let p as OrderAccepted:
+            touched = p.orderLinkId
             // A late answer to an earlier amend changes nothing, and says nothing.
             if orders[p.orderLinkId]?.answersEarlierAmend(p.action, p.amendIndex) == true { break }
             if let c = orders[p.orderLinkId]?.applyAccepted(p, at: t) {
@@ -218,14 +234,18 @@ public struct OrderManagerState: Sendable {
                 if c.statusChanged || p.action == .amend { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: "\(p.action.rawValue) accepted")) }
             }
         case let p as OrderRejected:
+            touched = p.orderLinkId
             if let c = orders[p.orderLinkId]?.applyRejected(p), c.statusChanged {
                 out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: "\(p.retCode): \(p.retMsg)"))
             }
         case let p as OrderOutcomeUnknown:
+            touched = p.orderLinkId
             if let c = orders[p.orderLinkId]?.applyUnknown(p), c.statusChanged { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: p.reason)) }
         case let p as OrderNotPlaced:
+            touched = p.orderLinkId
             if let c = orders[p.orderLinkId]?.applyNotPlaced(p), c.statusChanged { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: p.reason)) }
         case let p as OrderExpired:
+            touched = p.orderLinkId
             if let c = orders[p.orderLinkId]?.applyExpired(p), c.statusChanged { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: "expired")) }
         case let p as EventRefused:
             // A re-price or timeout cancel the log refused (recorded in its place): the order
@@ -234,9 +254,11 @@ public struct OrderManagerState: Sendable {
                 : p.type == OrderCancelRequested.eventType ? .cancel : nil
             guard let action, let link = OrderEvents.orderLinkId(ofStream: p.stream) else { break }
             if action == .cancel { refusedIntents.insert(p.eventID) }
+            touched = link
             orders[link]?.applyRefused(action, id: p.eventID)
         case let p as ExchangeOrderUpdated:
             guard let link = linkID(orderId: p.orderId, orderLinkId: p.orderLinkId) else { break }
+            touched = link
             linkByOrderID[p.orderId] = link
             if let c = orders[link]?.applyExchange(p), c.statusChanged {
                 out.append(lifecycleOf(link, c, cause: e, reason: orders[link]?.reason))
@@ -244,6 +266,7 @@ public struct OrderManagerState: Sendable {
         case let p as ExchangeExecution:
             let x = p.execution
             guard let link = linkID(orderId: x.orderId ?? "", orderLinkId: x.orderLinkId) else { break }
+            touched = link
             if let c = orders[link]?.applyExecution(x, at: t), let fill = c.fill {
                 addRealized(x, category: orders[link]!.category, at: t)
                 if let et = x.execTime { lastExecTime[fill.category ?? orders[link]!.category.rawValue] = max(lastExecTime[fill.category ?? orders[link]!.category.rawValue] ?? 0, et) }
@@ -308,6 +331,7 @@ public struct OrderManagerState: Sendable {
                 guard let ev = try? NewEvent(eventID: id, payload: amend, metadata: meta(rec, cause: cause)) else { continue }
                 orders[rec.orderLinkId]?.applyAmendRequested(amend, id: id, at: now)
                 orders[rec.orderLinkId]?.lastRestingSince = now
+                reindex(rec.orderLinkId)
                 out.append(DerivedEvent(stream: OrderEvents.stream(orderLinkId: rec.orderLinkId), event: ev, intent: .amend,
                                         orderLinkId: rec.orderLinkId))
             } else {
@@ -316,6 +340,7 @@ public struct OrderManagerState: Sendable {
                 let id = DeterministicID.derived(from: rec.orderLinkId, index: 0, kind: "timeout-cancel")
                 guard !refusedIntents.contains(id), let ev = try? NewEvent(eventID: id, payload: cancel, metadata: meta(rec, cause: cause)) else { continue }
                 orders[rec.orderLinkId]?.applyCancelRequested(cancel, id: id)
+                reindex(rec.orderLinkId)
                 out.append(DerivedEvent(stream: OrderEvents.stream(orderLinkId: rec.orderLinkId), event: ev, intent: .cancel,
                                         orderLinkId: rec.orderLinkId))
             }

@@ -54,3 +54,33 @@ struct ReplayMachineTests {
         #expect(back.last?.kind == .note && back.last?.reason == RecordEntry.walletLoadDiscarded && back.last?.t == 2)
     }
 }
+
+@Suite("Order manager fold: the open-order index")
+struct OpenOrderIndexTests {
+    @Test("the open orders the fold looks at on every market event are exactly the open orders of all it holds, after every entry of a generated session")
+    func indexMatchesAllOrders() throws {
+        var spec = FixtureBuilder.Spec(name: "index", category: .linear, symbols: ["BTCUSDT", "ETHUSDT"], startMs: 1_767_225_600_000,
+                                       durationMs: 150_000, seed: 3)
+        spec.signalEveryMs = 4_000
+        let entries = try FixtureBuilder.entries(spec)
+        // Limit orders (no signal is confident enough for a market order) that rest, are
+        // re-priced and cancelled by the timeout, or fill.
+        let settings = try ReplaySettings.parse("TRADELOG_OM_MARKET_CONFIDENCE=1\nTRADELOG_OM_MARKET_VOLATILITY=1000000\nTRADELOG_OM_TIGHT_SPREAD_BPS=0\nTRADELOG_OM_REPRICE_AFTER_MS=3000\n", source: "test")
+        var machine = try ReplayMachine(entries: entries, settings: settings, categories: [.linear])
+        var opened = Set<String>(), closed = 0
+        for e in entries {
+            _ = machine.feed(e)
+            let all = machine.orders.allOrders
+            let brute = all.filter { $0.status.isOpen && !$0.external }.map(\.orderLinkId)
+            #expect(machine.orders.restingOrders.map(\.orderLinkId) == brute, "after entry \(e.seq)")
+            for symbol in ["BTCUSDT", "ETHUSDT"] {
+                #expect(machine.orders.openOrders(category: .linear, symbol: symbol).map(\.orderLinkId)
+                        == all.filter { $0.status.isOpen && !$0.external && $0.symbol == symbol }.map(\.orderLinkId))
+            }
+            opened.formUnion(brute)
+            closed = all.filter { $0.status.isFinal }.count
+        }
+        // The session exercised both: orders that rested, and orders that closed.
+        #expect(!opened.isEmpty && closed > 0, "opened \(opened.count), closed \(closed), \(machine.orders.allOrders.map { "\($0.status)" }), \(machine.counters)")
+    }
+}
