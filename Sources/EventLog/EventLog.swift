@@ -252,6 +252,21 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// The same, and how far the read looked: with fewer than `limit` events, the log's head
+    /// when it began (every event of those types up to it was read: positions commit in order);
+    /// else the last event's position. A fold of a few types moves its position there, so that
+    /// the next read does not scan the same stretch of other events (market books) again.
+    public func readThrough(after position: Int64, limit: Int, types: [String]) async throws -> (events: [RecordedEvent], through: Int64) {
+        let list = "{" + types.map { "\"\($0)\"" }.joined(separator: ",") + "}"
+        return try await reader.withConnection { conn in
+            let head = try EventLog.head(on: conn)
+            let events = EventRows.decodeAll(try conn.query(
+                "SELECT \(EventRows.selectColumns) FROM events WHERE global_position > $1 AND global_position <= $2 AND type = ANY($3::text[]) ORDER BY global_position LIMIT $4",
+                [String(position), String(head), list, String(limit)], binary: true))
+            return (events, events.count < limit ? max(head, position) : events.last!.globalPosition)
+        }
+    }
+
     /// Up to `limit` events of one category after `position`, in log order.
     public func readCategory(_ category: String, after position: Int64 = 0, limit: Int = 1000) async throws -> [RecordedEvent] {
         try await reader.withConnection { conn in

@@ -85,7 +85,7 @@ public actor PositionManagerEngine {
         var total = 0
         while true {
             try Task.checkCancellation()
-            let events = try await log.read(after: state.position, limit: readBatch, types: Self.readTypes)
+            let (events, through) = try await log.readThrough(after: state.position, limit: readBatch, types: Self.readTypes)
             let undecodable = state.undecodable
             for e in events { unstored += state.apply(e) }
             if state.undecodable > undecodable {
@@ -105,7 +105,11 @@ public actor PositionManagerEngine {
                 try await append(unstored)
                 unstored = []
             }
-            if events.count < readBatch { return total }
+            if events.count < readBatch {
+                // Nothing of ours up to the head: the next read starts there, not at our last event.
+                state.position = max(state.position, through)
+                return total
+            }
         }
     }
 

@@ -353,6 +353,26 @@ struct EventLogTests {
         }
     }
 
+    @Test("a read of a few types says how far it looked: the head when fewer than the limit came, else its last event")
+    func readThrough() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            var appends: [StreamAppend] = []
+            for i in 0..<30 {
+                appends.append(StreamAppend(stream: "through-\(i % 3)", events: [event("through", i, type: i % 10 == 0 ? "Wanted" : "Other")]))
+            }
+            _ = try await log.append(appends)
+            // Wanted at 1, 11, 21; 30 events in all.
+            let all = try await log.readThrough(after: 0, limit: 10, types: ["Wanted"])
+            #expect(all.events.map(\.globalPosition) == [1, 11, 21] && all.through == 30)
+            let first = try await log.readThrough(after: 0, limit: 2, types: ["Wanted"])
+            #expect(first.events.map(\.globalPosition) == [1, 11] && first.through == 11)
+            let none = try await log.readThrough(after: 21, limit: 10, types: ["Wanted"])
+            #expect(none.events.isEmpty && none.through == 30)
+            #expect(try await log.readThrough(after: 40, limit: 10, types: ["Wanted"]).through == 40, "never backwards")
+        }
+    }
+
     @Test("appenders on every append path at once (small, batch over the small limit, a stream twice in one append, market partitions): the tailing subscriber sees 1...N once, in order")
     func concurrentAppendersOnEveryPath() async throws {
         try await TestDatabase.with { settings in

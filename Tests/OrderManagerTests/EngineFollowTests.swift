@@ -122,6 +122,22 @@ struct EngineFollowTests {
         }
     }
 
+    @Test("position manager: after a follow, its position is the head even when the log's last events are none of its types (the next read does not scan them again)")
+    func positionManagerPositionReachesHead() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            let engine = PositionManagerEngine(config: OMStack.positionConfig(), log: log, rest: nil, logger: OMStack.logger)
+            let link = "dddddddddddddddddddddddddddddddd-0"
+            _ = try await Self.requestOrder(link, log: log)
+            let books = (0..<50).map { i in
+                NewEvent(eventID: UUID(), type: "OrderBookUpdated", data: Array(#"{"n":\#(i)}"#.utf8), metadata: EventMetadata(source: "test"))
+            }
+            _ = try await log.append(to: "market.linear.orderbook-BTCUSDT", books)
+            try await engine.follow()
+            #expect(await engine.state.position == 51)
+        }
+    }
+
     @Test("position manager: the snapshot of a batch whose append failed is appended by the next follow, once")
     func positionManager() async throws {
         try await TestDatabase.with { settings in
