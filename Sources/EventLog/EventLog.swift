@@ -267,6 +267,24 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// The log position of the latest cause of what `source` derived: among `source`'s last
+    /// `lookBack` events that name a cause (`causation_id`, an event id), the highest position
+    /// of those causes; 0 when there is none. A processor that appends what its fold derives in
+    /// fold order (each append atomic, a failed one retried before anything newer) has in the
+    /// log every event derived from a cause at or before that position: folding the log again
+    /// at start, it need not append those again.
+    public func lastDerivedCause(source: String, lookBack: Int = 20) async throws -> Int64 {
+        try await reader.withConnection { conn in
+            Int64(try conn.scalar("""
+                SELECT COALESCE(max(c.global_position), 0) FROM (
+                    SELECT causation_id FROM events_domain
+                    WHERE source = $1 AND causation_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                    ORDER BY global_position DESC LIMIT $2) d
+                JOIN events c ON c.event_id = d.causation_id::uuid
+                """, [source, String(lookBack)]) ?? "0") ?? 0
+        }
+    }
+
     /// Up to `limit` events of one category after `position`, in log order.
     public func readCategory(_ category: String, after position: Int64 = 0, limit: Int = 1000) async throws -> [RecordedEvent] {
         try await reader.withConnection { conn in

@@ -12,6 +12,8 @@ import TradelogCore
 public struct PositionManagerCounters: Sendable, Hashable {
     public var eventsFolded = 0
     public var derivedAppended = 0
+    /// Events the fold derived again while catching up, already in the log (not appended again).
+    public var derivedInLog = 0
     /// Derived events the log refused for their contents (each recorded as a `EventRefused`).
     public var derivedRefused = 0
     public var discrepancies = 0
@@ -77,17 +79,32 @@ public actor PositionManagerEngine {
     /// What the fold reads, and the gateway's drop reports (dropped private frames start a sync).
     static let readTypes = (PositionManagerState.foldedTypes + [GatewayDataDropped.eventType]).sorted()
 
+    /// What the fold derived from causes at or before this log position is in the log already
+    /// (looked up at the first follow, ``EventLog/lastDerivedCause(source:lookBack:)``): folding
+    /// the log again at start derives it again, and it is not appended again. Without this, each
+    /// start re-appended every position, portfolio and snapshot event of the log's history (all
+    /// duplicates, each batch failing and run again under the log's lock); and after retention
+    /// dropped old tickers, history folded differently would be appended as new events.
+    private var derivedThrough: Int64?
+
     /// Folds the log from the state's position to the head. Returns how many events were folded.
     @discardableResult
     public func follow() async throws -> Int {
         await gate.lock()
         defer { gate.unlock() }
         var total = 0
+        if derivedThrough == nil {
+            derivedThrough = try await log.lastDerivedCause(source: PositionEvents.source)
+        }
+        let stored = derivedThrough ?? 0
         while true {
             try Task.checkCancellation()
             let (events, through) = try await log.readThrough(after: state.position, limit: readBatch, types: Self.readTypes)
             let undecodable = state.undecodable
-            for e in events { unstored += state.apply(e) }
+            for e in events {
+                let derived = state.apply(e)
+                if e.globalPosition > stored { unstored += derived } else { counters.derivedInLog += derived.count }
+            }
             if state.undecodable > undecodable {
                 logger.error("events the fold cannot decode were skipped", metadata: [
                     "count": "\(state.undecodable - undecodable)", "last": "\(state.lastUndecodable ?? "")"])

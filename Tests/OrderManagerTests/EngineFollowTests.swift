@@ -138,6 +138,27 @@ struct EngineFollowTests {
         }
     }
 
+    @Test("position manager: a new process folding the log again does not append again what the last one derived (only what comes after)")
+    func positionManagerRestartAppendsNothingTwice() async throws {
+        try await TestDatabase.with { settings in
+            let log = EventLog(settings: settings)
+            let first = PositionManagerEngine(config: OMStack.positionConfig(), log: log, rest: nil, logger: OMStack.logger)
+            for i in 0..<3 { _ = try await first.requestSnapshot(reason: "before \(i)") }
+            #expect(await first.counters.derivedAppended == 3)
+            let head = try await log.head()
+            // The next process: the same history folds to the same snapshots, which are in the log.
+            let second = PositionManagerEngine(config: OMStack.positionConfig(), log: log, rest: nil, logger: OMStack.logger)
+            try await second.follow()
+            #expect(await second.counters.derivedInLog == 3)
+            #expect(await second.counters.derivedAppended == 0)
+            #expect(try await log.head() == head, "nothing appended")
+            // What it derives from new causes goes in.
+            _ = try await second.requestSnapshot(reason: "after")
+            #expect(await second.counters.derivedAppended == 1)
+            #expect(try await log.head() == head + 2)
+        }
+    }
+
     @Test("position manager: the snapshot of a batch whose append failed is appended by the next follow, once")
     func positionManager() async throws {
         try await TestDatabase.with { settings in
