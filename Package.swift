@@ -200,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "BybitSimulator", "BybitClient", "Bybit", "Recording", "EventLog",
+                "Gateway", "BybitSimulator", "BybitClient", "Bybit", "Recording", "EventLog", "Replay",
                 "TradelogCore", "PostgresClient", "TradelogTesting", "tradelog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -111,6 +111,11 @@ public final class FrameIngest: BybitStreamDelegate {
         var resync = output.resync
         if let buffer, !items.isEmpty {
             let lost = buffer.enqueue(items)
+            // A replay of the recording leaves them out too (and forgets the same books).
+            if lost > 0 {
+                recorder?.append(RecordEntry(t: at.microsecondsSinceEpoch, kind: .note, conn: stream.connectionID,
+                                             channel: channel.rawValue, reason: RecordEntry.eventsDropped, count: lost))
+            }
             // A book update that never reaches the log leaves the log's book (and every fold of
             // it) behind: the book is forgotten (its next updates are logged unsynced) and starts
             // again from a fresh snapshot, asked for once the queue takes frames again.
@@ -141,7 +146,10 @@ public final class FrameIngest: BybitStreamDelegate {
         guard let event = try? NewEvent(eventID: id, payload: payload,
                                         metadata: EventMetadata(source: "gateway/\(stream.connectionID)", receiveTime: at))
         else { return }
-        buffer.enqueue([.init(stream: connectionStream, event: event)])
+        if buffer.enqueue([.init(stream: connectionStream, event: event)]) > 0 {
+            recorder?.append(RecordEntry(t: at.microsecondsSinceEpoch, kind: .note, conn: stream.connectionID,
+                                         channel: channel.rawValue, reason: RecordEntry.eventsDropped, count: 1))
+        }
     }
 }
 

@@ -73,11 +73,18 @@ public actor GatewayService: Service, SubscriptionManaging {
         logger[metadataKey: "service"] = "gateway"
         self.logger = logger
         buffer = IngestBuffer(capacity: configuration.bufferCapacity)
-        writer = LogWriter(log: log, buffer: buffer, maxBatch: configuration.maxBatch,
-                           healthStream: configuration.healthStream, logger: logger)
         let recorder = try recording ?? configuration.recordPath.map {
             try RecordingSink(path: $0, info: ["source": "gateway", "environment": configuration.environment.description])
         }
+        var onDropReported: (@Sendable (NewEvent) -> Void)?
+        if let recorder {
+            onDropReported = { event in
+                recorder.append(RecordEntry(t: Timestamp.now().microsecondsSinceEpoch, kind: .note, channel: "gateway",
+                                            text: String(decoding: event.data, as: UTF8.self), reason: RecordEntry.dropReported))
+            }
+        }
+        writer = LogWriter(log: log, buffer: buffer, maxBatch: configuration.maxBatch,
+                           healthStream: configuration.healthStream, logger: logger, onDropReported: onDropReported)
         self.recorder = recorder
         ownsRecorder = recording == nil
         let walletClock = ResponseClock()

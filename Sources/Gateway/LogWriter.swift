@@ -33,12 +33,17 @@ public final class LogWriter: Sendable {
         abandoned.withLock { $0 = true }
     }
 
-    public init(log: EventLog, buffer: IngestBuffer, maxBatch: Int = 4_000, healthStream: String, logger: Logger) {
+    /// Told of each drop report (its event) once it is stored (the recording notes it, for replays).
+    private let onDropReported: (@Sendable (NewEvent) -> Void)?
+
+    public init(log: EventLog, buffer: IngestBuffer, maxBatch: Int = 4_000, healthStream: String, logger: Logger,
+                onDropReported: (@Sendable (NewEvent) -> Void)? = nil) {
         self.log = log
         self.buffer = buffer
         self.maxBatch = maxBatch
         self.healthStream = healthStream
         self.logger = logger
+        self.onDropReported = onDropReported
     }
 
     public var stats: Stats { counters.withLock { $0 } }
@@ -110,6 +115,7 @@ public final class LogWriter: Sendable {
                 eventID: DeterministicID.derived(from: key), payload: payload,
                 metadata: EventMetadata(source: "gateway", receiveTime: dropped.lastReceive))
             _ = try await log.append(to: healthStream, [event])
+            onDropReported?(event)
         } catch {
             logger.error("could not record the drop report; it is kept for the next append", metadata: ["log.error": "\(error)"])
             buffer.restoreDropped(dropped)

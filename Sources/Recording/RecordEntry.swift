@@ -27,6 +27,13 @@ public struct RecordEntry: Codable, Sendable, Hashable {
     /// `reason` of a note: the wallet load answered at the note's `t` (its `rest` entry has the
     /// same `t`) was not stored, because wallet frames, which are newer, arrived during it.
     public static let walletLoadDiscarded = "wallet-load-discarded"
+    /// `reason` of a note: the gateway's queue was full, and the last `count` events of the
+    /// frame or marker of connection `conn` at the note's `t` never reached the log (the books
+    /// they updated were forgotten, and start again from a fresh snapshot).
+    public static let eventsDropped = "events-dropped"
+    /// `reason` of a note: the gateway stored its report of dropped events (`text`: the
+    /// `GatewayDataDropped` payload) in its health stream at the note's `t`.
+    public static let dropReported = "drop-reported"
 
     /// Position in the file, from 0.
     public var seq: Int64
@@ -50,11 +57,13 @@ public struct RecordEntry: Codable, Sendable, Hashable {
     public var status: Int?
     /// Header only: free-form facts (format, version, symbols, source).
     public var info: [String: String]?
+    /// A note's count (``RecordEntry/eventsDropped``: how many events).
+    public var count: Int?
 
     public init(
         seq: Int64 = 0, t: Int64, kind: Kind, conn: String? = nil, channel: String? = nil,
         text: String? = nil, url: String? = nil, reason: String? = nil, method: String? = nil,
-        path: String? = nil, query: String? = nil, status: Int? = nil, info: [String: String]? = nil
+        path: String? = nil, query: String? = nil, status: Int? = nil, info: [String: String]? = nil, count: Int? = nil
     ) {
         self.seq = seq
         self.t = t
@@ -69,6 +78,7 @@ public struct RecordEntry: Codable, Sendable, Hashable {
         self.query = query
         self.status = status
         self.info = info
+        self.count = count
     }
 
     /// An inbound signal: its body as text when it is UTF-8, else in base64.

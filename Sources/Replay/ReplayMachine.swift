@@ -90,6 +90,8 @@ public struct ReplayCounters: Sendable, Hashable, Codable {
     public var rejected = 0
     public var fills = 0
     public var resyncs = 0
+    /// Events left out because the live gateway dropped them (its recording's notes).
+    public var droppedLive = 0
 }
 
 /// A recording read for replay: its entries, and the simulated venue's feed of its public
@@ -102,11 +104,19 @@ public struct ReplayRecording: Sendable {
     let walletLoadsRecorded: Bool
     /// The times of the wallet loads the gateway did not store (wallet frames came during them).
     let discardedWalletLoads: Set<Int64>
+    /// By ``ReplayMachine/dropKey(conn:t:)`` of a frame or marker: how many of its last events
+    /// never reached the live log (the gateway's queue was full).
+    let droppedEvents: [String: Int]
 
     public init(entries: [RecordEntry]) throws {
         self.entries = entries
         walletLoadsRecorded = entries.contains { $0.kind == .rest && $0.path == GatewayService.walletPath }
         discardedWalletLoads = Set(entries.lazy.filter { $0.kind == .note && $0.reason == RecordEntry.walletLoadDiscarded }.map(\.t))
+        var dropped: [String: Int] = [:]
+        for e in entries where e.kind == .note && e.reason == RecordEntry.eventsDropped {
+            dropped[ReplayMachine.dropKey(conn: e.conn ?? "", t: e.t), default: 0] += max(e.count ?? 0, 0)
+        }
+        droppedEvents = dropped
         var configured: [SimInstrument] = []
         var seen: Set<String> = []
         for e in entries where e.kind == .frame {
@@ -163,6 +173,7 @@ public struct ReplayMachine {
     /// The recording has the gateway's wallet loads (a live recording): snapshots at those times, not at the start.
     let walletLoadsRecorded: Bool
     let discardedWalletLoads: Set<Int64>
+    let droppedEvents: [String: Int]
     public private(set) var counters = ReplayCounters()
 
     /// - Parameters:
@@ -179,6 +190,7 @@ public struct ReplayMachine {
         self.categories = categories
         walletLoadsRecorded = recording.walletLoadsRecorded
         discardedWalletLoads = recording.discardedWalletLoads
+        droppedEvents = recording.droppedEvents
         orders = OrderManagerState(config: settings.orderManager)
         positions = PositionManagerState(config: settings.positionManager)
         venue = try recording.venueConfiguration.makeVenue(startMs: 0, replayFeed: recording.feed)
@@ -223,8 +235,15 @@ public struct ReplayMachine {
             start(at: at)
         }
         switch entry.kind {
-        case .header, .sent, .note:
+        case .header, .sent:
             break
+        case .note:
+            // The gateway's report of events it dropped, stored in its health stream (the drops
+            // themselves are left out where they happened, by their own notes).
+            if entry.reason == RecordEntry.dropReported, let text = entry.text,
+               let report = try? CanonicalJSON.decoder.decode(GatewayDataDropped.self, from: Data(text.utf8)) {
+                dropReport(report, at: at)
+            }
         case .rest:
             counters.restEntries += 1
             // A live recording: the gateway loaded the wallet here (after each private auth).
@@ -280,7 +299,17 @@ public struct ReplayMachine {
             }
             counters.resyncs += output.resync.count
             let source = connections[c].source
-            for e in output.events {
+            // Events the live gateway's full queue dropped: left out here too, and the books they
+            // updated forgotten (their next updates are logged unsynced until a fresh snapshot).
+            var events = output.events[...]
+            if let lost = droppedEvents[Self.dropKey(conn: conn, t: entry.t)], lost > 0 {
+                let cut = max(events.count - lost, 0)
+                let books = Set(events[cut...].filter { $0.type == OrderBookUpdated.eventType }.map(\.stream))
+                if !books.isEmpty { _ = connections[c].decoder!.forgetBooks(ofStreams: books) }
+                counters.droppedLive += events.count - cut
+                events = events[..<cut]
+            }
+            for e in events {
                 append(e.stream, NewEvent(eventID: e.eventID, type: e.type, data: e.data,
                                           metadata: EventMetadata(source: source, exchangeTime: e.exchangeTime, receiveTime: at)),
                        at: at)
@@ -347,7 +376,25 @@ public struct ReplayMachine {
         if !updates.isEmpty { deliver(updates, at: at) }
     }
 
+    /// Where a frame's or marker's drop note is found: its connection and receive time.
+    static func dropKey(conn: String, t: Int64) -> String { "\(conn)@\(t)" }
+
+    /// The gateway's `GatewayDataDropped`, as it stored it in its health stream.
+    mutating func dropReport(_ report: GatewayDataDropped, at: Timestamp) {
+        let stream = "gateway.health-\(Self.gatewayName)"
+        let key = "\(stream)/dropped/\(report.firstReceive?.microsecondsSinceEpoch ?? 0)/\(report.events)"
+        guard let event = try? NewEvent(eventID: DeterministicID.derived(from: key), payload: report,
+                                        metadata: EventMetadata(source: "gateway", receiveTime: report.lastReceive)) else { return }
+        append(stream, event, at: at)
+        drain(at: at)
+    }
+
     mutating func marker<P: EventPayload>(_ payload: P, conn: String, at: Timestamp) {
+        // A marker the live gateway's full queue dropped.
+        if let lost = droppedEvents[Self.dropKey(conn: conn, t: at.microsecondsSinceEpoch)], lost > 0 {
+            counters.droppedLive += 1
+            return
+        }
         let stream = "gateway.connections-\(Self.gatewayName)"
         let id = DeterministicID.derived(from: "\(stream)/\(conn)/\(at.microsecondsSinceEpoch)", kind: P.eventType)
         guard let event = try? NewEvent(eventID: id, payload: payload,

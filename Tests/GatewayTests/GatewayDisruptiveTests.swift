@@ -1,5 +1,7 @@
 import BybitSimulator
 import EventLog
+import Recording
+import Replay
 import Foundation
 import Testing
 import TradelogCore
@@ -52,6 +54,10 @@ struct GatewayDisruptiveTests {
             try await GatewayIntegrationTests.simulator(rate: .perSecond(50)).withRunning { port in
                 var small = try GatewayIntegrationTests.configuration(port: port, subscriptions: ["linear:orderbook.50.BTCUSDT"])
                 small.bufferCapacity = 100  // two seconds of this feed
+                // Recorded, to check that a replay drops what the live gateway dropped.
+                let recording = FileManager.default.temporaryDirectory.appendingPathComponent("outage-\(UUID().uuidString).jsonl.lz4").path
+                defer { try? FileManager.default.removeItem(atPath: recording) }
+                small.recordPath = recording
                 let config = small
                 try await GatewayIntegrationTests.withGateway(config, settings) { gateway, log in
                     let book = "market.linear.orderbook-BTCUSDT"
@@ -83,6 +89,25 @@ struct GatewayDisruptiveTests {
                     #expect(snapshotAfter)
                     #expect(await gateway.ingestCounters()[.linear]?.connects == 1, "the socket stayed up")
                 }
+                // The replay of the recording: the same book events as the live log (the dropped
+                // ones left out, the book forgotten and resynced at the same frames), and the same report.
+                let log = EventLog(settings: settings)
+                let entries = try RecordingReader(path: recording).entries()
+                var machine = try ReplayMachine(entries: entries, settings: ReplaySettings(), categories: [])
+                var replayed: [RecordedEvent] = []
+                for e in entries { replayed += machine.feed(e) }
+                #expect(machine.counters.droppedLive > 0)
+                func lines(_ events: [RecordedEvent]) -> [String] {
+                    // The log gives jsonb's text back: compared in canonical form.
+                    events.map { "\($0.type) \(String(decoding: (try? CanonicalJSON.canonicalize($0.data)) ?? $0.data, as: UTF8.self))" }
+                }
+                let book = "market.linear.orderbook-BTCUSDT"
+                let live = lines(try await log.readStream(book, fromVersion: 1, limit: 100_000))
+                let again = lines(replayed.filter { $0.stream == book })
+                let first = live.indices.first { $0 >= again.count || live[$0] != again[$0] }
+                #expect(live == again, "live \(live.count), replay \(again.count), first difference at \(first.map(String.init) ?? "-")")
+                let liveReports = lines(try await log.readStream(config.healthStream, limit: 1000).filter { $0.type == GatewayDataDropped.eventType })
+                #expect(liveReports == lines(replayed.filter { $0.type == GatewayDataDropped.eventType }))
             }
         }
     }
