@@ -111,7 +111,9 @@ public actor OrderManagerEngine {
         var total = 0
         while true {
             try Task.checkCancellation()
-            let events = try await log.read(after: state.position, limit: readBatch)
+            // Only what the fold reads (and the gateway's drop reports): trades, klines and the
+            // position manager's events are skipped in the database, not read and decoded here.
+            let (events, through) = try await log.readThrough(after: state.position, limit: readBatch, types: Self.readTypes)
             total += events.count
             let undecodable = state.undecodable
             for e in events { unstored += state.apply(e) }
@@ -127,9 +129,16 @@ public actor OrderManagerEngine {
                 try await appendDerived(unstored)
                 unstored = []
             }
-            if events.count < readBatch { return total }
+            if events.count < readBatch {
+                // Nothing more of ours up to the head: the next read starts there.
+                state.position = max(state.position, through)
+                return total
+            }
         }
     }
+
+    /// What the fold reads, and the gateway's drop reports (dropped private frames start a sync).
+    static let readTypes = (OrderManagerState.foldedTypes.union([GatewayDataDropped.eventType])).sorted()
 
     /// One sync at a time after the gateway reported dropped private frames, fetching executions
     /// from when the drops began (every sync covers ``dropSyncFrom`` and clears it once it

@@ -94,7 +94,8 @@ struct EngineFollowTests {
             }
             let read = try await followed.value
             watchdog.cancel()
-            #expect(read >= 1_201)
+            // The trades are skipped in the database (the fold reads none of them); the position passes them.
+            #expect(read == 1)
             #expect(await engine.state.order(link) != nil)
             #expect(await engine.state.position >= 1_201)
         }
