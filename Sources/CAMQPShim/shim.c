@@ -198,6 +198,8 @@ int tl_amqp_declare_queue(tl_amqp *c, const char *queue, int durable, int64_t tt
         amqp_queue_declare(c->conn, DECLARE_CH, amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
         if (check_reply_on(c, amqp_get_rpc_reply(c->conn), "queue.declare (passive)", DECLARE_CH) != 0) return -1;
         memcpy(c->error, refused, sizeof refused);
+        // Handled: a later failure of another kind must not read as this refusal.
+        c->server_code = 0;
     }
     if (check_reply_on(c, amqp_channel_close(c->conn, DECLARE_CH, AMQP_REPLY_SUCCESS), "channel.close", DECLARE_CH) != 0) return -1;
     return declared == 0 ? 0 : 1;

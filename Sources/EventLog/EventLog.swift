@@ -273,15 +273,26 @@ public final class EventLog: Sendable {
     /// fold order (each append atomic, a failed one retried before anything newer) has in the
     /// log every event derived from a cause at or before that position: folding the log again
     /// at start, it need not append those again.
-    public func lastDerivedCause(source: String, lookBack: Int = 20) async throws -> Int64 {
-        try await reader.withConnection { conn in
-            Int64(try conn.scalar("""
-                SELECT COALESCE(max(c.global_position), 0) FROM (
-                    SELECT causation_id FROM events_domain
-                    WHERE source = $1 AND causation_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-                    ORDER BY global_position DESC LIMIT $2) d
-                JOIN events c ON c.event_id = d.causation_id::uuid
-                """, [source, String(lookBack)]) ?? "0") ?? 0
+    /// When none of those causes is in the log any more (market data that retention dropped,
+    /// after a long stop), it looks `fartherBack` events back for one that is.
+    /// With `types`, only events of those types count as derived (a processor whose source
+    /// also stores events that are not its fold's).
+    public func lastDerivedCause(source: String, types: [String]? = nil, lookBack: Int = 20,
+                                 fartherBack: Int = 20_000) async throws -> Int64 {
+        let typeList = types.map { "{" + $0.map { "\"\($0)\"" }.joined(separator: ",") + "}" }
+        return try await reader.withConnection { conn in
+            for n in [lookBack, max(lookBack, fartherBack)] {
+                let found = Int64(try conn.scalar("""
+                    SELECT COALESCE(max(c.global_position), 0) FROM (
+                        SELECT causation_id FROM events_domain
+                        WHERE source = $1 AND causation_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                          AND ($3::text[] IS NULL OR type = ANY($3::text[]))
+                        ORDER BY global_position DESC LIMIT $2) d
+                    JOIN events c ON c.event_id = d.causation_id::uuid
+                    """, [source, String(n), typeList]) ?? "0") ?? 0
+                if found > 0 { return found }
+            }
+            return 0
         }
     }
 

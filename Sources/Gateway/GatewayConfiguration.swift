@@ -14,6 +14,7 @@ public struct GatewayConfiguration: Sendable {
     /// With credentials, the account's private topics the order and position managers need
     /// (``accountTopics``) are added at start when missing, as seed 000's order manager
     /// subscribes `order` itself: without them no fill, order update or wallet reaches the log.
+    /// So one removed through the API comes back at the next start, unless this is off.
     public var subscribeAccountTopics = true
     /// The private topics added with credentials, with the service that needs each.
     public static let accountTopics: [(topic: String, channelType: String, requestedBy: String)] = [
@@ -47,7 +48,8 @@ public struct GatewayConfiguration: Sendable {
     /// `BYBIT_API_SECRET`, `TRADELOG_GATEWAY_SUBSCRIPTIONS` (`linear:orderbook.50.BTCUSDT,...`),
     /// `TRADELOG_API_KEY`, `TRADELOG_API_PORT` (default 8080; `off` disables the API),
     /// `TRADELOG_API_HOST` (default 127.0.0.1),
-    /// `TRADELOG_GATEWAY_BUFFER` (events, default 500000), `TRADELOG_GATEWAY_NAME`.
+    /// `TRADELOG_GATEWAY_BUFFER` (events, default 500000), `TRADELOG_GATEWAY_NAME`,
+    /// `TRADELOG_GATEWAY_ACCOUNT_TOPICS` (`on`, the default, or `off`: ``subscribeAccountTopics``).
     /// `BYBIT_API_KEY` + `BYBIT_API_SECRET`: both or neither.
     public static func credentials(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> BybitCredentials? {
         let key = env["BYBIT_API_KEY"] ?? ""
@@ -68,6 +70,12 @@ public struct GatewayConfiguration: Sendable {
         c.credentials = try credentials(env)
         if let list = env["TRADELOG_GATEWAY_SUBSCRIPTIONS"] {
             c.subscriptions = try parseSubscriptionList(list, source: "\(source) TRADELOG_GATEWAY_SUBSCRIPTIONS")
+        }
+        if let v = env["TRADELOG_GATEWAY_ACCOUNT_TOPICS"] {
+            guard let on = ["on": true, "off": false, "true": true, "false": false, "1": true, "0": false][v.lowercased()] else {
+                throw ConfigurationError(field: "TRADELOG_GATEWAY_ACCOUNT_TOPICS", source: source, problem: "\(v.debugDescription) is not on or off")
+            }
+            c.subscribeAccountTopics = on
         }
         if let apiKey = env["TRADELOG_API_KEY"], !apiKey.isEmpty { c.apiKey = apiKey }
         c.apiPort = try EnvironmentSetting.port(env, "TRADELOG_API_PORT", default: c.apiPort, source: source)

@@ -133,12 +133,17 @@ public actor GatewayService: Service, SubscriptionManaging {
             do {
                 let balance = try await rest.walletBalance(accountType: "UNIFIED")
                 let at = walletClock.take().map(Timestamp.init(microsecondsSinceEpoch:)) ?? Timestamp.now()
-                guard generation == walletLoads else { return }
+                // A replay of the recording must not store a load this one does not store.
+                let discarded = RecordEntry(t: at.microsecondsSinceEpoch, kind: .note, channel: "rest",
+                                            reason: RecordEntry.walletLoadDiscarded, path: Self.walletPath)
+                guard generation == walletLoads else {
+                    // A later auth started its own load.
+                    recorder?.append(discarded)
+                    return
+                }
                 if (ingests[.private]?.counters.walletUpdates ?? 0) != updatesBefore {
                     raced += 1
-                    // A replay of the recording must not store this load either.
-                    recorder?.append(RecordEntry(t: at.microsecondsSinceEpoch, kind: .note, channel: "rest",
-                                                 reason: RecordEntry.walletLoadDiscarded, path: Self.walletPath))
+                    recorder?.append(discarded)
                     // Frames keep coming: they are newer than any snapshot, and complete per account.
                     if raced >= 3 {
                         logger.notice("wallet snapshot skipped: wallet frames arrived during each load (they are newer)")
@@ -148,7 +153,12 @@ public actor GatewayService: Service, SubscriptionManaging {
                 }
                 let items = try Self.walletSnapshotEvents(balance, at: at)
                     .map { IngestBuffer.Item(stream: $0.stream, event: $0.event) }
-                buffer.enqueue(items)
+                let lost = buffer.enqueue(items)
+                if lost > 0 {
+                    // The queue is full: a replay leaves the same snapshot events out.
+                    recorder?.append(RecordEntry(t: at.microsecondsSinceEpoch, kind: .note, conn: "rest", channel: "rest",
+                                                 reason: RecordEntry.eventsDropped, count: lost))
+                }
                 logger.info("wallet snapshot loaded over REST", metadata: ["gateway.accounts": "\(balance.list.count)"])
                 return
             } catch {

@@ -127,7 +127,7 @@ public struct SubscriptionRequest: Codable, Sendable, Equatable {
     public var category: String?
     /// A raw Bybit topic instead of channel_type + symbol.
     public var topic: String?
-    /// Orderbook depth (default 50) and kline interval (default 1).
+    /// Orderbook depth (default 1, seed 000's level-1 book) and kline interval (default 1).
     public var depth: Int?
     public var interval: String?
     public var requestingService: String?

@@ -18,6 +18,8 @@ public struct OrderManagerCounters: Sendable, Hashable {
     public var rejected = 0
     public var unknown = 0
     public var derivedAppended = 0
+    /// Events the fold derived again while catching up, already in the log (not appended again).
+    public var derivedInLog = 0
     /// Derived events the log refused for their contents (each recorded as a `EventRefused`).
     public var derivedRefused = 0
 }
@@ -61,6 +63,10 @@ public actor OrderManagerEngine {
     /// lost, a fold after a batch or a trading-state change that failed): the next batch is
     /// decided only after folding the log again.
     private var mustFollow = false
+    /// What the fold derived from causes before this log position is in the log already
+    /// (looked up at the first follow, ``EventLog/lastDerivedCause(source:types:lookBack:fartherBack:)``):
+    /// a new process folding the log again does not append it again.
+    private var derivedThrough: Int64?
     /// Intents derived by the fold whose append failed: one that comes back as a duplicate on
     /// the retry was stored by the failed attempt and never sent, so it is sent then.
     private var derivedIntentsOfFailedAppend: Set<UUID> = []
@@ -109,6 +115,12 @@ public actor OrderManagerEngine {
         await lockFollow()
         defer { unlockFollow() }
         var total = 0
+        if derivedThrough == nil {
+            // Only the fold derives lifecycle and fill events (decisions and outcomes share the source).
+            derivedThrough = try await log.lastDerivedCause(source: OrderEvents.source,
+                                                            types: [OrderLifecycleChanged.eventType, OrderExecuted.eventType])
+        }
+        let stored = derivedThrough ?? 0
         while true {
             try Task.checkCancellation()
             // Only what the fold reads (and the gateway's drop reports): trades, klines and the
@@ -116,7 +128,11 @@ public actor OrderManagerEngine {
             let (events, through) = try await log.readThrough(after: state.position, limit: readBatch, types: Self.readTypes)
             total += events.count
             let undecodable = state.undecodable
-            for e in events { unstored += state.apply(e) }
+            for e in events {
+                let derived = state.apply(e)
+                // The last cause's own events again too (a one-by-one append may have stored some only).
+                if e.globalPosition >= stored { unstored += derived } else { counters.derivedInLog += derived.count }
+            }
             if state.undecodable > undecodable {
                 logger.error("events the fold cannot decode were skipped", metadata: [
                     "count": "\(state.undecodable - undecodable)", "last": "\(state.lastUndecodable ?? "")"])

@@ -79,7 +79,7 @@ public actor PositionManagerEngine {
     /// What the fold reads, and the gateway's drop reports (dropped private frames start a sync).
     static let readTypes = (PositionManagerState.foldedTypes + [GatewayDataDropped.eventType]).sorted()
 
-    /// What the fold derived from causes at or before this log position is in the log already
+    /// What the fold derived from causes before this log position is in the log already
     /// (looked up at the first follow, ``EventLog/lastDerivedCause(source:lookBack:)``): folding
     /// the log again at start derives it again, and it is not appended again. Without this, each
     /// start re-appended every position, portfolio and snapshot event of the log's history (all
@@ -103,7 +103,9 @@ public actor PositionManagerEngine {
             let undecodable = state.undecodable
             for e in events {
                 let derived = state.apply(e)
-                if e.globalPosition > stored { unstored += derived } else { counters.derivedInLog += derived.count }
+                // The last cause's own events again too: an append one by one (after a refusal) may
+                // have stored only some of them (the rest go in; those stored are duplicates).
+                if e.globalPosition >= stored { unstored += derived } else { counters.derivedInLog += derived.count }
             }
             if state.undecodable > undecodable {
                 logger.error("events the fold cannot decode were skipped", metadata: [

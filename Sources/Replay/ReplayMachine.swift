@@ -365,7 +365,10 @@ public struct ReplayMachine {
         let (reply, _) = venue.handle(signed(wallet, nowMs: nowMs), now: nowMs)
         if let balance = try? RESTEnvelopeDecoder.decode(RESTWalletBalance.self, from: reply.body, path: wallet.path),
            let events = try? GatewayService.walletSnapshotEvents(balance.result, at: at) {
-            for (stream, event) in events { append(stream, event, at: at) }
+            // The last of them the live gateway's full queue dropped, if it did.
+            let lost = droppedEvents[Self.dropKey(conn: "rest", t: at.microsecondsSinceEpoch)] ?? 0
+            counters.droppedLive += min(lost, events.count)
+            for (stream, event) in events.dropLast(lost) { append(stream, event, at: at) }
         }
         drain(at: at)
     }

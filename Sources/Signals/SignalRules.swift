@@ -52,7 +52,7 @@ enum SignalRules {
     static func timestamp(_ text: String) -> (Timestamp?, SignalRejection?) {
         if let t = ISOTimestamp.parse(text) { return (t, nil) }
         return (nil, invalid("timestamp",
-                             "timestamp \(quoted(text)) is not ISO 8601 (YYYY-MM-DDThh:mm:ss[.fraction] with Z or ±hh:mm)"))
+                             "timestamp \(quoted(text)) is not ISO 8601 (YYYY-MM-DDThh:mm:ss[.fraction] with Z, ±hh:mm, ±hhmm, ±hh or no zone for UTC)"))
     }
 
     static func strategyID(_ text: String) -> SignalRejection? {

@@ -96,6 +96,9 @@ struct GatewayUnitTests {
         #expect(c.environment.streamURL(.linear) == "ws://127.0.0.1:9100/v5/public/linear")
         #expect(c.environment.streamURL(.private) == "ws://127.0.0.1:9100/v5/private")
         #expect(c.apiPort == nil && c.subscriptions.count == 1)
+        #expect(c.subscribeAccountTopics)
+        #expect(try !GatewayConfiguration.fromEnvironment(["TRADELOG_GATEWAY_ACCOUNT_TOPICS": "off"]).subscribeAccountTopics)
+        #expect(throws: ConfigurationError.self) { try GatewayConfiguration.fromEnvironment(["TRADELOG_GATEWAY_ACCOUNT_TOPICS": "maybe"]) }
         #expect(!"\(BybitCredentials(apiKey: "abcdefgh", secret: "s3cr3t"))".contains("s3cr3t"))
     }
 

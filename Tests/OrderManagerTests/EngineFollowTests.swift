@@ -76,6 +76,25 @@ struct EngineFollowTests {
         }
     }
 
+    @Test("order manager: a new process folding the log again does not append again the lifecycle events the last one derived")
+    func orderManagerRestartAppendsNothingTwice() async throws {
+        try await TestDatabase.with { settings in
+            let (first, log) = Self.orderManager(settings)
+            _ = try await Self.requestOrder("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-0", log: log)
+            _ = try await Self.requestOrder("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-0", log: log)
+            try await first.follow()
+            #expect(await first.counters.derivedAppended == 2)
+            let head = try await log.head()
+            let (second, _) = Self.orderManager(settings)
+            try await second.follow()
+            // The first order's lifecycle is skipped; the last cause's is offered again, a duplicate.
+            #expect(await second.counters.derivedInLog == 1)
+            #expect(await second.counters.derivedAppended == 0)
+            #expect(try await log.head() == head)
+            #expect(await second.state.order("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-0") != nil)
+        }
+    }
+
     @Test("order manager: follow() gets past a full read batch of events its fold skips (it read that batch again forever)")
     func followPastSkippedBatch() async throws {
         try await TestDatabase.with { settings in
@@ -150,7 +169,9 @@ struct EngineFollowTests {
             // The next process: the same history folds to the same snapshots, which are in the log.
             let second = PositionManagerEngine(config: OMStack.positionConfig(), log: log, rest: nil, logger: OMStack.logger)
             try await second.follow()
-            #expect(await second.counters.derivedInLog == 3)
+            // The last cause's events are offered again (a one-by-one append may have stored
+            // only some of them): duplicates, nothing appended.
+            #expect(await second.counters.derivedInLog == 2)
             #expect(await second.counters.derivedAppended == 0)
             #expect(try await log.head() == head, "nothing appended")
             // What it derives from new causes goes in.
