@@ -29,10 +29,13 @@ public struct OrderManagerState: Sendable {
     public private(set) var instrumentCategoriesLoaded: Set<RESTCategory> = []
     public var market = MarketView()
     public var account = AccountView()
-    public private(set) var orders: [String: OrderRecord] = [:]
-    /// The links of `orders` that may rest at the exchange (open, ours): what ``openOrders(category:symbol:)``
-    /// looks at on every book and ticker event, however many orders the log holds.
-    private var openLinks: Set<String> = []
+    /// Our orders not final yet, by `orderLinkId`: what ``openOrders(category:symbol:)`` looks at
+    /// on every book and ticker event, and what a decision batch's scratch copy of the state
+    /// changes. Kept apart from `closedOrders`, which grows with the deployment's age: neither
+    /// those checks nor that copy touch it.
+    private var liveOrders: [String: OrderRecord] = [:]
+    /// Our final orders (filled, cancelled, rejected, not placed, expired), by `orderLinkId`.
+    private var closedOrders: [String: OrderRecord] = [:]
     private var linkByOrderID: [String: String] = [:]
     private var lastExecTime: [String: Int64] = [:]
     /// Receive times (µs) of recent signals per strategy.
@@ -75,15 +78,31 @@ public struct OrderManagerState: Sendable {
         instruments["\(category.rawValue)/\(symbol)"]
     }
 
-    public func order(_ linkId: String) -> OrderRecord? { orders[linkId] }
+    public func order(_ linkId: String) -> OrderRecord? { liveOrders[linkId] ?? closedOrders[linkId] }
+
+    /// Changes the record of `link` in place, wherever it is (nil when there is none), and keeps
+    /// it with the live orders while it is not final, with the closed ones once it is.
+    @discardableResult
+    mutating func update<R>(_ link: String, _ change: (inout OrderRecord) -> R) -> R? {
+        if liveOrders[link] != nil {
+            let out = change(&liveOrders[link]!)
+            if liveOrders[link]!.status.isFinal { closedOrders[link] = liveOrders.removeValue(forKey: link) }
+            return out
+        }
+        if closedOrders[link] != nil {
+            let out = change(&closedOrders[link]!)
+            if !closedOrders[link]!.status.isFinal { liveOrders[link] = closedOrders.removeValue(forKey: link) }
+            return out
+        }
+        return nil
+    }
 
     /// Our orders on an asset that may rest at the exchange, oldest first.
     public func openOrders(category: RESTCategory, symbol: String) -> [OrderRecord] {
-        // Called on every book and ticker event: only the open orders are looked at (not every
+        // Called on every book and ticker event: only the live orders are looked at (not every
         // order the log ever held), in the order of their requests.
         var out: [OrderRecord] = []
-        for link in openLinks {
-            guard let r = orders[link], r.category == category, r.symbol == symbol else { continue }
+        for r in liveOrders.values where r.status.isOpen && r.category == category && r.symbol == symbol && !r.external {
             out.append(r)
         }
         return out.sorted { $0.sequence < $1.sequence }
@@ -105,7 +124,8 @@ public struct OrderManagerState: Sendable {
 
     /// Every order waiting for an answer from the exchange, oldest first.
     public var pendingOrders: [OrderRecord] {
-        orders.values.filter { $0.pending != nil && !$0.status.isFinal || $0.status == .requested || $0.status == .unknown }
+        // (Requested and unknown are not final: live orders only.)
+        liveOrders.values.filter { $0.pending != nil || $0.status == .requested || $0.status == .unknown }
             .sorted { $0.sequence < $1.sequence }
     }
 
@@ -116,15 +136,10 @@ public struct OrderManagerState: Sendable {
 
     /// Our orders that may rest at the exchange, all instruments, oldest first.
     public var restingOrders: [OrderRecord] {
-        openLinks.compactMap { orders[$0] }.sorted { $0.sequence < $1.sequence }
+        liveOrders.values.filter { $0.status.isOpen && !$0.external }.sorted { $0.sequence < $1.sequence }
     }
 
-    /// Keeps `link` in ``openLinks`` exactly while its order is open and ours (after any change to it).
-    mutating func reindex(_ link: String) {
-        if let r = orders[link], r.status.isOpen, !r.external { openLinks.insert(link) } else { openLinks.remove(link) }
-    }
-
-    public var allOrders: [OrderRecord] { orders.values.sorted { $0.sequence < $1.sequence } }
+    public var allOrders: [OrderRecord] { (Array(liveOrders.values) + closedOrders.values).sorted { $0.sequence < $1.sequence } }
 
     /// Signals of a strategy received in the 60 s up to `now` (µs).
     public func signalsInLastMinute(strategy: String, now: Int64) -> Int {
@@ -188,9 +203,6 @@ public struct OrderManagerState: Sendable {
         }
         let t = Self.time(of: e)
         var out: [DerivedEvent] = []
-        // The order the event may have changed (its place in `openLinks` follows).
-        var touched: String?
-        defer { if let touched { reindex(touched) } }
         switch payload {
         case let p as OrderBookUpdated:
             market.apply(p)
@@ -211,42 +223,34 @@ public struct OrderManagerState: Sendable {
             instrumentCategoriesLoaded.insert(p.category)
             for i in p.instruments { instruments["\(i.category.rawValue)/\(i.symbol)"] = i }
         case let p as OrderRequested:
-            touched = p.orderLinkId
-            if orders[p.orderLinkId] == nil {
+            if order(p.orderLinkId) == nil {
                 var rec = OrderRecord(requested: p, at: t, sequence: e.globalPosition)
                 rec.reason = p.reason
                 rec.requestedEventID = e.eventID
-                orders[p.orderLinkId] = rec
+                if rec.status.isFinal { closedOrders[p.orderLinkId] = rec } else { liveOrders[p.orderLinkId] = rec }
                 out.append(lifecycle(rec, previous: nil, cause: e, reason: p.reason))
             }
         case let p as OrderAmendRequested:
-            touched = p.orderLinkId
-            orders[p.orderLinkId]?.applyAmendRequested(p, id: e.eventID, at: t)
+            update(p.orderLinkId) { $0.applyAmendRequested(p, id: e.eventID, at: t) }
         case let p as OrderCancelRequested:
-            touched = p.orderLinkId
-            orders[p.orderLinkId]?.applyCancelRequested(p, id: e.eventID)
+            update(p.orderLinkId) { $0.applyCancelRequested(p, id: e.eventID) }
         case let p as OrderAccepted:
-            touched = p.orderLinkId
             // A late answer to an earlier amend changes nothing, and says nothing.
-            if orders[p.orderLinkId]?.answersEarlierAmend(p.action, p.amendIndex) == true { break }
-            if let c = orders[p.orderLinkId]?.applyAccepted(p, at: t) {
+            if order(p.orderLinkId)?.answersEarlierAmend(p.action, p.amendIndex) == true { break }
+            if let c = update(p.orderLinkId, { $0.applyAccepted(p, at: t) }) {
                 linkByOrderID[p.orderId] = p.orderLinkId
                 if c.statusChanged || p.action == .amend { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: "\(p.action.rawValue) accepted")) }
             }
         case let p as OrderRejected:
-            touched = p.orderLinkId
-            if let c = orders[p.orderLinkId]?.applyRejected(p), c.statusChanged {
+            if let c = update(p.orderLinkId, { $0.applyRejected(p) }), c.statusChanged {
                 out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: "\(p.retCode): \(p.retMsg)"))
             }
         case let p as OrderOutcomeUnknown:
-            touched = p.orderLinkId
-            if let c = orders[p.orderLinkId]?.applyUnknown(p), c.statusChanged { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: p.reason)) }
+            if let c = update(p.orderLinkId, { $0.applyUnknown(p) }), c.statusChanged { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: p.reason)) }
         case let p as OrderNotPlaced:
-            touched = p.orderLinkId
-            if let c = orders[p.orderLinkId]?.applyNotPlaced(p), c.statusChanged { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: p.reason)) }
+            if let c = update(p.orderLinkId, { $0.applyNotPlaced(p) }), c.statusChanged { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: p.reason)) }
         case let p as OrderExpired:
-            touched = p.orderLinkId
-            if let c = orders[p.orderLinkId]?.applyExpired(p), c.statusChanged { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: "expired")) }
+            if let c = update(p.orderLinkId, { $0.applyExpired(p) }), c.statusChanged { out.append(lifecycleOf(p.orderLinkId, c, cause: e, reason: "expired")) }
         case let p as EventRefused:
             // A re-price or timeout cancel the log refused (recorded in its place): the order
             // is no longer waiting for it, so it is re-priced or cancelled again when due.
@@ -254,22 +258,19 @@ public struct OrderManagerState: Sendable {
                 : p.type == OrderCancelRequested.eventType ? .cancel : nil
             guard let action, let link = OrderEvents.orderLinkId(ofStream: p.stream) else { break }
             if action == .cancel { refusedIntents.insert(p.eventID) }
-            touched = link
-            orders[link]?.applyRefused(action, id: p.eventID)
+            update(link) { $0.applyRefused(action, id: p.eventID) }
         case let p as ExchangeOrderUpdated:
             guard let link = linkID(orderId: p.orderId, orderLinkId: p.orderLinkId) else { break }
-            touched = link
             linkByOrderID[p.orderId] = link
-            if let c = orders[link]?.applyExchange(p), c.statusChanged {
-                out.append(lifecycleOf(link, c, cause: e, reason: orders[link]?.reason))
+            if let c = update(link, { $0.applyExchange(p) }), c.statusChanged {
+                out.append(lifecycleOf(link, c, cause: e, reason: order(link)?.reason))
             }
         case let p as ExchangeExecution:
             let x = p.execution
             guard let link = linkID(orderId: x.orderId ?? "", orderLinkId: x.orderLinkId) else { break }
-            touched = link
-            if let c = orders[link]?.applyExecution(x, at: t), let fill = c.fill {
-                addRealized(x, category: orders[link]!.category, at: t)
-                if let et = x.execTime { lastExecTime[fill.category ?? orders[link]!.category.rawValue] = max(lastExecTime[fill.category ?? orders[link]!.category.rawValue] ?? 0, et) }
+            if let c = update(link, { $0.applyExecution(x, at: t) }), let fill = c.fill, let category = order(link)?.category {
+                addRealized(x, category: category, at: t)
+                if let et = x.execTime { lastExecTime[fill.category ?? category.rawValue] = max(lastExecTime[fill.category ?? category.rawValue] ?? 0, et) }
                 out.append(executed(link, fill, cause: e))
                 out.append(lifecycleOf(link, c, cause: e, reason: nil))
             }
@@ -280,7 +281,7 @@ public struct OrderManagerState: Sendable {
     }
 
     func linkID(orderId: String, orderLinkId: String?) -> String? {
-        if let l = orderLinkId, !l.isEmpty, orders[l] != nil { return l }
+        if let l = orderLinkId, !l.isEmpty, order(l) != nil { return l }
         if let l = linkByOrderID[orderId] { return l }
         return nil
     }
@@ -320,8 +321,10 @@ public struct OrderManagerState: Sendable {
                     // refuses it as not modified) and costs a request. The order keeps its place; the
                     // round still counts toward maxReprices and restarts the timer, so an order that
                     // stays unfilled at the touch is still cancelled by the timeout (docs/order-policy.md §4).
-                    orders[rec.orderLinkId]?.repriceCount += 1
-                    orders[rec.orderLinkId]?.lastRestingSince = now
+                    update(rec.orderLinkId) { r in
+                        r.repriceCount += 1
+                        r.lastRestingSince = now
+                    }
                     continue
                 }
                 let amend = OrderAmendRequested(
@@ -329,9 +332,10 @@ public struct OrderManagerState: Sendable {
                     qty: nil, price: price, signalID: rec.signalID, reason: "unfilled_timeout")
                 let id = DeterministicID.derived(from: rec.orderLinkId, index: rec.amendCount + 1, kind: "amend")
                 guard let ev = try? NewEvent(eventID: id, payload: amend, metadata: meta(rec, cause: cause)) else { continue }
-                orders[rec.orderLinkId]?.applyAmendRequested(amend, id: id, at: now)
-                orders[rec.orderLinkId]?.lastRestingSince = now
-                reindex(rec.orderLinkId)
+                update(rec.orderLinkId) { r in
+                    r.applyAmendRequested(amend, id: id, at: now)
+                    r.lastRestingSince = now
+                }
                 out.append(DerivedEvent(stream: OrderEvents.stream(orderLinkId: rec.orderLinkId), event: ev, intent: .amend,
                                         orderLinkId: rec.orderLinkId))
             } else {
@@ -339,8 +343,7 @@ public struct OrderManagerState: Sendable {
                                                   signalID: rec.signalID, reason: "unfilled_timeout")
                 let id = DeterministicID.derived(from: rec.orderLinkId, index: 0, kind: "timeout-cancel")
                 guard !refusedIntents.contains(id), let ev = try? NewEvent(eventID: id, payload: cancel, metadata: meta(rec, cause: cause)) else { continue }
-                orders[rec.orderLinkId]?.applyCancelRequested(cancel, id: id)
-                reindex(rec.orderLinkId)
+                update(rec.orderLinkId) { $0.applyCancelRequested(cancel, id: id) }
                 out.append(DerivedEvent(stream: OrderEvents.stream(orderLinkId: rec.orderLinkId), event: ev, intent: .cancel,
                                         orderLinkId: rec.orderLinkId))
             }
@@ -356,7 +359,7 @@ public struct OrderManagerState: Sendable {
     }
 
     func lifecycleOf(_ link: String, _ c: OrderRecord.Change, cause: RecordedEvent, reason: String?) -> DerivedEvent {
-        lifecycle(orders[link]!, previous: c.previous, cause: cause, reason: reason)
+        lifecycle(order(link)!, previous: c.previous, cause: cause, reason: reason)
     }
 
     func lifecycle(_ r: OrderRecord, previous: OrderStatus?, cause: RecordedEvent, reason: String?) -> DerivedEvent {
@@ -373,7 +376,7 @@ public struct OrderManagerState: Sendable {
     }
 
     func executed(_ link: String, _ x: ExecutionReport, cause: RecordedEvent) -> DerivedEvent {
-        let r = orders[link]!
+        let r = order(link)!
         let p = OrderExecuted(
             orderLinkId: link, orderId: r.orderId, execId: x.execId, signalID: r.signalID, strategyID: r.strategyID,
             traceID: r.traceID, category: r.category, symbol: r.symbol, side: r.side, execQty: x.execQty ?? 0,

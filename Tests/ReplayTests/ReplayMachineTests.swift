@@ -59,9 +59,9 @@ struct ReplayMachineTests {
     }
 }
 
-@Suite("Order manager fold: the open-order index")
+@Suite("Order manager fold: live orders apart from closed ones")
 struct OpenOrderIndexTests {
-    @Test("the open orders the fold looks at on every market event are exactly the open orders of all it holds, after every entry of a generated session")
+    @Test("the open orders the fold looks at on every market event (the live orders only) are exactly the open orders of all it holds, after every entry of a generated session")
     func indexMatchesAllOrders() throws {
         var spec = FixtureBuilder.Spec(name: "index", category: .linear, symbols: ["BTCUSDT", "ETHUSDT"], startMs: 1_767_225_600_000,
                                        durationMs: 150_000, seed: 3)
