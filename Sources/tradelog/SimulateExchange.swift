@@ -12,7 +12,7 @@ struct SimulateExchange: AsyncParsableCommand {
         discussion: """
             Serves ws://HOST:PORT/v5/public/spot, /v5/public/linear and /v5/private, and the v5 REST \
             paths (market data, orders, executions, positions, wallet). Orders match against the \
-            generated or replayed book. Point tradelog at it with `--environment http://HOST:PORT`. \
+            generated or replayed book. Point tradelog at it with `BYBIT_ENV=http://HOST:PORT`. \
             Faults for tests: POST /sim/drop-sockets[?channel=linear], /sim/skip-update-id?topic=T, \
             /sim/fail-next?path=P&retCode=10006, /sim/timeout-next?path=P, /sim/pause, /sim/resume, \
             /sim/step?count=N; GET /sim/status. Runs until SIGINT/SIGTERM.

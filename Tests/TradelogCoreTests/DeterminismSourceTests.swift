@@ -6,8 +6,13 @@ import Testing
 /// machine: the wall clock, a timer, random numbers or ids, the environment.
 @Suite("Determinism of the folds' sources")
 struct DeterminismSourceTests {
-    /// The repository's root, from this file's place in it (Tests/TradelogCoreTests/).
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The repository's root: where `swift test` runs (the package's folder), else from this
+    /// file's place in it when it was built (Tests/TradelogCoreTests/).
+    static let root: URL = {
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        if FileManager.default.fileExists(atPath: cwd.appendingPathComponent("Sources/OrderManagerCore").path) { return cwd }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }()
 
     /// The decoders, the folds, the deciders and risk rules, the projections' row writers, the
     /// replay, and the simulator's matching engine and replayed market (a replay runs them too).
