@@ -26,7 +26,6 @@ public actor GatewayService: Service, SubscriptionManaging {
     private let ownsRecorder: Bool
     /// When the last wallet balance arrived: the snapshot's receive time, the same instant the
     /// recording gives its REST entry (a replay takes the snapshot there).
-    private let walletClock: ResponseClock
     private let rest: BybitRESTClient?
     private var set = SubscriptionSet()
     private var subscriptionVersion: Int64 = 0
@@ -87,14 +86,14 @@ public actor GatewayService: Service, SubscriptionManaging {
                            healthStream: configuration.healthStream, logger: logger, onDropReported: onDropReported)
         self.recorder = recorder
         ownsRecorder = recording == nil
-        let walletClock = ResponseClock()
-        self.walletClock = walletClock
         rest = configuration.credentials.map { credentials in
             BybitRESTClient(
                 environment: configuration.environment, credentials: credentials, httpClient: .shared, logger: logger,
                 onResponse: { exchange in
                     if exchange.path == Self.walletPath {
-                        walletClock.set(exchange.receivedAtMicros)
+                        // The receive time of this load's answer, to the load that asked (a task-local
+                        // clock: two loads in flight at once each get their own answer's time).
+                        ResponseClock.current?.set(exchange.receivedAtMicros)
                     }
                     // Every REST response the gateway used goes into the recording too.
                     recorder?.append(RecordEntry(
@@ -131,8 +130,9 @@ public actor GatewayService: Service, SubscriptionManaging {
         while !Task.isCancelled && generation == walletLoads {
             let updatesBefore = ingests[.private]?.counters.walletUpdates ?? 0
             do {
-                let balance = try await rest.walletBalance(accountType: "UNIFIED")
-                let at = walletClock.take().map(Timestamp.init(microsecondsSinceEpoch:)) ?? Timestamp.now()
+                let answered = ResponseClock()
+                let balance = try await ResponseClock.$current.withValue(answered) { try await rest.walletBalance(accountType: "UNIFIED") }
+                let at = answered.take().map(Timestamp.init(microsecondsSinceEpoch:)) ?? Timestamp.now()
                 // A replay of the recording must not store a load this one does not store.
                 let discarded = RecordEntry(t: at.microsecondsSinceEpoch, kind: .note, channel: "rest",
                                             reason: RecordEntry.walletLoadDiscarded, path: Self.walletPath)
@@ -503,8 +503,11 @@ public actor GatewayService: Service, SubscriptionManaging {
     }
 }
 
-/// The receive time of the last response of one kind, handed from the REST client's hook to the caller.
+/// The receive time of a request's last response, handed from the REST client's hook (which runs
+/// in the requesting task) to that task, through the task-local `current`.
 final class ResponseClock: Sendable {
+    /// The clock of the request the current task makes.
+    @TaskLocal static var current: ResponseClock?
     private let micros = Mutex<Int64?>(nil)
     func set(_ t: Int64) { micros.withLock { $0 = t } }
     func take() -> Int64? { micros.withLock { v in defer { v = nil }; return v } }

@@ -270,6 +270,44 @@ public actor OrderManagerEngine {
         let (stored, unseenIntents) = try await catchUpBeforeDeciding(signals: appends.flatMap { a in
             a.events.filter { $0.type == SignalReceived.eventType }.map(\.eventID)
         })
+        let (all, own) = decideBatch(appends, stored: stored)
+        // Still live after the lookup and the fold (the lease may have gone meanwhile).
+        guard live else { throw OrderManagerNotLive() }
+        let result: AppendResult
+        do {
+            result = try await log.append(all)
+        } catch let error as PGError where error.isConnectionProblem {
+            noteOutcomeUnknown(all)
+            throw error
+        }
+        // Send only what this append stored: a redelivered signal's requests were sent
+        // before, or are settled by the start-up sync. Or what a failed append of this
+        // process stored after all, its commit landing after the lookup (the same decision
+        // gives the same ids): never sent yet.
+        var send: [OrderRequest] = []
+        // Stored, but no longer live (the lease went during the append): the intents are left
+        // to the start-up sync of whichever process runs next, which settles unsent intents.
+        for (event, outcome) in zip(all.flatMap(\.events), result.outcomes) where live {
+            guard Self.storedByUs(outcome, event.eventID, unseenIntents), let request = OrderRequest(event) else { continue }
+            if case .create(let r) = request {
+                sentCreates[r.orderLinkId] = SentIntent(eventID: event.eventID, signalID: r.signalID, traceID: r.traceID)
+            }
+            send.append(request)
+        }
+        if !send.isEmpty { dispatch(send) }
+        // The batch is stored and its requests sent: a failed fold after it is not the batch's
+        // failure (the intake would take the signals for bad messages). The state has folded
+        // what it read; the order manager's loop follows again and appends what is left.
+        await follow(after: "a signal batch")
+        return AppendResult(outcomes: own.map { result.outcomes[$0] }, head: result.head)
+    }
+
+    /// The batch's events with the decisions on its new signals (those not in `stored`), each
+    /// signal decided on the state with the batch's earlier decisions folded in (a scratch copy
+    /// of the state, gone when this returns: kept alive across the append's suspension, it
+    /// would make every change the fold meanwhile made to the state copy the state's orders).
+    /// Returns the appends and the indexes of the intake's own events among them.
+    func decideBatch(_ appends: [StreamAppend], stored: Set<UUID>) -> (all: [StreamAppend], own: [Int]) {
         func isNewSignal(_ e: NewEvent) -> Bool { e.type == SignalReceived.eventType && !stored.contains(e.eventID) }
         var scratch = state
         // Each signal's receipt, decision and intents together, signal after signal (the
@@ -313,35 +351,7 @@ public actor OrderManagerEngine {
                 if decision.refusal != nil { counters.refused += 1 }
             }
         }
-        // Still live after the lookup and the fold (the lease may have gone meanwhile).
-        guard live else { throw OrderManagerNotLive() }
-        let result: AppendResult
-        do {
-            result = try await log.append(all)
-        } catch let error as PGError where error.isConnectionProblem {
-            noteOutcomeUnknown(all)
-            throw error
-        }
-        // Send only what this append stored: a redelivered signal's requests were sent
-        // before, or are settled by the start-up sync. Or what a failed append of this
-        // process stored after all, its commit landing after the lookup (the same decision
-        // gives the same ids): never sent yet.
-        var send: [OrderRequest] = []
-        // Stored, but no longer live (the lease went during the append): the intents are left
-        // to the start-up sync of whichever process runs next, which settles unsent intents.
-        for (event, outcome) in zip(all.flatMap(\.events), result.outcomes) where live {
-            guard Self.storedByUs(outcome, event.eventID, unseenIntents), let request = OrderRequest(event) else { continue }
-            if case .create(let r) = request {
-                sentCreates[r.orderLinkId] = SentIntent(eventID: event.eventID, signalID: r.signalID, traceID: r.traceID)
-            }
-            send.append(request)
-        }
-        if !send.isEmpty { dispatch(send) }
-        // The batch is stored and its requests sent: a failed fold after it is not the batch's
-        // failure (the intake would take the signals for bad messages). The state has folded
-        // what it read; the order manager's loop follows again and appends what is left.
-        await follow(after: "a signal batch")
-        return AppendResult(outcomes: own.map { result.outcomes[$0] }, head: result.head)
+        return (all, own)
     }
 
     /// Keeps the intents of a batch whose append failed with its outcome unknown.
