@@ -244,7 +244,7 @@ public final class EventLog: Sendable {
     /// Up to `limit` events of the given types after `position`, in log order: a fold that
     /// reads a few types skips the rest of the log (market books above all) in the database.
     public func read(after position: Int64, limit: Int, types: [String]) async throws -> [RecordedEvent] {
-        let list = "{" + types.map { "\"\($0)\"" }.joined(separator: ",") + "}"
+        let list = PGArrayLiteral.text(types)
         return try await reader.withConnection { conn in
             EventRows.decodeAll(try conn.query(
                 "SELECT \(EventRows.selectColumns) FROM events WHERE global_position > $1 AND type = ANY($2::text[]) ORDER BY global_position LIMIT $3",
@@ -257,7 +257,7 @@ public final class EventLog: Sendable {
     /// else the last event's position. A fold of a few types moves its position there, so that
     /// the next read does not scan the same stretch of other events (market books) again.
     public func readThrough(after position: Int64, limit: Int, types: [String]) async throws -> (events: [RecordedEvent], through: Int64) {
-        let list = "{" + types.map { "\"\($0)\"" }.joined(separator: ",") + "}"
+        let list = PGArrayLiteral.text(types)
         return try await reader.withConnection { conn in
             let head = try EventLog.head(on: conn)
             let events = EventRows.decodeAll(try conn.query(
@@ -279,7 +279,7 @@ public final class EventLog: Sendable {
     /// also stores events that are not its fold's).
     public func lastDerivedCause(source: String, types: [String]? = nil, lookBack: Int = 20,
                                  fartherBack: Int = 20_000) async throws -> Int64 {
-        let typeList = types.map { "{" + $0.map { "\"\($0)\"" }.joined(separator: ",") + "}" }
+        let typeList = types.map(PGArrayLiteral.text)
         return try await reader.withConnection { conn in
             for n in [lookBack, max(lookBack, fartherBack)] {
                 let found = Int64(try conn.scalar("""
